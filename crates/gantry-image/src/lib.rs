@@ -1,0 +1,1 @@
+//! Content-addressed image store, manifests, and safe layer unpacking.

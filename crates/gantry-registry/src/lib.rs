@@ -1,0 +1,1 @@
+//! OCI Distribution client: references, auth, pull and push with retries.

@@ -1,0 +1,1 @@
+//! Capabilities and seccomp: turn the OCI spec's confinement settings into kernel state.

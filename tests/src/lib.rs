@@ -1,0 +1,1 @@
+//! Test harness: bundles, runtime invocation and cleanup guards for integration tests.
