@@ -1,1 +1,30 @@
 //! Loads and validates an OCI runtime bundle's config.json; generates default specs.
+//!
+//! - [`Bundle::load`]: read `<bundle>/config.json` once, parse it ([`parse`]) and check it
+//!   ([`validate`]). Every error is one line naming the JSON field and what to do.
+//! - [`default_spec`]: what `gantry-runtime spec` writes (runc-equivalent).
+//! - [`features`]: the `features` document (runtime-spec features.md).
+#![forbid(unsafe_code)]
+
+mod bundle;
+mod error;
+mod parse;
+mod problem;
+mod validate;
+
+pub use bundle::{Bundle, MAX_CONFIG_SIZE};
+pub use error::SpecError;
+pub use oci_spec::runtime::Spec;
+pub use parse::parse;
+pub use problem::Problem;
+pub use validate::{
+    parse_cgroups_path, validate, validate_fields, CgroupsPath, NamespaceMode, Namespaces,
+};
+
+/// Parses and validates config.json bytes without touching the file system (the rootfs is not
+/// checked). Never panics on any input; this is the fuzz targets' entry point.
+pub fn parse_and_validate(bytes: &[u8]) -> Result<Spec, SpecError> {
+    let spec = parse(bytes)?;
+    validate_fields(&spec)?;
+    Ok(spec)
+}
