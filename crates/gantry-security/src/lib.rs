@@ -30,5 +30,7 @@
 pub mod caps;
 mod error;
 pub mod seccomp;
+#[cfg(test)]
+mod testutil;
 
 pub use error::SecurityError;

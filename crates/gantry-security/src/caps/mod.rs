@@ -266,3 +266,6 @@ impl CapPlan {
         all
     }
 }
+
+#[cfg(test)]
+mod tests;
