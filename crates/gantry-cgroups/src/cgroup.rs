@@ -1,0 +1,363 @@
+//! [`Cgroup`]: a container's cgroup resolved in every hierarchy; membership, creation and removal.
+
+use crate::error::CgroupError;
+use crate::fsutil::{self, IntBuf};
+use crate::layout::{Layout, Mode};
+use crate::path::cgroup_path;
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// `created_from` value meaning "create() made nothing here".
+const NOTHING_CREATED: u32 = u32::MAX;
+/// How long `destroy` keeps retrying `rmdir` while the last processes leave the cgroup.
+const RMDIR_PATIENCE: Duration = Duration::from_millis(2000);
+
+fn nothing_created() -> AtomicU32 {
+    AtomicU32::new(NOTHING_CREATED)
+}
+
+/// The container's directory in one hierarchy.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Dir {
+    /// The hierarchy's mount point.
+    pub(crate) root: PathBuf,
+    /// `root` joined with the cgroup path.
+    pub(crate) path: PathBuf,
+    /// Index of the first path component that `create` made (components below it existed before), or
+    /// [`NOTHING_CREATED`]. `destroy` removes exactly the components from this one to the leaf.
+    #[serde(default = "nothing_created")]
+    created_from: AtomicU32,
+}
+
+impl Clone for Dir {
+    fn clone(&self) -> Self {
+        Dir {
+            root: self.root.clone(),
+            path: self.path.clone(),
+            created_from: AtomicU32::new(self.created_from.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl PartialEq for Dir {
+    fn eq(&self, other: &Self) -> bool {
+        self.root == other.root
+            && self.path == other.path
+            && self.created_from.load(Ordering::Relaxed)
+                == other.created_from.load(Ordering::Relaxed)
+    }
+}
+
+/// The container's directory in one cgroup v1 hierarchy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct V1Dir {
+    /// The hierarchy's controllers (`name=systemd` for named hierarchies).
+    pub(crate) controllers: Vec<String>,
+    /// Where the container's cgroup is in it.
+    pub(crate) dir: Dir,
+}
+
+/// A container's cgroup, resolved to one directory per hierarchy.
+///
+/// Serializable so that the runtime stores it in the container's state file and later verbs (`kill`, `delete`,
+/// `pause`, `update`) act on exactly the directories `create` used, including what `create` made and must remove.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cgroup {
+    mode: Mode,
+    path: String,
+    v1: Vec<V1Dir>,
+    unified: Option<Dir>,
+}
+
+/// Which kind of hierarchy a controller is driven through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// A cgroup v1 hierarchy.
+    V1,
+    /// The unified hierarchy.
+    V2,
+}
+
+impl Cgroup {
+    /// Resolves the container's cgroup in every hierarchy of `layout`, without any I/O.
+    ///
+    /// The cgroup path comes from [`crate::path::cgroup_path`]: an absolute `cgroups_path` is used as is in every
+    /// hierarchy (in hybrid mode in the unified one too, as runc does); a relative one goes under
+    /// [`crate::DEFAULT_PARENT`] (`/gantry`), and an absent or empty one becomes `/gantry/<container_id>` — never
+    /// inside the caller's own cgroup.
+    pub fn resolve(
+        layout: &Layout,
+        cgroups_path: Option<&str>,
+        container_id: &str,
+    ) -> Result<Cgroup, CgroupError> {
+        let path = cgroup_path(cgroups_path, container_id)?;
+        let rel = &path[1..];
+        let dir = |root: &Path| Dir {
+            root: root.to_owned(),
+            path: root.join(rel),
+            created_from: nothing_created(),
+        };
+        Ok(Cgroup {
+            mode: layout.mode(),
+            v1: layout
+                .v1_hierarchies()
+                .iter()
+                .map(|h| V1Dir {
+                    controllers: h.controllers.clone(),
+                    dir: dir(&h.mount_point),
+                })
+                .collect(),
+            unified: layout.unified().map(dir),
+            path,
+        })
+    }
+
+    /// The normalized cgroup path shared by all hierarchies, e.g. `/gantry/abc`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Whether this cgroup lives on a v1, hybrid or v2 host.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The container's directory in the unified hierarchy, if there is one (for `CLONE_INTO_CGROUP`, say).
+    pub fn unified_dir(&self) -> Option<&Path> {
+        self.unified.as_ref().map(|d| d.path.as_path())
+    }
+
+    /// The container's directory in the v1 hierarchy holding `controller` (e.g. `"memory"`, `"name=systemd"`).
+    pub fn v1_dir(&self, controller: &str) -> Option<&Path> {
+        self.v1
+            .iter()
+            .find(|h| h.controllers.iter().any(|c| c == controller))
+            .map(|h| h.dir.path.as_path())
+    }
+
+    /// Every directory of this cgroup, v1 hierarchies first, then the unified one.
+    pub fn dirs(&self) -> impl Iterator<Item = &Path> {
+        self.all_dirs().map(|d| d.path.as_path())
+    }
+
+    fn all_dirs(&self) -> impl Iterator<Item = &Dir> {
+        self.v1.iter().map(|h| &h.dir).chain(self.unified.as_ref())
+    }
+
+    /// Where `controller` is driven: its v1 hierarchy if it has one, otherwise the unified hierarchy (pure v2, or
+    /// hybrid for controllers not bound to v1). `None` on a v1-only host that lacks the controller.
+    #[allow(dead_code)] // used by resources, next commit
+    pub(crate) fn controller(&self, controller: &str) -> Option<(Version, &Path)> {
+        if let Some(dir) = self.v1_dir(controller) {
+            return Some((Version::V1, dir));
+        }
+        self.unified
+            .as_ref()
+            .map(|d| (Version::V2, d.path.as_path()))
+    }
+
+    /// The unified directory with its hierarchy root, for enabling controllers on the way down.
+    #[allow(dead_code)] // used by resources, next commit
+    pub(crate) fn unified(&self) -> Option<(&Path, &Path)> {
+        self.unified
+            .as_ref()
+            .map(|d| (d.root.as_path(), d.path.as_path()))
+    }
+
+    /// The directory whose `cgroup.procs` lists the container's processes: the unified one on v2, otherwise the
+    /// freezer hierarchy's (the one [`Cgroup::freeze`] acts on), otherwise the first v1 hierarchy's.
+    pub(crate) fn membership_dir(&self) -> Option<&Path> {
+        if self.mode == Mode::V2 {
+            return self.unified_dir();
+        }
+        self.v1_dir("freezer")
+            .or_else(|| self.v1.first().map(|h| h.dir.path.as_path()))
+            .or(self.unified_dir())
+    }
+
+    /// Creates the cgroup's directory (and missing parents) in every hierarchy, recording what it made so that
+    /// [`Cgroup::destroy`] removes exactly that. Directories that exist are reused. In the v1 `cpuset` hierarchy
+    /// each new directory inherits its parent's `cpuset.cpus` and `cpuset.mems` (the kernel leaves them empty, and an
+    /// empty cpuset cannot hold processes).
+    pub fn create(&self) -> Result<(), CgroupError> {
+        for h in &self.v1 {
+            let cpuset = h.controllers.iter().any(|c| c == "cpuset");
+            create_dir(&h.dir, &self.path, cpuset)?;
+        }
+        if let Some(dir) = &self.unified {
+            create_dir(dir, &self.path, false)?;
+        }
+        Ok(())
+    }
+
+    /// Moves process `pid` (with all its threads) into the cgroup in every hierarchy.
+    pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
+        let pid_text = IntBuf::new(i64::from(pid));
+        for dir in self.all_dirs() {
+            let file = dir.path.join("cgroup.procs");
+            fsutil::write(&file, pid_text.as_bytes())
+                .map_err(|e| CgroupError::io("write", file, e))?;
+        }
+        Ok(())
+    }
+
+    /// The processes in the cgroup and in any cgroups below it (as `runc ps` lists them), in no particular order.
+    pub fn procs(&self) -> Result<Vec<i32>, CgroupError> {
+        let mut pids = Vec::new();
+        if let Some(dir) = self.membership_dir() {
+            let mut buf = String::new();
+            collect_procs(dir, &mut pids, &mut buf)?;
+        }
+        Ok(pids)
+    }
+
+    /// Removes the directories [`Cgroup::create`] made, leaf first in every hierarchy, after removing any cgroups
+    /// the container made below its own. Retries for up to two seconds while exiting processes still hold the
+    /// leaf busy. Directories that already exist before `create` are left alone; missing ones are not an error.
+    pub fn destroy(&self) -> Result<(), CgroupError> {
+        let depth = self.path[1..].split('/').count() as u32;
+        let mut first_error = None;
+        for dir in self.all_dirs() {
+            let from = dir.created_from.load(Ordering::Relaxed);
+            if from >= depth {
+                continue;
+            }
+            if let Err(e) = remove_leaf(&dir.path, Instant::now() + RMDIR_PATIENCE) {
+                first_error.get_or_insert(e);
+                continue;
+            }
+            // Parents we made: remove while empty; a sibling container keeps them busy, which is fine.
+            let mut parent = dir.path.clone();
+            for _ in from..depth - 1 {
+                parent.pop();
+                if std::fs::remove_dir(&parent).is_err() {
+                    break;
+                }
+            }
+            dir.created_from.store(NOTHING_CREATED, Ordering::Relaxed);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+fn create_dir(dir: &Dir, path: &str, cpuset: bool) -> Result<(), CgroupError> {
+    let components: Vec<&str> = path[1..].split('/').collect();
+    let depth = components.len() as u32;
+    // Fast path: the parent exists, only the leaf is new (or the leaf exists already).
+    match std::fs::create_dir(&dir.path) {
+        Ok(()) => {
+            dir.created_from.fetch_min(depth - 1, Ordering::Relaxed);
+            if cpuset {
+                inherit_cpuset(&dir.path)?;
+            }
+            return Ok(());
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(CgroupError::io("mkdir", &dir.path, e)),
+    }
+    let mut current = dir.root.clone();
+    for (index, component) in components.iter().enumerate() {
+        current.push(component);
+        match std::fs::create_dir(&current) {
+            Ok(()) => {
+                dir.created_from.fetch_min(index as u32, Ordering::Relaxed);
+                if cpuset {
+                    inherit_cpuset(&current)?;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(CgroupError::io("mkdir", &current, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Copies `cpuset.cpus` and `cpuset.mems` from the parent of `dir` into `dir`.
+fn inherit_cpuset(dir: &Path) -> Result<(), CgroupError> {
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    let mut buf = String::new();
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let from = parent.join(file);
+        fsutil::read_into(&from, &mut buf).map_err(|e| CgroupError::io("read", &from, e))?;
+        let value = buf.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let to = dir.join(file);
+        fsutil::write(&to, value.as_bytes()).map_err(|e| CgroupError::io("write", &to, e))?;
+    }
+    Ok(())
+}
+
+fn collect_procs(dir: &Path, pids: &mut Vec<i32>, buf: &mut String) -> Result<(), CgroupError> {
+    let file = dir.join("cgroup.procs");
+    match fsutil::read_into(&file, buf) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(CgroupError::io("read", file, e)),
+    }
+    for line in buf.lines() {
+        let pid = line.trim().parse().map_err(|_| CgroupError::Parse {
+            path: file.clone(),
+            reason: "expected one pid per line",
+        })?;
+        pids.push(pid);
+    }
+    for child in child_cgroups(dir)? {
+        collect_procs(&child, pids, buf)?;
+    }
+    Ok(())
+}
+
+/// The sub-cgroups (subdirectories) of `dir`.
+pub(crate) fn child_cgroups(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(CgroupError::io("read directory", dir, e)),
+    };
+    let mut children = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| CgroupError::io("read directory", dir, e))?;
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            children.push(entry.path());
+        }
+    }
+    Ok(children)
+}
+
+/// `rmdir` with retries while the cgroup is busy; sub-cgroups are removed first.
+fn remove_leaf(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
+    let mut delay = Duration::from_millis(1);
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if is_busy(&e) => {
+                for child in child_cgroups(dir)? {
+                    remove_leaf(&child, deadline)?;
+                }
+                if Instant::now() >= deadline {
+                    return Err(CgroupError::io("rmdir", dir, e));
+                }
+                // Retry immediately once children are gone; otherwise wait for processes to exit.
+                if std::fs::remove_dir(dir).is_ok() {
+                    return Ok(());
+                }
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_millis(100));
+            }
+            Err(e) => return Err(CgroupError::io("rmdir", dir, e)),
+        }
+    }
+}
+
+fn is_busy(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(code) if code == rustix::io::Errno::BUSY.raw_os_error() || code == rustix::io::Errno::NOTEMPTY.raw_os_error())
+}

@@ -1,0 +1,209 @@
+//! Which cgroup hierarchies exist on this host and where they are mounted.
+
+use crate::error::CgroupError;
+use crate::mountinfo::{cgroup_mounts, CgroupMount};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// How the host's cgroups are arranged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Only cgroup v1 hierarchies.
+    V1,
+    /// cgroup v1 hierarchies plus a cgroup2 mount (systemd's "hybrid" arrangement); controllers bound to v1 are
+    /// driven through v1, the others through the unified hierarchy.
+    Hybrid,
+    /// Only the cgroup2 unified hierarchy.
+    V2,
+}
+
+/// A mounted cgroup v1 hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1Hierarchy {
+    /// Where it is mounted, e.g. `/sys/fs/cgroup/memory`.
+    pub mount_point: PathBuf,
+    /// Its controllers, e.g. `["cpu", "cpuacct"]`; named hierarchies appear as `name=systemd`.
+    pub controllers: Vec<String>,
+}
+
+/// Which hierarchies exist and where: the input of [`crate::Cgroup::resolve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    mode: Mode,
+    v1: Vec<V1Hierarchy>,
+    unified: Option<PathBuf>,
+}
+
+impl Layout {
+    /// Detects the layout of the calling process from `/proc/self/mountinfo`.
+    ///
+    /// mountinfo is read at most once per process; later calls return a copy of the first answer.
+    pub fn detect() -> Result<Layout, CgroupError> {
+        static DETECTED: OnceLock<Layout> = OnceLock::new();
+        if let Some(layout) = DETECTED.get() {
+            return Ok(layout.clone());
+        }
+        const MOUNTINFO: &str = "/proc/self/mountinfo";
+        let text = std::fs::read_to_string(MOUNTINFO)
+            .map_err(|e| CgroupError::io("read", MOUNTINFO, e))?;
+        let layout = Layout::from_mountinfo(&text)?;
+        Ok(DETECTED.get_or_init(|| layout).clone())
+    }
+
+    /// Builds the layout from the text of a mountinfo file (pure; for tests and for callers that already read it).
+    ///
+    /// When a v1 hierarchy is mounted more than once, the first mount wins; so does the first cgroup2 mount.
+    pub fn from_mountinfo(text: &str) -> Result<Layout, CgroupError> {
+        let mut v1: Vec<V1Hierarchy> = Vec::new();
+        let mut unified = None;
+        for mount in cgroup_mounts(text)? {
+            match mount {
+                CgroupMount::V1 {
+                    mount_point,
+                    controllers,
+                } => {
+                    if !v1.iter().any(|h| h.controllers == controllers) {
+                        v1.push(V1Hierarchy {
+                            mount_point,
+                            controllers,
+                        });
+                    }
+                }
+                CgroupMount::V2 { mount_point } => {
+                    unified.get_or_insert(mount_point);
+                }
+            }
+        }
+        let mode = match (v1.is_empty(), unified.is_some()) {
+            (true, true) => Mode::V2,
+            (false, true) => Mode::Hybrid,
+            (false, false) => Mode::V1,
+            (true, false) => return Err(CgroupError::NoCgroupMounts),
+        };
+        Ok(Layout { mode, v1, unified })
+    }
+
+    /// A pure cgroup v2 layout whose unified hierarchy is mounted at `root`.
+    pub fn v2(root: PathBuf) -> Layout {
+        Layout {
+            mode: Mode::V2,
+            v1: Vec::new(),
+            unified: Some(root),
+        }
+    }
+
+    /// A cgroup v1 layout with one hierarchy per entry of `controllers`, mounted at `root/<entry>`.
+    ///
+    /// An entry may name co-mounted controllers separated by commas (`"cpu,cpuacct"`); named hierarchies are
+    /// written `name=systemd` and mounted at `root/systemd`.
+    pub fn v1(root: PathBuf, controllers: &[&str]) -> Layout {
+        let v1 = controllers
+            .iter()
+            .map(|entry| V1Hierarchy {
+                mount_point: root.join(entry.strip_prefix("name=").unwrap_or(entry)),
+                controllers: entry.split(',').map(str::to_owned).collect(),
+            })
+            .collect();
+        Layout {
+            mode: Mode::V1,
+            v1,
+            unified: None,
+        }
+    }
+
+    /// Adds a cgroup2 mount at `unified` to a v1 layout, making it [`Mode::Hybrid`] (for tests and odd hosts).
+    pub fn with_unified(mut self, unified: PathBuf) -> Layout {
+        self.mode = if self.v1.is_empty() {
+            Mode::V2
+        } else {
+            Mode::Hybrid
+        };
+        self.unified = Some(unified);
+        self
+    }
+
+    /// The arrangement: v1, hybrid or v2.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The v1 hierarchies (empty in [`Mode::V2`]).
+    pub fn v1_hierarchies(&self) -> &[V1Hierarchy] {
+        &self.v1
+    }
+
+    /// Where the cgroup2 hierarchy is mounted, if it is.
+    pub fn unified(&self) -> Option<&Path> {
+        self.unified.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOST: &str = "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n\
+        35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n\
+        36 31 0:32 / /mnt/memory-again rw,relatime - cgroup cgroup rw,memory\n\
+        40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n\
+        41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+
+    #[test]
+    fn classifies_hybrid_and_dedups() {
+        let layout = Layout::from_mountinfo(HOST).unwrap();
+        assert_eq!(layout.mode(), Mode::Hybrid);
+        assert_eq!(layout.v1_hierarchies().len(), 3);
+        assert_eq!(
+            layout.v1_hierarchies()[1].mount_point,
+            Path::new("/sys/fs/cgroup/memory")
+        );
+        assert_eq!(layout.unified(), Some(Path::new("/sys/fs/cgroup/unified")));
+    }
+
+    #[test]
+    fn classifies_v1_and_v2() {
+        let v1: String = HOST
+            .lines()
+            .filter(|l| !l.contains("cgroup2"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(Layout::from_mountinfo(&v1).unwrap().mode(), Mode::V1);
+        let v2 = "41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let layout = Layout::from_mountinfo(v2).unwrap();
+        assert_eq!(layout, Layout::v2("/sys/fs/cgroup".into()));
+        assert!(matches!(
+            Layout::from_mountinfo("1 2 0:1 / / rw - ext4 /dev/sda rw\n"),
+            Err(CgroupError::NoCgroupMounts)
+        ));
+    }
+
+    #[test]
+    fn constructors() {
+        let layout = Layout::v1("/cg".into(), &["cpu,cpuacct", "name=systemd"]);
+        assert_eq!(
+            layout.v1_hierarchies()[0].mount_point,
+            Path::new("/cg/cpu,cpuacct")
+        );
+        assert_eq!(
+            layout.v1_hierarchies()[1].mount_point,
+            Path::new("/cg/systemd")
+        );
+        assert_eq!(
+            layout.v1_hierarchies()[1].controllers,
+            vec!["name=systemd".to_owned()]
+        );
+        assert_eq!(
+            layout.clone().with_unified("/cg/unified".into()).mode(),
+            Mode::Hybrid
+        );
+    }
+
+    #[test]
+    fn detect_reads_this_host() {
+        // Every Linux test host mounts some cgroup filesystem.
+        let layout = Layout::detect().unwrap();
+        assert_eq!(Layout::detect().unwrap(), layout);
+    }
+}

@@ -1,0 +1,117 @@
+//! Shared helpers of the real-host tests: unique absolute cgroup paths, children we spawn, cleanup guards.
+//!
+//! These tests only ever touch cgroups named `/gantry-cgtest-<pid>-<n>` that they create themselves, and only
+//! signal processes they spawned.
+
+#![allow(dead_code)]
+
+use gantry_cgroups::{Cgroup, Layout};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Whether the real-host tests can run: root on a host with a v1 freezer and a cgroup2 mount (the CI machine).
+pub fn real_host() -> bool {
+    let ok = rustix::process::geteuid().is_root()
+        && Path::new("/sys/fs/cgroup/freezer/cgroup.procs").exists()
+        && Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists();
+    if !ok {
+        eprintln!(
+            "skipping: needs root on a hybrid cgroup host (v1 freezer + /sys/fs/cgroup/unified)"
+        );
+    }
+    ok
+}
+
+/// A fresh absolute cgroup path unique to this test process.
+pub fn unique_path() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "/gantry-cgtest-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A created cgroup plus the children a test spawned; dropping it kills those children, thaws and destroys it.
+pub struct Guard {
+    /// The cgroup under test.
+    pub cgroup: Cgroup,
+    /// Children spawned by the test (killed and reaped on drop).
+    pub children: Vec<Child>,
+}
+
+impl Guard {
+    /// Resolves and creates a unique cgroup in `layout`.
+    pub fn new(layout: &Layout) -> Guard {
+        let cgroup = Cgroup::resolve(layout, Some(&unique_path()), "unused").unwrap();
+        let guard = Guard {
+            cgroup,
+            children: Vec::new(),
+        };
+        guard.cgroup.create().unwrap();
+        guard
+    }
+
+    /// Spawns `sh -c script` and moves it into the cgroup; returns its pid.
+    pub fn spawn_inside(&mut self, script: &str) -> i32 {
+        let child = Command::new("sh")
+            .args(["-c", script])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        self.children.push(child);
+        self.cgroup.add_process(pid).unwrap();
+        pid
+    }
+
+    /// Runs `sh -c script` inside the cgroup from its first instruction (a shell prologue writes its own pid
+    /// into every hierarchy, then execs the script) and returns its output.
+    pub fn run_inside(&self, script: &str) -> std::process::Output {
+        let prologue: String = self
+            .cgroup
+            .dirs()
+            .map(|d| format!("echo $$ > {}/cgroup.procs && ", d.display()))
+            .collect();
+        let quoted = script.replace('\'', "'\\''");
+        Command::new("sh")
+            .args(["-c", &format!("{prologue}exec sh -c '{quoted}'")])
+            .output()
+            .unwrap()
+    }
+
+    /// Waits for child `index` and returns the signal that ended it, if any.
+    pub fn wait_signal(&mut self, index: usize) -> Option<i32> {
+        self.children[index].wait().unwrap().signal()
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = self.cgroup.thaw();
+        if let Err(e) = self.cgroup.destroy() {
+            eprintln!("cleanup of {} failed: {e}", self.cgroup.path());
+        }
+    }
+}
+
+/// The line of `/proc/<pid>/cgroup` for hierarchy `key` (`"freezer"`, `""` for the unified one).
+pub fn proc_cgroup(pid: i32, key: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    text.lines()
+        .find_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let _ = parts.next();
+            let controllers = parts.next()?;
+            let path = parts.next()?;
+            (controllers.split(',').any(|c| c == key) || (key.is_empty() && controllers.is_empty()))
+                .then(|| path.to_owned())
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,166 @@
+//! Membership on the real hybrid host: create, move a spawned `sleep`, freeze, kill, destroy — on the v1
+//! hierarchies (with the unified mount, as the host really is) and on the unified mount alone as a v2 layout.
+
+mod common;
+
+use common::{proc_cgroup, real_host, Guard};
+use gantry_cgroups::{Layout, Mode};
+use std::path::PathBuf;
+
+fn hybrid() -> Layout {
+    let layout = Layout::detect().unwrap();
+    assert_eq!(
+        layout.mode(),
+        Mode::Hybrid,
+        "this host is documented as hybrid"
+    );
+    layout
+}
+
+fn v2() -> Layout {
+    Layout::v2(PathBuf::from("/sys/fs/cgroup/unified"))
+}
+
+fn state_of(pid: i32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat.rsplit(')')
+        .next()
+        .unwrap()
+        .trim_start()
+        .chars()
+        .next()
+        .unwrap()
+}
+
+#[test]
+fn hybrid_create_add_freeze_kill_destroy() {
+    if !real_host() {
+        return;
+    }
+    let mut guard = Guard::new(&hybrid());
+    let path = guard.cgroup.path().to_owned();
+    let dirs: Vec<PathBuf> = guard.cgroup.dirs().map(PathBuf::from).collect();
+    assert!(dirs.iter().all(|d| d.is_dir()));
+    let pid = guard.spawn_inside("exec sleep 60");
+    for key in ["memory", "freezer", "pids", "cpuset", "name=systemd", ""] {
+        assert_eq!(proc_cgroup(pid, key), path, "hierarchy {key:?}");
+    }
+    // The new cpuset cgroup inherited cpus/mems, otherwise the move above would have failed with ENOSPC.
+    assert_eq!(guard.cgroup.procs().unwrap(), vec![pid]);
+
+    guard.cgroup.freeze().unwrap();
+    assert!(guard.cgroup.is_frozen().unwrap());
+    assert_eq!(
+        std::fs::read_to_string(dirs_with(&dirs, "freezer").join("freezer.state"))
+            .unwrap()
+            .trim(),
+        "FROZEN"
+    );
+    guard.cgroup.thaw().unwrap();
+    assert!(!guard.cgroup.is_frozen().unwrap());
+
+    guard.cgroup.kill_all(libc_sigkill()).unwrap();
+    assert_eq!(guard.wait_signal(0), Some(9));
+    guard.cgroup.destroy().unwrap();
+    assert!(
+        dirs.iter().all(|d| !d.exists()),
+        "destroy removed every directory"
+    );
+}
+
+#[test]
+fn hybrid_kill_with_sigterm_freezes_signals_thaws() {
+    if !real_host() {
+        return;
+    }
+    let mut guard = Guard::new(&hybrid());
+    guard.spawn_inside("exec sleep 60");
+    guard.spawn_inside("exec sleep 61");
+    guard.cgroup.kill_all(15).unwrap();
+    assert_eq!(guard.wait_signal(0), Some(15));
+    assert_eq!(guard.wait_signal(1), Some(15));
+    assert!(
+        !guard.cgroup.is_frozen().unwrap(),
+        "thawed again after signalling"
+    );
+}
+
+#[test]
+fn v2_on_the_unified_mount() {
+    if !real_host() {
+        return;
+    }
+    let mut guard = Guard::new(&v2());
+    let dir = guard.cgroup.unified_dir().unwrap().to_owned();
+    assert!(dir
+        .to_str()
+        .unwrap()
+        .starts_with("/sys/fs/cgroup/unified/gantry-cgtest-"));
+    let pid = guard.spawn_inside("exec sleep 60");
+    assert_eq!(proc_cgroup(pid, ""), guard.cgroup.path());
+    assert_eq!(guard.cgroup.procs().unwrap(), vec![pid]);
+
+    guard.cgroup.freeze().unwrap();
+    assert!(guard.cgroup.is_frozen().unwrap());
+    // A frozen v2 task sleeps in the freezer (state S); it must not have exited.
+    assert_ne!(state_of(pid), 'Z');
+    guard.cgroup.thaw().unwrap();
+    assert!(!guard.cgroup.is_frozen().unwrap());
+
+    guard.cgroup.kill_all(9).unwrap(); // through cgroup.kill
+    assert_eq!(guard.wait_signal(0), Some(9));
+    guard.cgroup.destroy().unwrap();
+    assert!(!dir.exists());
+}
+
+#[test]
+fn v2_kill_reaches_sub_cgroups_and_forked_children() {
+    if !real_host() {
+        return;
+    }
+    let mut guard = Guard::new(&v2());
+    guard.spawn_inside("sleep 60 & sleep 61 & wait");
+    let sub = guard.cgroup.unified_dir().unwrap().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let child = std::process::Command::new("sleep")
+        .arg("62")
+        .spawn()
+        .unwrap();
+    std::fs::write(sub.join("cgroup.procs"), child.id().to_string()).unwrap();
+    guard.children.push(child);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(
+        guard.cgroup.procs().unwrap().len(),
+        4,
+        "sh, two sleeps, and the one in sub"
+    );
+    guard.cgroup.kill_all(15).unwrap();
+    assert_eq!(guard.wait_signal(0), Some(15));
+    assert_eq!(guard.wait_signal(1), Some(15));
+    guard.cgroup.destroy().unwrap(); // removes sub first
+    assert!(!sub.exists());
+}
+
+#[test]
+fn destroy_waits_for_exiting_processes() {
+    if !real_host() {
+        return;
+    }
+    let mut guard = Guard::new(&hybrid());
+    guard.spawn_inside("exec sleep 60");
+    guard.cgroup.kill_all(9).unwrap();
+    // Do not reap first: destroy must cope with a process that is still on its way out.
+    guard.cgroup.destroy().unwrap();
+    assert_eq!(guard.wait_signal(0), Some(9));
+}
+
+fn dirs_with(dirs: &[PathBuf], controller: &str) -> PathBuf {
+    dirs.iter()
+        .find(|d| d.starts_with(format!("/sys/fs/cgroup/{controller}")))
+        .unwrap()
+        .clone()
+}
+
+fn libc_sigkill() -> i32 {
+    9
+}
