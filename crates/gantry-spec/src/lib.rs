@@ -7,16 +7,20 @@
 #![forbid(unsafe_code)]
 
 mod bundle;
+mod default_spec;
 mod error;
 mod parse;
 mod problem;
+mod runc_json;
 mod validate;
 
 pub use bundle::{Bundle, MAX_CONFIG_SIZE};
+pub use default_spec::{default_spec, OCI_VERSION};
 pub use error::SpecError;
 pub use oci_spec::runtime::Spec;
 pub use parse::parse;
 pub use problem::Problem;
+pub use runc_json::{to_runc_json, write_runc_json};
 pub use validate::{
     parse_cgroups_path, validate, validate_fields, CgroupsPath, NamespaceMode, Namespaces,
 };
