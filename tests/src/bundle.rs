@@ -125,10 +125,13 @@ impl Bundle {
     /// Removes the value at a `/`-separated JSON path, if present.
     pub fn unset(&mut self, path: &str) -> &mut Self {
         let (parent, last) = path.rsplit_once('/').unwrap_or(("", path));
-        if let Some(Value::Object(o)) = self
-            .config
-            .pointer_mut(&format!("/{parent}").replace("//", "/"))
-        {
+        let target = if parent.is_empty() {
+            Some(&mut self.config)
+        } else {
+            self.config
+                .pointer_mut(&format!("/{}", parent.trim_start_matches('/')))
+        };
+        if let Some(Value::Object(o)) = target {
             o.remove(last);
         }
         self

@@ -100,6 +100,14 @@ impl TestCtx {
         self.run_id(b, &id, &[])
     }
 
+    /// Runs the bundle (new id), asserts exit 0, and returns the container's stdout.
+    #[track_caller]
+    pub fn run_ok(&self, b: &Bundle) -> String {
+        let o = self.run(b);
+        o.assert_success();
+        o.stdout
+    }
+
     /// Writes the config and runs `run [extra] --bundle DIR id`.
     pub fn run_id(&self, b: &Bundle, id: &str, extra: &[&str]) -> Output {
         b.write();

@@ -222,7 +222,10 @@ impl Runtime {
             Command::new(&self.binary)
         } else {
             // The shell opens the files without close-on-exec, then becomes the runtime.
-            let mut script = String::from("exec \"$0\" \"$@\"");
+            // LISTEN_PID must name the runtime itself for socket activation; exec keeps the
+            // shell's PID.
+            let mut script =
+                String::from("[ -n \"$LISTEN_FDS\" ] && export LISTEN_PID=$$; exec \"$0\" \"$@\"");
             for (i, p) in opts.extra_fds.iter().enumerate() {
                 script.push_str(&format!(" {}<'{}'", i + 3, p.display()));
             }
