@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod digest;
+pub mod layout;
 pub mod error;
 pub mod manifest;
 pub mod platform;
@@ -17,3 +18,10 @@ pub mod unpack;
 pub use digest::Digest;
 pub use error::{ImageError, Result};
 pub use platform::Platform;
+pub mod config;
+pub mod snapshot;
+pub mod store;
+
+pub use snapshot::{chain_ids, overlay_options, ContainerRootfs};
+pub use store::{BlobInfo, BlobSink, BlobWriter, GcReport, ImageRecord, Store, StoreOptions};
+pub use unpack::{UnpackLimits, UnpackOptions, WhiteoutMode};

@@ -324,3 +324,15 @@ fn trim_nul(mut v: Vec<u8>) -> Vec<u8> {
 fn id32(r: std::io::Result<u64>) -> Option<u32> {
     r.ok().and_then(|v| u32::try_from(v).ok())
 }
+
+/// Removes a directory tree without following symlinks (store-internal cleanup).
+pub(crate) fn remove_tree(path: &Path) -> Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("/"));
+    let Some(name) = path.file_name() else {
+        return Err(ImageError::io("remove", path, std::io::Error::other("no file name")));
+    };
+    let dir = rustix::fs::open(parent, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| ImageError::errno("open", parent, e))?;
+    use std::os::unix::ffi::OsStrExt;
+    fsops::remove_all(std::os::fd::AsFd::as_fd(&dir), name.as_bytes(), 4096).map_err(|e| ImageError::errno("remove", path, e))
+}

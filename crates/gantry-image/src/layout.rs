@@ -1,0 +1,133 @@
+//! Importing an OCI image layout directory (`oci-layout`, `index.json`, `blobs/`).
+
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use oci_spec::image::{Descriptor, ImageIndex};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+use crate::digest::Digest;
+use crate::error::{ImageError, Result};
+use crate::manifest::{is_index_type, parse_document, select_platform, Document, MAX_DOCUMENT_SIZE};
+use crate::platform::Platform;
+use crate::store::{read_bounded, ImageRecord, Store};
+
+/// Annotation naming a manifest inside a layout.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// containerd's annotation carrying the full image name.
+pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
+
+/// What to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Platform chosen from indexes (default: the host's).
+    pub platform: Platform,
+    /// Only these ref names (default: every named manifest of `index.json`).
+    pub refs: Option<Vec<String>>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { platform: Platform::host(), refs: None }
+    }
+}
+
+/// A directory whose files are opened only beneath it (symlinks resolved inside it).
+pub(crate) struct Beneath {
+    fd: OwnedFd,
+    name: String,
+}
+
+impl Beneath {
+    pub(crate) fn open(dir: &Path) -> Result<Beneath> {
+        let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| ImageError::errno("open", dir, e))?;
+        Ok(Beneath { fd, name: dir.display().to_string() })
+    }
+
+    /// Opens a regular file below the directory; never a FIFO, device or anything outside.
+    pub(crate) fn file(&self, rel: &str) -> Result<File> {
+        let fd = rustix::fs::openat2(
+            &self.fd,
+            rel,
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )
+        .map_err(|e| ImageError::errno("open", format!("{}/{rel}", self.name), e))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| ImageError::errno("stat", rel, e))?;
+        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+            return Err(ImageError::io("open", format!("{}/{rel}", self.name), std::io::Error::other("not a regular file")));
+        }
+        Ok(File::from(fd))
+    }
+
+    fn blob(&self, d: &Digest) -> Result<File> {
+        self.file(&format!("blobs/{}/{}", d.algorithm().name(), d.hex()))
+    }
+}
+
+impl Store {
+    /// Imports images from an OCI layout directory; returns the images recorded.
+    pub fn import_oci_layout(&self, dir: &Path, opts: &ImportOptions) -> Result<Vec<ImageRecord>> {
+        let src = Beneath::open(dir)?;
+        let layout = read_bounded(src.file("oci-layout")?, 4096, "oci-layout", "oci-layout")?;
+        let v: serde_json::Value = serde_json::from_slice(&layout).map_err(|e| ImageError::InvalidDocument { what: "oci-layout", digest: src.name.clone(), reason: e.to_string() })?;
+        if v.get("imageLayoutVersion").and_then(|x| x.as_str()) != Some("1.0.0") {
+            return Err(ImageError::InvalidDocument { what: "oci-layout", digest: src.name.clone(), reason: "imageLayoutVersion must be \"1.0.0\"".into() });
+        }
+        let index_bytes = read_bounded(src.file("index.json")?, MAX_DOCUMENT_SIZE, "index.json", "index.json")?;
+        let index: ImageIndex = match parse_document(&index_bytes, None, "index.json")? {
+            Document::Index(i) => i,
+            Document::Manifest(_) => return Err(ImageError::InvalidDocument { what: "index.json", digest: src.name.clone(), reason: "is a manifest, not an index".into() }),
+        };
+        let mut out = Vec::new();
+        for d in index.manifests() {
+            let ann = d.annotations().clone().unwrap_or_default();
+            let Some(reference) = ann.get(REF_NAME) else { continue };
+            if let Some(only) = &opts.refs {
+                if !only.iter().any(|r| r == reference) {
+                    continue;
+                }
+            }
+            let name = ann.get(CONTAINERD_NAME).unwrap_or(reference).clone();
+            out.push(self.import_descriptor(|dg| src.blob(dg), d, &name, &opts.platform)?);
+        }
+        if let Some(only) = &opts.refs {
+            for r in only {
+                if !out.iter().any(|i| &i.name == r) && !index.manifests().iter().any(|d| d.annotations().as_ref().and_then(|a| a.get(REF_NAME)) == Some(r)) {
+                    return Err(ImageError::UnknownImage(r.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Copies the blobs a descriptor needs from `open` (an index, its platform manifest, config
+    /// and layers) into the store, verifying each, then records `name`.
+    pub(crate) fn import_descriptor(&self, open: impl Fn(&Digest) -> Result<File>, d: &Descriptor, name: &str, platform: &Platform) -> Result<ImageRecord> {
+        let top = Digest::try_from(d.digest())?;
+        self.write_blob(&top, d.size(), open(&top)?)?;
+        let mut man_desc = d.clone();
+        if is_index_type(&d.media_type().to_string()) {
+            let bytes = self.read_document(&top, "index")?;
+            let Document::Index(idx) = parse_document(&bytes, Some(&d.media_type().to_string()), &top.to_string())? else {
+                return Err(ImageError::InvalidDocument { what: "index", digest: top.to_string(), reason: "not an index".into() });
+            };
+            man_desc = select_platform(&idx, platform, &top.to_string())?.clone();
+            let md = Digest::try_from(man_desc.digest())?;
+            self.write_blob(&md, man_desc.size(), open(&md)?)?;
+        }
+        let md = Digest::try_from(man_desc.digest())?;
+        let bytes = self.read_document(&md, "manifest")?;
+        let Document::Manifest(man) = parse_document(&bytes, Some(&man_desc.media_type().to_string()), &md.to_string())? else {
+            return Err(ImageError::InvalidDocument { what: "manifest", digest: md.to_string(), reason: "not a manifest".into() });
+        };
+        for b in std::iter::once(man.config()).chain(man.layers().iter()) {
+            let bd = Digest::try_from(b.digest())?;
+            self.write_blob(&bd, b.size(), open(&bd)?)?;
+        }
+        self.register_image(name, &top, platform)
+    }
+}
