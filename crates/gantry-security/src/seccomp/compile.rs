@@ -4,9 +4,7 @@ use super::convert::{action, arch, compare, json_name};
 use super::Filter;
 use crate::SecurityError;
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpFilterContext, ScmpSyscall, ScmpVersion};
-use oci_spec::runtime::{
-    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag as Flag, LinuxSyscall,
-};
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompFilterFlag as Flag, LinuxSyscall};
 
 /// A syscall has at most six arguments.
 const MAX_ARGS: usize = 6;
@@ -188,20 +186,18 @@ fn add_syscall_rules(
     let act = action(call.action(), call.errno_ret(), || {
         format!("linux.seccomp.syscalls[{i}].errnoRet")
     })?;
-    if act == ScmpAction::Notify {
-        if call.names().iter().any(|n| n == "write") {
-            return Err(SecurityError::NotifyNotAllowed {
-                field: format!("linux.seccomp.syscalls[{i}].action"),
-                reason: "cannot be used for \"write\": the runtime writes to hand the notify fd over after the \
-                         filter is loaded",
-            });
-        }
+    if act == ScmpAction::Notify && call.names().iter().any(|n| n == "write") {
+        return Err(SecurityError::NotifyNotAllowed {
+            field: format!("linux.seccomp.syscalls[{i}].action"),
+            reason: "cannot be used for \"write\": the runtime writes to hand the notify fd over after the \
+                     filter is loaded",
+        });
     }
     // libseccomp refuses a rule with the default action; it would be a no-op anyway.
     if act == default {
         return Ok(());
     }
-    if call.action() == LinuxSeccompAction::ScmpActNotify {
+    if act == ScmpAction::Notify {
         ensure_notify_supported(i)?;
     }
     let conds = Conditions::new(i, call)?;

@@ -123,3 +123,6 @@ impl Filter {
         Ok(Some(NotifyFd(fd)))
     }
 }
+
+#[cfg(test)]
+mod tests;
