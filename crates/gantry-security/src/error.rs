@@ -126,6 +126,14 @@ pub enum SecurityError {
         source: std::io::Error,
     },
 
+    /// The generated BPF program is longer than the kernel accepts.
+    #[error("linux.seccomp: the filter compiles to {instructions} BPF instructions, above the kernel's limit of 4096; \
+             merge rules or drop architectures")]
+    ProgramTooLarge {
+        /// How many instructions libseccomp generated.
+        instructions: usize,
+    },
+
     /// Loading the compiled filter into the kernel failed.
     #[error("loading the seccomp filter into the kernel: {source} (without noNewPrivileges this needs CAP_SYS_ADMIN)")]
     Load {

@@ -222,3 +222,29 @@ fn notify_is_detected_only_when_a_rule_uses_it() {
     .unwrap();
     assert!(!f.uses_notify());
 }
+
+#[test]
+fn the_program_carries_the_bpf_and_the_load_flags() {
+    let f = compile(&profile(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+    ))
+    .unwrap();
+    let p = f.program().unwrap();
+    assert_eq!(p.bpf(), f.export_bpf().unwrap());
+    assert!(p.instructions() > 3 && p.bpf().len() == p.instructions() * 8);
+    assert_eq!(
+        p.flags(),
+        crate::seccomp::FLAG_LOG | crate::seccomp::FLAG_NEW_LISTENER
+    );
+    assert!(p.has_listener());
+
+    let plain = compile(&profile(r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#))
+        .unwrap()
+        .program()
+        .unwrap();
+    assert_eq!(plain.flags(), 0);
+    // The last instruction of a filter is a return (BPF_RET | BPF_K = 0x06).
+    let last = &plain.bpf()[plain.bpf().len() - 8..];
+    assert_eq!(u16::from_ne_bytes([last[0], last[1]]), 0x06);
+}
