@@ -62,3 +62,110 @@ fn walk(root: &Path, dir: &Path, skip_bin: bool, out: &mut Vec<String>) {
         }
     }
 }
+
+use std::io::Write;
+
+use gantry_image::Digest;
+
+/// A raw tar entry: the name bytes go into the header as-is (no validation), so tests can
+/// write hostile names.
+pub struct Ent<'a> {
+    pub name: &'a [u8],
+    pub kind: tar::EntryType,
+    pub data: &'a [u8],
+    pub link: Option<&'a [u8]>,
+    pub mode: u32,
+    pub dev: (u32, u32),
+}
+
+pub fn file<'a>(name: &'a [u8], data: &'a [u8]) -> Ent<'a> {
+    Ent { name, kind: tar::EntryType::Regular, data, link: None, mode: 0o644, dev: (0, 0) }
+}
+pub fn dir(name: &[u8]) -> Ent<'_> {
+    Ent { name, kind: tar::EntryType::Directory, data: b"", link: None, mode: 0o755, dev: (0, 0) }
+}
+pub fn symlink<'a>(name: &'a [u8], target: &'a [u8]) -> Ent<'a> {
+    Ent { name, kind: tar::EntryType::Symlink, data: b"", link: Some(target), mode: 0o777, dev: (0, 0) }
+}
+pub fn hardlink<'a>(name: &'a [u8], target: &'a [u8]) -> Ent<'a> {
+    Ent { name, kind: tar::EntryType::Link, data: b"", link: Some(target), mode: 0o644, dev: (0, 0) }
+}
+
+/// Builds an uncompressed tar from entries.
+pub fn tar_bytes(entries: &[Ent<'_>]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        let mut h = tar::Header::new_gnu();
+        {
+            let raw = h.as_old_mut();
+            raw.name = [0; 100];
+            raw.name[..e.name.len()].copy_from_slice(e.name);
+            if let Some(l) = e.link {
+                raw.linkname = [0; 100];
+                raw.linkname[..l.len()].copy_from_slice(l);
+            }
+        }
+        h.set_entry_type(e.kind);
+        h.set_size(e.data.len() as u64);
+        h.set_mode(e.mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_704_067_200);
+        if e.dev != (0, 0) {
+            h.set_device_major(e.dev.0).unwrap();
+            h.set_device_minor(e.dev.1).unwrap();
+        }
+        h.set_cksum();
+        b.append(&h, e.data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+pub fn sha(data: &[u8]) -> Digest {
+    Digest::sha256_of(data)
+}
+
+/// Writes an OCI layout with one image `name` made of `layers` (uncompressed tars, stored
+/// gzipped). Returns the manifest digest.
+pub fn write_layout(dir: &Path, name: &str, layers: &[Vec<u8>]) -> Digest {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |data: &[u8]| -> Digest {
+        let d = sha(data);
+        std::fs::write(blobs.join(d.hex()), data).unwrap();
+        d
+    };
+    let mut descs = Vec::new();
+    let mut diffs = Vec::new();
+    for l in layers {
+        let gz = gzip(l);
+        let d = put(&gz);
+        diffs.push(format!("\"{}\"", sha(l)));
+        descs.push(format!("{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"{d}\",\"size\":{}}}", gz.len()));
+    }
+    let config = format!(
+        "{{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{{\"Cmd\":[\"/bin/sh\"],\"Env\":[\"PATH=/bin\"]}},\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[{}]}}}}",
+        diffs.join(",")
+    );
+    let cd = put(config.as_bytes());
+    let manifest = format!(
+        "{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"{cd}\",\"size\":{}}},\"layers\":[{}]}}",
+        config.len(),
+        descs.join(",")
+    );
+    let md = put(manifest.as_bytes());
+    write_index(dir, &format!("{{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"{md}\",\"size\":{},\"annotations\":{{\"org.opencontainers.image.ref.name\":\"{name}\"}}}}", manifest.len()));
+    md
+}
+
+/// Writes `oci-layout` and an `index.json` holding the given descriptor JSON.
+pub fn write_index(dir: &Path, desc_json: &str) {
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(dir.join("index.json"), format!("{{\"schemaVersion\":2,\"manifests\":[{desc_json}]}}")).unwrap();
+}
