@@ -185,7 +185,7 @@ pub enum RegistryError {
         /// The blob.
         digest: Digest,
         /// The store's error.
-        source: SinkError,
+        source: Box<SinkError>,
     },
     /// The registry broke the distribution protocol.
     #[error("{registry} ({url}) broke the distribution protocol: {reason}")]

@@ -211,7 +211,7 @@ mod tests {
             r#"{"schemaVersion":1}"#.to_string(),
             "[]".to_string(),
             format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}"}}"#),
-            format!(r#"{{"schemaVersion":2,"mediaType":"text/plain","manifests":[]}}"#),
+            r#"{"schemaVersion":2,"mediaType":"text/plain","manifests":[]}"#.to_string(),
             r#"{"schemaVersion":2,"config":{"mediaType":"c","digest":"sha256:00","size":1}}"#
                 .to_string(),
             format!(

@@ -225,7 +225,7 @@ fn sink_error(s: &Session, d: &Descriptor, e: SinkError) -> RegistryError {
             registry: s.registry().to_string(),
             repository: s.repository().to_string(),
             digest: d.digest.clone(),
-            source,
+            source: Box::new(source),
         },
     }
 }

@@ -201,7 +201,7 @@ fn source_error(s: &Session, d: &Descriptor, source: SinkError) -> RegistryError
         registry: s.registry().to_string(),
         repository: s.repository().to_string(),
         digest: d.digest.clone(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -232,10 +232,10 @@ fn read_all(
             registry: s.registry().to_string(),
             repository: s.repository().to_string(),
             digest: d.digest.clone(),
-            source: SinkError::DigestMismatch {
+            source: Box::new(SinkError::DigestMismatch {
                 expected: d.digest.clone(),
                 actual,
-            },
+            }),
         });
     }
     Ok(buf)

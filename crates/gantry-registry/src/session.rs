@@ -428,3 +428,36 @@ impl Session {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(r: &str, insecure: &[&str]) -> String {
+        let cfg = RegistryConfig {
+            insecure: insecure.iter().map(|s| s.to_string()).collect(),
+        };
+        Session::new(
+            &Reference::parse(r).unwrap(),
+            &cfg,
+            RetryPolicy::default(),
+            false,
+        )
+        .unwrap()
+        .base
+    }
+
+    #[test]
+    fn scheme_and_host() {
+        assert_eq!(base("busybox", &[]), "https://registry-1.docker.io");
+        assert_eq!(base("quay.io/a/b", &[]), "https://quay.io");
+        assert_eq!(base("127.0.0.1:5000/a", &[]), "http://127.0.0.1:5000");
+        assert_eq!(base("[::1]:5000/a", &[]), "http://[::1]:5000");
+        assert_eq!(base("reg.lan:5000/a", &[]), "https://reg.lan:5000");
+        assert_eq!(
+            base("reg.lan:5000/a", &["reg.lan:5000"]),
+            "http://reg.lan:5000"
+        );
+        assert_eq!(base("reg.lan:5000/a", &["reg.lan"]), "http://reg.lan:5000");
+    }
+}
