@@ -46,8 +46,9 @@ fn lib_err(
 ///
 /// # Errors
 /// A [`SecurityError`] naming the field: an architecture or flag this libseccomp cannot handle, an `errnoRet` on
-/// an action without errno, an argument index above 5, `SCMP_ACT_NOTIFY` as the default action or for `write`
-/// (the runtime needs `write` to hand the notify fd over), or libseccomp refusing a rule.
+/// an action without errno, an argument index above 5, `SCMP_ACT_NOTIFY` as the default action, for `write`
+/// (the runtime needs `write` to hand the notify fd over) or without `listenerPath`, or libseccomp refusing a
+/// rule.
 pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SecurityError> {
     let default = action(s.default_action(), s.default_errno_ret(), || {
         "linux.seccomp.defaultErrnoRet".to_owned()
@@ -90,6 +91,18 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SecurityError> {
     let mut filter = Filter::new(ctx);
     for (i, call) in syscalls.iter().enumerate() {
         add_syscall_rules(&mut filter, i, call, default)?;
+    }
+    // runc only notices this after the container's init loaded the filter; refuse it before anything exists.
+    if filter.uses_notify
+        && s.listener_path()
+            .as_ref()
+            .is_none_or(|p| p.as_os_str().is_empty())
+    {
+        return Err(SecurityError::NotifyNotAllowed {
+            field: "linux.seccomp.listenerPath".to_owned(),
+            reason: "is used by a rule, but no listenerPath is set: set it to the unix socket of the seccomp \
+                     agent that will receive the notify fd",
+        });
     }
     Ok(filter)
 }

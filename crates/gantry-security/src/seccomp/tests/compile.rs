@@ -177,6 +177,16 @@ fn bad_profiles_are_refused_naming_the_field() {
         "{e}"
     );
 
+    let e = err(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+    );
+    assert!(
+        e.starts_with(
+            "linux.seccomp.listenerPath: SCMP_ACT_NOTIFY is used by a rule, but no listenerPath"
+        ),
+        "{e}"
+    );
+
     // Unknown architectures and actions never reach compile: the spec types refuse them when config.json is
     // parsed (gantry-spec reports the field path).
     assert!(serde_json::from_str::<oci_spec::runtime::LinuxSeccomp>(
@@ -212,7 +222,8 @@ fn architectures_this_libseccomp_lacks_are_refused_naming_the_field() {
 #[test]
 fn notify_is_detected_only_when_a_rule_uses_it() {
     let f = compile(&profile(
-        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}"#,
     ))
     .unwrap();
     assert!(f.uses_notify());
@@ -226,7 +237,7 @@ fn notify_is_detected_only_when_a_rule_uses_it() {
 #[test]
 fn the_program_carries_the_bpf_and_the_load_flags() {
     let f = compile(&profile(
-        r#"{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG"], "listenerPath": "/run/a.sock",
             "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}"#,
     ))
     .unwrap();

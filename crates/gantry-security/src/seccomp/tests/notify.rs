@@ -22,7 +22,7 @@ const EXDEV: i32 = 18;
 fn notify_child() -> i32 {
     let dir = tempfile::tempdir().unwrap();
     let f = compile(&profile(
-        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
             "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}"#,
     ))
     .unwrap();
