@@ -228,4 +228,55 @@ mod tests {
         assert!(parse_manifest(body.as_bytes(), Some(DOCKER_MANIFEST_LIST)).is_err());
         assert!(parse_manifest(body.as_bytes(), Some("application/json")).is_ok());
     }
+
+    /// Fuzz-style: deterministic mutations of valid manifests never panic, and whatever parses keeps
+    /// its invariants (validated digests, known media types).
+    #[test]
+    fn fuzz_mutated_manifests() {
+        let seeds = [
+            format!(
+                r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"c","digest":"{D}","size":2}},"layers":[{{"mediaType":"l","digest":"{D}","size":3}}]}}"#
+            ),
+            format!(
+                r#"{{"schemaVersion":2,"mediaType":"{DOCKER_MANIFEST_LIST}","manifests":[{{"mediaType":"{DOCKER_MANIFEST}","digest":"{D}","size":1,"platform":{{"os":"linux","architecture":"arm64","variant":"v8"}}}}]}}"#
+            ),
+        ];
+        let alphabet: &[u8] = b"{}[]\":,0123456789-ae.\\ \xff";
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let seed = &seeds[(next() % seeds.len() as u64) as usize];
+            let mut bytes = seed.as_bytes().to_vec();
+            for _ in 0..(next() % 3 + 1) {
+                let pos = (next() % bytes.len() as u64) as usize;
+                let c = alphabet[(next() % alphabet.len() as u64) as usize];
+                match next() % 3 {
+                    0 => bytes[pos] = c,
+                    1 => {
+                        bytes.remove(pos);
+                    }
+                    _ => bytes.insert(pos, c),
+                }
+            }
+            match parse_manifest(&bytes, None) {
+                Ok(Manifest::Image(m)) => {
+                    assert!(ACCEPTED_MANIFEST_TYPES.contains(&m.media_type.as_str()));
+                    assert_eq!(m.config.digest.hex().len(), 64);
+                }
+                Ok(Manifest::Index(i)) => {
+                    assert!(ACCEPTED_MANIFEST_TYPES.contains(&i.media_type.as_str()));
+                    assert!(i
+                        .manifests
+                        .iter()
+                        .all(|e| e.descriptor.digest.hex().len() == 64));
+                }
+                Err(_) => {}
+            }
+        }
+    }
 }

@@ -43,8 +43,10 @@ fn pull_returns_with_no_extra_threads() {
     let dir = tempfile::tempdir().unwrap();
     let sink = DirSink::new(dir.path()).unwrap();
 
+    // By name, so the resolver's blocking-pool thread is exercised too.
+    let port = fake.addr.rsplit(':').next().expect("port");
     let before = threads();
-    pull(&common::opts(&format!("{}/t/x:v1", fake.addr)), &sink).expect("pull");
+    pull(&common::opts(&format!("localhost:{port}/t/x:v1")), &sink).expect("pull");
     assert_eq!(
         threads(),
         before,
