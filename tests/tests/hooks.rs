@@ -1,0 +1,211 @@
+//! Hooks: order, state on stdin, env, timeout, failure semantics.
+//! Spec: config.md "POSIX-platform Hooks" (prestart, createRuntime, createContainer,
+//! startContainer, poststart, poststop; path, args, env, timeout); runtime.md
+//! "Lifecycle" steps 3-12 and "Hooks" (state on stdin, errors and warnings).
+
+use gantry_tests::{host, json, known_deviation, Bundle, TestCtx, Value};
+
+const POSTSTART_EARLY: &str = "runc 1.1 runs poststart hooks during `create`, before start";
+use std::time::Duration;
+
+/// A hook script on the host: stores its stdin in `<rootfs>/tmp/hook-NAME.json`, appends
+/// NAME to `<rootfs>/tmp/order` and `NAME $HOOKVAR` to `<rootfs>/tmp/env`.
+const HOST_HOOK: &str =
+    "#!/bin/sh\ncat > \"$2/tmp/hook-$1.json\"\necho \"$1\" >> \"$2/tmp/order\"\n\
+echo \"$1 $HOOKVAR\" >> \"$2/tmp/env\"\nexit ${3:-0}\n";
+
+/// The same inside the container (startContainer resolves in the container namespace).
+const CONTAINER_HOOK: &str = "#!/bin/sh\ncat > \"/tmp/hook-$1.json\"\necho \"$1\" >> /tmp/order\n\
+echo \"$1 $HOOKVAR\" >> /tmp/env\nexit 0\n";
+
+fn host_hook(t: &TestCtx, b: &Bundle, name: &str, exit: i32) -> Value {
+    let script = t.path("hook.sh");
+    if !script.exists() {
+        std::fs::write(&script, HOST_HOOK).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    json!({
+        "path": script,
+        "args": ["hook.sh", name, b.rootfs(), exit.to_string()],
+        "env": [format!("HOOKVAR={name}-env")]
+    })
+}
+
+fn all_hooks(t: &TestCtx) -> Bundle {
+    let mut b = t.bundle();
+    b.write_script("/hook.sh", CONTAINER_HOOK);
+    for kind in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "poststart",
+        "poststop",
+    ] {
+        let h = host_hook(t, &b, kind, 0);
+        b.hook(kind, h);
+    }
+    b.hook(
+        "startContainer",
+        json!({"path": "/hook.sh", "args": ["hook.sh", "startContainer"],
+               "env": ["HOOKVAR=startContainer-env"]}),
+    );
+    b.args(&["sleep", "1000"]);
+    b
+}
+
+fn order(t: &TestCtx, b: &Bundle) -> Vec<String> {
+    t.read_rootfs(b, "/tmp/order")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn hook_state(t: &TestCtx, b: &Bundle, name: &str) -> Value {
+    let text = t.read_rootfs(b, &format!("/tmp/hook-{name}.json"));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{name} got no state JSON ({e}): {text:?}"))
+}
+
+#[test]
+fn hooks_run_in_order_with_state_and_env() {
+    let t = TestCtx::new("hooks_order");
+    let b = all_hooks(&t);
+    let id = t.id();
+    t.create(&b, &id).assert_success();
+    let created = order(&t, &b);
+    // prestart (deprecated) and createRuntime both run in step 3; createContainer after.
+    assert!(created.len() >= 3, "{created:?}");
+    assert!(
+        created[..2].contains(&"prestart".to_string()),
+        "{created:?}"
+    );
+    assert!(
+        created[..2].contains(&"createRuntime".to_string()),
+        "{created:?}"
+    );
+    assert_eq!(created[2], "createContainer");
+    known_deviation("runc", POSTSTART_EARLY, || {
+        assert_eq!(
+            created.len(),
+            3,
+            "only create-time hooks before start: {created:?}"
+        );
+    });
+    t.start(&id).assert_success();
+    let started = order(&t, &b);
+    assert_eq!(started.len(), 5, "{started:?}");
+    known_deviation("runc", POSTSTART_EARLY, || {
+        assert_eq!(&started[3..], ["startContainer", "poststart"]);
+    });
+    t.kill(&id, "KILL").assert_success();
+    t.wait_status(&id, "stopped");
+    t.delete(&id).assert_success();
+    assert_eq!(&order(&t, &b)[5..], ["poststop"]);
+    let env = t.read_rootfs(&b, "/tmp/env");
+    for name in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ] {
+        assert!(
+            env.contains(&format!("{name} {name}-env\n")),
+            "{name} env: {env}"
+        );
+        let st = hook_state(&t, &b, name);
+        assert_eq!(st["id"], id.as_str(), "{name}: {st}");
+        assert!(st["ociVersion"].is_string(), "{name}: {st}");
+        assert_eq!(
+            st["bundle"].as_str(),
+            Some(b.dir.to_str().unwrap()),
+            "{name}: {st}"
+        );
+        if name != "poststop" {
+            assert!(st["pid"].as_i64().unwrap_or(0) > 0, "{name}: {st}");
+        }
+    }
+    assert_eq!(hook_state(&t, &b, "createRuntime")["status"], "creating");
+    assert_eq!(hook_state(&t, &b, "startContainer")["status"], "created");
+    known_deviation("runc", POSTSTART_EARLY, || {
+        assert_eq!(hook_state(&t, &b, "poststart")["status"], "running");
+    });
+    assert_eq!(hook_state(&t, &b, "poststop")["status"], "stopped");
+}
+
+#[test]
+fn hook_timeout_is_enforced() {
+    let t = TestCtx::new("hooks_timeout");
+    let mut b = t.bundle();
+    b.hook(
+        "createRuntime",
+        json!({"path": "/bin/sh", "args": ["sh", "-c", "exec sleep 20"], "timeout": 1}),
+    )
+    .args(&["true"]);
+    let id = t.id();
+    let o = t.create(&b, &id);
+    o.assert_failure();
+    assert!(
+        o.elapsed < Duration::from_secs(8),
+        "timeout not enforced: {o}"
+    );
+    t.assert_nothing_left(&id, &b);
+}
+
+#[test]
+fn failing_create_runtime_hook_fails_create_and_leaves_nothing() {
+    let t = TestCtx::new("hooks_crfail");
+    let mut b = t.bundle();
+    let h = host_hook(&t, &b, "createRuntime", 7);
+    b.hook("createRuntime", h).args(&["touch", "/tmp/ran"]);
+    let id = t.id();
+    t.create(&b, &id).assert_failure();
+    t.assert_nothing_left(&id, &b);
+    assert!(!b.host_path("/tmp/ran").exists());
+}
+
+#[test]
+fn failing_prestart_hook_fails_create_and_leaves_nothing() {
+    let t = TestCtx::new("hooks_psfail");
+    let mut b = t.bundle();
+    let h = host_hook(&t, &b, "prestart", 1);
+    b.hook("prestart", h).args(&["touch", "/tmp/ran"]);
+    let id = t.id();
+    t.run_id(&b, &id, &[]).assert_failure();
+    t.assert_nothing_left(&id, &b);
+    assert!(!b.host_path("/tmp/ran").exists());
+}
+
+#[test]
+fn failing_poststart_hook_is_only_a_warning() {
+    let t = TestCtx::new("hooks_postfail");
+    let mut b = t.bundle();
+    let h = host_hook(&t, &b, "poststart", 1);
+    b.hook("poststart", h).sh("touch /tmp/ran; exec sleep 1000");
+    let id = t.id();
+    known_deviation("runc", POSTSTART_EARLY, || {
+        t.create(&b, &id).assert_success();
+        t.start(&id).assert_success();
+        assert_eq!(t.status(&id).as_deref(), Some("running"));
+        assert!(host::wait_until(Duration::from_secs(5), || b
+            .host_path("/tmp/ran")
+            .exists()));
+    });
+}
+
+#[test]
+fn failing_poststop_hook_is_only_a_warning() {
+    let t = TestCtx::new("hooks_stopfail");
+    let mut b = t.bundle();
+    let h = host_hook(&t, &b, "poststop", 1);
+    b.hook("poststop", h).args(&["true"]);
+    let id = t.id();
+    t.create(&b, &id).assert_success();
+    t.start(&id).assert_success();
+    t.wait_status(&id, "stopped");
+    t.delete(&id).assert_success();
+    assert_eq!(order(&t, &b), ["poststop"]);
+    t.assert_nothing_left(&id, &b);
+}
