@@ -220,26 +220,26 @@ fn add_syscall_rules(
             filter.unknown_syscalls.push(name.clone());
             continue;
         };
-        let rule_err = || {
-            lib_err(
-                format!("linux.seccomp.syscalls[{i}]"),
-                format!("adding the rule for {name:?}"),
-            )
+        // Only formatted when libseccomp refuses: no allocation per rule on the normal path.
+        let rule_err = |source| SecurityError::Libseccomp {
+            field: format!("linux.seccomp.syscalls[{i}]"),
+            op: format!("adding the rule for {name:?}"),
+            source,
         };
         if conds.len == 0 {
-            filter.ctx.add_rule(act, nr).map_err(rule_err())?;
+            filter.ctx.add_rule(act, nr).map_err(rule_err)?;
         } else if conds.separate {
             for c in conds.all() {
                 filter
                     .ctx
                     .add_rule_conditional(act, nr, std::slice::from_ref(c))
-                    .map_err(rule_err())?;
+                    .map_err(rule_err)?;
             }
         } else {
             filter
                 .ctx
                 .add_rule_conditional(act, nr, &conds.list[..conds.len])
-                .map_err(rule_err())?;
+                .map_err(rule_err)?;
         }
         filter.uses_notify |= act == ScmpAction::Notify;
     }

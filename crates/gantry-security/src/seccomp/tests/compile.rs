@@ -187,6 +187,17 @@ fn bad_profiles_are_refused_naming_the_field() {
         "{e}"
     );
 
+    // libseccomp's own refusals name the entry and the syscall.
+    let e = err(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86"], "syscalls": [
+        {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22, "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["socket"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    assert!(
+        e.starts_with("linux.seccomp.syscalls[1]: adding the rule for \"socket\": "),
+        "{e}"
+    );
+
     // Unknown architectures and actions never reach compile: the spec types refuse them when config.json is
     // parsed (gantry-spec reports the field path).
     assert!(serde_json::from_str::<oci_spec::runtime::LinuxSeccomp>(
