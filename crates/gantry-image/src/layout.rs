@@ -1,12 +1,11 @@
 //! Importing an OCI image layout directory (`oci-layout`, `index.json`, `blobs/`).
 
 use std::fs::File;
-use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use oci_spec::image::{Descriptor, ImageIndex};
-use rustix::fs::{Mode, OFlags, ResolveFlags};
 
+use crate::beneath::Beneath;
 use crate::digest::Digest;
 use crate::error::{ImageError, Result};
 use crate::manifest::{is_index_type, parse_document, select_platform, Document, MAX_DOCUMENT_SIZE};
@@ -33,54 +32,19 @@ impl Default for ImportOptions {
     }
 }
 
-/// A directory whose files are opened only beneath it (symlinks resolved inside it).
-pub(crate) struct Beneath {
-    fd: OwnedFd,
-    name: String,
-}
-
-impl Beneath {
-    pub(crate) fn open(dir: &Path) -> Result<Beneath> {
-        let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| ImageError::errno("open", dir, e))?;
-        Ok(Beneath { fd, name: dir.display().to_string() })
-    }
-
-    /// Opens a regular file below the directory; never a FIFO, device or anything outside.
-    pub(crate) fn file(&self, rel: &str) -> Result<File> {
-        let fd = rustix::fs::openat2(
-            &self.fd,
-            rel,
-            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY,
-            Mode::empty(),
-            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-        )
-        .map_err(|e| ImageError::errno("open", format!("{}/{rel}", self.name), e))?;
-        let st = rustix::fs::fstat(&fd).map_err(|e| ImageError::errno("stat", rel, e))?;
-        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
-            return Err(ImageError::io("open", format!("{}/{rel}", self.name), std::io::Error::other("not a regular file")));
-        }
-        Ok(File::from(fd))
-    }
-
-    fn blob(&self, d: &Digest) -> Result<File> {
-        self.file(&format!("blobs/{}/{}", d.algorithm().name(), d.hex()))
-    }
-}
-
 impl Store {
     /// Imports images from an OCI layout directory; returns the images recorded.
     pub fn import_oci_layout(&self, dir: &Path, opts: &ImportOptions) -> Result<Vec<ImageRecord>> {
         let src = Beneath::open(dir)?;
         let layout = read_bounded(src.file("oci-layout")?, 4096, "oci-layout", "oci-layout")?;
-        let v: serde_json::Value = serde_json::from_slice(&layout).map_err(|e| ImageError::InvalidDocument { what: "oci-layout", digest: src.name.clone(), reason: e.to_string() })?;
+        let v: serde_json::Value = serde_json::from_slice(&layout).map_err(|e| ImageError::InvalidDocument { what: "oci-layout", digest: src.name().to_owned(), reason: e.to_string() })?;
         if v.get("imageLayoutVersion").and_then(|x| x.as_str()) != Some("1.0.0") {
-            return Err(ImageError::InvalidDocument { what: "oci-layout", digest: src.name.clone(), reason: "imageLayoutVersion must be \"1.0.0\"".into() });
+            return Err(ImageError::InvalidDocument { what: "oci-layout", digest: src.name().to_owned(), reason: "imageLayoutVersion must be \"1.0.0\"".into() });
         }
         let index_bytes = read_bounded(src.file("index.json")?, MAX_DOCUMENT_SIZE, "index.json", "index.json")?;
         let index: ImageIndex = match parse_document(&index_bytes, None, "index.json")? {
             Document::Index(i) => i,
-            Document::Manifest(_) => return Err(ImageError::InvalidDocument { what: "index.json", digest: src.name.clone(), reason: "is a manifest, not an index".into() }),
+            Document::Manifest(_) => return Err(ImageError::InvalidDocument { what: "index.json", digest: src.name().to_owned(), reason: "is a manifest, not an index".into() }),
         };
         let mut out = Vec::new();
         for d in index.manifests() {
@@ -92,7 +56,7 @@ impl Store {
                 }
             }
             let name = ann.get(CONTAINERD_NAME).unwrap_or(reference).clone();
-            out.push(self.import_descriptor(|dg| src.blob(dg), d, &name, &opts.platform)?);
+            out.push(self.import_descriptor(|dg| src.file(&blob_rel(dg)), d, &name, &opts.platform)?);
         }
         if let Some(only) = &opts.refs {
             for r in only {
@@ -130,4 +94,9 @@ impl Store {
         }
         self.register_image(name, &top, platform)
     }
+}
+
+/// Path of a blob relative to a layout root.
+pub(crate) fn blob_rel(d: &Digest) -> String {
+    format!("blobs/{}/{}", d.algorithm().name(), d.hex())
 }

@@ -8,7 +8,10 @@
 //! - [`bundle`]: image config + user overrides → OCI runtime `process` pieces.
 #![forbid(unsafe_code)]
 
+mod beneath;
+pub mod bundle;
 pub mod digest;
+pub mod passwd;
 pub mod layout;
 pub mod error;
 pub mod manifest;
