@@ -3,12 +3,13 @@
 //! - [`Bundle::load`]: read `<bundle>/config.json` once, parse it ([`parse`]) and check it
 //!   ([`validate`]). Every error is one line naming the JSON field and what to do.
 //! - [`default_spec`]: what `gantry-runtime spec` writes (runc-equivalent).
-//! - [`features`]: the `features` document (runtime-spec features.md).
+//! - [`Features`]: the `features` document (runtime-spec features.md), via [`FeaturesBuilder`].
 #![forbid(unsafe_code)]
 
 mod bundle;
 mod default_spec;
 mod error;
+pub mod features;
 mod parse;
 mod problem;
 mod runc_json;
@@ -17,6 +18,7 @@ mod validate;
 pub use bundle::{Bundle, MAX_CONFIG_SIZE};
 pub use default_spec::{default_spec, OCI_VERSION};
 pub use error::SpecError;
+pub use features::{Features, FeaturesBuilder};
 pub use oci_spec::runtime::Spec;
 pub use parse::parse;
 pub use problem::Problem;
