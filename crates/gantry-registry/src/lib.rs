@@ -1,6 +1,6 @@
 //! OCI Distribution client: references, auth, pull and push with retries.
 //!
-//! This is Gantry's only async crate. Its public API is **blocking**: [`pull`] and [`push`] each
+//! This is Gantry's only async crate. Its public API is **blocking**: [`pull()`] and [`push()`] each
 //! create a single-threaded tokio runtime, run the transfer on it and drop it (joining its blocking
 //! pool) before returning, so no thread of this crate outlives the call. The engine may therefore
 //! clone containers after a pull without another thread being alive — as long as it does not call

@@ -309,26 +309,47 @@ async fn fetch_attempt(
         ..Default::default()
     };
     let oci_ref = &s.oci_ref;
-    let mut stream = if offset > 0 {
+    if offset > 0 && offset == d.size {
+        // Everything arrived before an interruption, only the commit is missing.
+        resumed.set(true);
+        bar.start(offset);
+        part.commit().map_err(|e| sink_error(s, d, e))?;
+        return Ok(true);
+    }
+    let partial = if offset > 0 {
         match s
             .oci
             .pull_blob_stream_partial(oci_ref, &layer, offset, None)
             .await
-            .map_err(|e| s.map_oci(e, &url, &subject))?
         {
-            BlobResponse::Partial(st) => st,
-            BlobResponse::Full(st) => {
+            Ok(BlobResponse::Partial(st)) => Some(st),
+            Ok(BlobResponse::Full(st)) => {
                 tracing::info!("{url}: registry ignored Range, fetching the whole blob");
                 part.restart().map_err(|e| sink_error(s, d, e))?;
                 offset = 0;
-                st
+                Some(st)
             }
+            Err(e) => match s.map_oci(e, &url, &subject) {
+                // 416: the registry refuses the range (e.g. the partial is longer than its blob).
+                RegistryError::Http { status: 416, .. } => {
+                    tracing::info!("{url}: range not satisfiable, fetching the whole blob");
+                    part.restart().map_err(|e| sink_error(s, d, e))?;
+                    offset = 0;
+                    None
+                }
+                other => return Err(other),
+            },
         }
     } else {
-        s.oci
+        None
+    };
+    let mut stream = match partial {
+        Some(st) => st,
+        None => s
+            .oci
             .pull_blob_stream(oci_ref, &layer)
             .await
-            .map_err(|e| s.map_oci(e, &url, &subject))?
+            .map_err(|e| s.map_oci(e, &url, &subject))?,
     };
     resumed.set(offset > 0);
     bar.start(offset);

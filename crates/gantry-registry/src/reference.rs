@@ -27,7 +27,7 @@ pub enum ReferenceError {
     /// Empty input.
     #[error("image reference is empty")]
     Empty,
-    /// The registry part is not a valid host[:port].
+    /// The registry part is not a valid `host[:port]`.
     #[error("image reference {input:?}: registry {registry:?} is not a valid host[:port]")]
     BadRegistry {
         /// The whole input.
@@ -158,7 +158,7 @@ impl Reference {
         &self.registry
     }
 
-    /// The host[:port] serving the registry API (`registry-1.docker.io` for `docker.io`).
+    /// The `host[:port]` serving the registry API (`registry-1.docker.io` for `docker.io`).
     pub fn api_host(&self) -> &str {
         if self.registry == DEFAULT_REGISTRY {
             DOCKER_HUB_API_HOST

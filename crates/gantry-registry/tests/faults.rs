@@ -159,6 +159,34 @@ fn preseeded_partial_requests_only_the_rest() {
 }
 
 #[test]
+fn complete_partial_is_committed_without_a_request() {
+    let fake = Fake::start();
+    let img = serve_image(&fake, "t/img", "v1");
+    let (_d, s) = sink();
+    std::fs::write(s.partial_path(&img.layer.digest), &img.layer_bytes).unwrap();
+    let pulled = pull(&opts(&format!("{}/t/img:v1", fake.addr)), &s).expect("pull");
+    assert_blob_ok(&s, &img.layer);
+    assert!(fake.requests_to(&layer_path(&img)).is_empty());
+    assert_eq!(pulled.bytes_downloaded, img.config.size);
+}
+
+#[test]
+fn unsatisfiable_range_restarts_the_blob() {
+    let fake = Fake::start();
+    let img = serve_image(&fake, "t/img", "v1");
+    let mut r = Route::ok(img.layer_bytes.clone(), LAYER_TYPE);
+    r.fail_first = vec![416];
+    fake.route(&layer_path(&img), r);
+    let (_d, s) = sink();
+    std::fs::write(s.partial_path(&img.layer.digest), &img.layer_bytes[..1000]).unwrap();
+    pull(&opts(&format!("{}/t/img:v1", fake.addr)), &s).expect("pull");
+    assert_blob_ok(&s, &img.layer);
+    let reqs = fake.requests_to(&layer_path(&img));
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(reqs[1].range, None);
+}
+
+#[test]
 fn registry_ignoring_range_gets_a_full_restart() {
     let fake = Fake::start();
     let img = serve_image(&fake, "t/img", "v1");
