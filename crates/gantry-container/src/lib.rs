@@ -1,1 +1,23 @@
-//! The container library: process model, namespaces, root filesystem, hooks, state and lifecycle verbs.
+//! The container library behind `gantry-runtime` (and later the engine): the OCI lifecycle verbs over a state
+//! directory, and the process model that creates a container's init.
+//!
+//! Map: [`verbs`] (one file per lifecycle operation) → [`process`] (clone, sync protocol, init sequence) →
+//! [`rootfs`] (mounts, devices, pivot) and [`namespaces`] (the pure namespace plan); [`state`] keeps what lives
+//! between the separate CLI calls.
+
+pub mod error;
+pub mod hooks;
+pub mod id;
+pub mod namespaces;
+pub mod process;
+pub mod procfs;
+pub mod rootfs;
+pub mod state;
+pub mod time;
+pub mod verbs;
+
+pub use error::{Error, Result};
+pub use state::{State, StateRoot, Status};
+
+/// The runtime-spec version this library implements.
+pub const OCI_VERSION: &str = "1.2.0";

@@ -1,3 +1,41 @@
-//! gantry-runtime: an OCI runtime, drop-in for runc.
+//! gantry-runtime: an OCI runtime, drop-in for runc. Each verb is a thin file in `commands/` over
+//! `gantry-container`; this file parses the command line, dispatches, and reports errors the way runc does (one
+//! line on stderr, a JSON record in `--log` when `--log-format json`, exit status 1).
+#![forbid(unsafe_code)]
 
-fn main() {}
+mod commands;
+mod log;
+mod seal;
+
+use gantry_oci_cli::{Cli, Command};
+
+fn main() {
+    let cli = match Cli::parse_args(std::env::args_os()) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    if cli.version {
+        print!("{}", gantry_oci_cli::version_text());
+        return;
+    }
+    let logger = log::Logger::new(&cli.global);
+    let code = match commands::dispatch(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let msg = format!("{e}");
+            logger.error(&msg);
+            eprintln!("gantry-runtime: {msg}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+#[allow(dead_code)]
+fn _assert_command_is_used(c: &Command) -> bool {
+    matches!(c, Command::Features)
+}

@@ -1,0 +1,99 @@
+//! `process.terminal`: the init opens a pty in the container's own devpts, hands the master to the caller over
+//! `--console-socket` (SCM_RIGHTS, as runc does), binds the slave onto `/dev/console` through descriptors
+//! (CVE-2025-52565) and makes it the controlling terminal and stdio.
+
+use std::io::IoSlice;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+use rustix::pty::OpenptFlags;
+
+use crate::process::fail::{invalid, Context, StepResult};
+use crate::rootfs::options::MountOptions;
+use crate::rootfs::resolve::ensure_file;
+
+const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
+
+/// Sets up the console after pivot_root and sends the master to `socket`. Returns the slave (now fds 0-2).
+pub fn setup(socket: BorrowedFd<'_>, size: Option<(u16, u16)>) -> StepResult {
+    let what = || "process.terminal: open a pty in the container's devpts".to_string();
+    let master =
+        rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+            .ctx(what)?;
+    if rustix::fs::fstatfs(&master).ctx(what)?.f_type as i64 != DEVPTS_SUPER_MAGIC {
+        return Err(invalid(
+            "process.terminal: /dev/ptmx is not a devpts multiplexer (mount devpts on /dev/pts)"
+                .into(),
+        ));
+    }
+    rustix::pty::unlockpt(&master).ctx(what)?;
+    let slave = rustix::pty::ioctl_tiocgptpeer(&master, OpenptFlags::RDWR | OpenptFlags::NOCTTY)
+        .ctx(what)?;
+    if let Some((h, w)) = size {
+        let ws = rustix::termios::Winsize {
+            ws_row: h,
+            ws_col: w,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        rustix::termios::tcsetwinsize(&master, ws).ctx(|| "process.consoleSize".into())?;
+    }
+    bind_console(&slave)?;
+    let name = rustix::pty::ptsname(&master, Vec::new()).ctx(what)?;
+    send_fd(socket, name.as_bytes(), master.as_fd())
+        .ctx(|| "send the pty master to --console-socket".into())?;
+    drop(master);
+    rustix::process::setsid().ctx(|| "setsid".into())?;
+    rustix::process::ioctl_tiocsctty(&slave)
+        .ctx(|| "make the pty the controlling terminal".into())?;
+    for fd in 0..3 {
+        dup_onto(&slave, fd).ctx(|| format!("dup the pty onto fd {fd}"))?;
+    }
+    Ok(())
+}
+
+fn bind_console(slave: &OwnedFd) -> StepResult {
+    let what = || "bind the pty onto /dev/console".to_string();
+    let root = rustix::fs::open(
+        "/",
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ctx(what)?;
+    let target = ensure_file(root.as_fd(), Path::new("/dev/console")).ctx(what)?;
+    let tree = rustix::mount::open_tree(
+        slave,
+        "",
+        rustix::mount::OpenTreeFlags::OPEN_TREE_CLONE
+            | rustix::mount::OpenTreeFlags::OPEN_TREE_CLOEXEC
+            | rustix::mount::OpenTreeFlags::AT_EMPTY_PATH,
+    )
+    .ctx(what)?;
+    crate::rootfs::mounts::attach(tree.as_fd(), target.as_fd(), &MountOptions::default()).ctx(what)
+}
+
+fn dup_onto(fd: &OwnedFd, target: i32) -> std::io::Result<()> {
+    gantry_sys::fd::dup_onto(fd.as_fd(), target)
+}
+
+/// Sends `payload` with one descriptor over a connected unix socket.
+pub fn send_fd(socket: BorrowedFd<'_>, payload: &[u8], fd: BorrowedFd<'_>) -> std::io::Result<()> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut cmsg = SendAncillaryBuffer::new(&mut space);
+    let fds = [fd];
+    cmsg.push(SendAncillaryMessage::ScmRights(&fds));
+    let payload = if payload.is_empty() {
+        b"console".as_slice()
+    } else {
+        payload
+    };
+    rustix::net::sendmsg(
+        socket,
+        &[IoSlice::new(payload)],
+        &mut cmsg,
+        SendFlags::NOSIGNAL,
+    )?;
+    Ok(())
+}

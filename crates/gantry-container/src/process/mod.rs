@@ -1,0 +1,38 @@
+//! The process model: how `create` turns into a container init waiting at its start gate.
+//!
+//! ```text
+//!  runtime (create / run)                                 container init (clone3 child)
+//!  ──────────────────────                                 ─────────────────────────────
+//!  validate spec, plan namespaces, make cgroup,
+//!  mkfifo exec.fifo (opened O_RDWR), socketpair,
+//!  [setns pid/time by path for children]
+//!  clone3(CLONE_NEW* of the plan) ─────────────────────▶  pdeathsig=KILL, dumpable=0
+//!  [restore own pid/time-for-children]                     wait for Go
+//!  write uid_map/gid_map (new user ns)
+//!  cgroup.procs ← pid
+//!  ── Go(pid) ──────────────────────────────────────────▶  setns by path, unshare(cgroup)
+//!                                                          hostname, rlimits, oomScoreAdj
+//!                                                          mounts, devices, /dev links
+//!  ◀──────────────────────────────────────── RunHooks ──   (only if prestart/createRuntime hooks exist)
+//!  run prestart + createRuntime hooks
+//!  ── HooksDone ────────────────────────────────────────▶  createContainer hooks
+//!                                                          pivot_root, console, masked/readonly paths,
+//!                                                          sysctl, readonly root, cwd, exec lookup,
+//!                                                          user/groups, noNewPrivileges, fds CLOEXEC
+//!  ◀─────────────────────────────────────────── Ready ──   block: read(exec.fifo)
+//!  write state.json, --pid-file, exit                          ⋮
+//!  ⋮                                                           ⋮
+//!  `start`: write 1 byte to exec.fifo, unlink it ──────▶   startContainer hooks, execve(process.args)
+//!           run poststart hooks
+//! ```
+//! Any step that fails in the child is sent as `Failed { errno, context }` instead of the next message, and the
+//! child exits; the runtime then kills and reaps it, removes the cgroup and the state directory, and reports the
+//! error with its errno and context. If the runtime dies mid-setup, the child dies with it (parent-death signal).
+//! There is exactly one clone; a second fork happens only in the staged namespace mode (see
+//! [`crate::namespaces`]), which is not implemented yet and is refused with a clear error.
+
+pub mod console;
+pub mod fail;
+pub mod init;
+pub mod spawn;
+pub mod sync;

@@ -1,0 +1,237 @@
+//! The runtime's side of the process model: clone the init and drive it to the start gate.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::fs::{self as rfs, Mode, OFlags};
+
+use super::init::{self, InitConfig};
+use super::sync::{Channel, Msg};
+use crate::error::{Error, Result};
+use crate::namespaces::{Join, Plan};
+
+/// Callbacks the parent runs at the points the spec names.
+pub trait ParentHooks {
+    /// Runs `prestart` and `createRuntime` hooks for the init with host PID `pid`.
+    fn runtime_hooks(&mut self, pid: i32) -> Result<()>;
+}
+
+/// Clones the container's init and drives it until it waits at the start gate. Returns its host PID.
+/// On error the init has been killed and reaped.
+pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> Result<i32> {
+    if plan.child_new_user
+        || plan.fork_again
+        || plan
+            .child_joins
+            .iter()
+            .any(|j| j.kind == crate::namespaces::Kind::User)
+    {
+        return Err(Error::Unsupported {
+            field: "linux.namespaces".into(),
+            reason: "joining a user namespace by path, or a new user namespace together with namespaces joined by \
+                     path, is not supported yet"
+                .into(),
+        });
+    }
+    let (parent, child) = Channel::pair().map_err(|e| Error::sys("create sync socket", e))?;
+    let restore = enter_for_children(plan, cfg.spec)?;
+    // SAFETY: the runtime is single-threaded (no thread is ever spawned before this point: no async runtime, no
+    // thread pools), and the child only runs `init::run`, which ends in execve or _exit.
+    let cloned = unsafe { gantry_sys::clone::clone3(plan.clone_flags as u64) };
+    let pid = match cloned {
+        Ok(gantry_sys::clone::Cloned::Child) => {
+            drop(parent);
+            init::run(cfg, child)
+        }
+        Ok(gantry_sys::clone::Cloned::Parent(pid)) => pid,
+        Err(e) => {
+            restore_after(restore)?;
+            return Err(Error::sys("clone the container init", e));
+        }
+    };
+    drop(child);
+    restore_after(restore)?;
+    match drive(cfg, plan, &parent, pid, hooks) {
+        Ok(()) => Ok(pid),
+        Err(e) => {
+            kill_and_reap(pid);
+            Err(e)
+        }
+    }
+}
+
+fn drive(
+    cfg: &InitConfig<'_>,
+    plan: &Plan,
+    chan: &Channel,
+    pid: i32,
+    hooks: &mut dyn ParentHooks,
+) -> Result<()> {
+    if plan.new_user {
+        write_id_maps(cfg, pid)?;
+    }
+    if let Some((_, cg)) = cfg.cgroup {
+        cg.add_process(pid)?;
+    }
+    chan.send(&Msg::Go(pid))
+        .map_err(|e| Error::sys("sync with init", e))?;
+    loop {
+        match chan.recv() {
+            Ok(Some(Msg::RunHooks)) => {
+                hooks.runtime_hooks(pid)?;
+                chan.send(&Msg::HooksDone)
+                    .map_err(|e| Error::sys("sync with init", e))?;
+            }
+            Ok(Some(Msg::Ready)) => return Ok(()),
+            Ok(Some(Msg::Failed { errno, context })) => {
+                return Err(Error::Init {
+                    context,
+                    source: std::io::Error::from_raw_os_error(errno),
+                })
+            }
+            Ok(Some(other)) => {
+                return Err(Error::InitDied(format!("unexpected message {other:?}")))
+            }
+            Ok(None) => return Err(Error::InitDied(describe_exit(pid))),
+            Err(e) => return Err(Error::sys("sync with init", e)),
+        }
+    }
+}
+
+fn describe_exit(pid: i32) -> String {
+    match rustix::process::waitpid(
+        rustix::process::Pid::from_raw(pid),
+        rustix::process::WaitOptions::NOHANG,
+    ) {
+        Ok(Some((_, st))) => {
+            if let Some(sig) = st.terminating_signal() {
+                format!("killed by signal {sig}")
+            } else {
+                format!("exit status {}", st.exit_status().unwrap_or(0))
+            }
+        }
+        _ => "no report".into(),
+    }
+}
+
+/// Kills the init (if still there) and reaps it.
+pub fn kill_and_reap(pid: i32) {
+    if let Some(p) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
+    }
+}
+
+fn write_id_maps(cfg: &InitConfig<'_>, pid: i32) -> Result<()> {
+    let linux = cfg.spec.linux().as_ref();
+    let fmt = |m: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> String {
+        m.into_iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect()
+    };
+    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
+    if !rustix::process::geteuid().is_root() {
+        write_proc(pid, "setgroups", "deny")?;
+    }
+    write_proc(pid, "uid_map", &uid)?;
+    write_proc(pid, "gid_map", &gid)
+}
+
+fn write_proc(pid: i32, name: &str, content: &str) -> Result<()> {
+    let path = format!("/proc/{pid}/{name}");
+    let fd = rfs::open(
+        path.as_str(),
+        OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::path("open", &path, e.into()))?;
+    rustix::io::write(&fd, content.as_bytes())
+        .map_err(|e| Error::path("write", &path, e.into()))?;
+    Ok(())
+}
+
+/// Namespaces the parent entered for its children, with handles to switch back.
+struct Restore {
+    saved: Vec<(OwnedFd, u32)>,
+}
+
+fn enter_for_children(plan: &Plan, spec: &oci_spec::runtime::Spec) -> Result<Restore> {
+    let mut saved = Vec::new();
+    let save = |kind: &str| -> Result<OwnedFd> {
+        let own = format!("/proc/self/ns/{kind}");
+        rfs::open(
+            own.as_str(),
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::path("open", &own, e.into()))
+    };
+    for Join { kind, path } in &plan.parent_joins {
+        let name = if *kind == crate::namespaces::Kind::Pid {
+            "pid"
+        } else {
+            "time"
+        };
+        saved.push((save(name)?, kind.flag()));
+        let fd = rfs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| Error::path("open namespace", path, e.into()))?;
+        setns(fd.as_fd(), kind.flag()).map_err(|e| Error::path("join namespace", path, e))?;
+    }
+    if plan.parent_new_time {
+        saved.push((save("time")?, libc::CLONE_NEWTIME as u32));
+        gantry_sys::namespace::unshare_namespaces(libc::CLONE_NEWTIME as u32)
+            .map_err(|e| Error::sys("unshare a time namespace", e))?;
+        if let Some(offsets) = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.time_offsets().as_ref())
+        {
+            write_time_offsets(offsets)?;
+        }
+    }
+    Ok(Restore { saved })
+}
+
+fn restore_after(r: Restore) -> Result<()> {
+    for (fd, flag) in r.saved.into_iter().rev() {
+        setns(fd.as_fd(), flag).map_err(|e| Error::sys("return to the runtime's namespace", e))?;
+    }
+    Ok(())
+}
+
+fn setns(fd: std::os::fd::BorrowedFd<'_>, _flag: u32) -> std::io::Result<()> {
+    // The kind is checked when the namespace file is opened from the plan; setns(fd, 0) accepts any.
+    rustix::thread::move_into_link_name_space(fd, None).map_err(Into::into)
+}
+
+/// Writes `linux.timeOffsets` for the new time namespace the parent unshared (before any process is in it).
+pub fn write_time_offsets(
+    offsets: &std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset>,
+) -> Result<()> {
+    let mut text = String::new();
+    for (clock, off) in offsets {
+        let name = match clock.as_str() {
+            "monotonic" | "boottime" => clock.as_str(),
+            other => {
+                return Err(Error::Unsupported {
+                    field: format!("linux.timeOffsets.{other}"),
+                    reason: "only monotonic and boottime clocks can be offset".into(),
+                })
+            }
+        };
+        text.push_str(&format!(
+            "{name} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    write_self("/proc/self/timens_offsets", &text)
+}
+
+fn write_self(path: &str, content: &str) -> Result<()> {
+    let fd = rfs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| Error::path("open", path, e.into()))?;
+    rustix::io::write(&fd, content.as_bytes()).map_err(|e| Error::path("write", path, e.into()))?;
+    Ok(())
+}

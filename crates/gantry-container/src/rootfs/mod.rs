@@ -1,0 +1,168 @@
+//! The container's root filesystem: prepared in the container's mount namespace before `pivot_root`, finished
+//! after it. Every path inside the rootfs is resolved by [`resolve`] inside the root.
+
+pub mod devices;
+pub mod mounts;
+pub mod options;
+pub mod paths;
+pub mod pivot;
+pub mod resolve;
+pub mod sysctl;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use oci_spec::runtime::Spec;
+use rustix::fs::{self as rfs, Mode, OFlags};
+
+use crate::process::fail::{invalid, Context, StepResult};
+
+/// Inputs of rootfs setup that are not in the spec.
+pub struct RootfsCtx<'a> {
+    /// The validated spec.
+    pub spec: &'a Spec,
+    /// Absolute bundle path.
+    pub bundle: &'a Path,
+    /// Absolute rootfs path (host side).
+    pub rootfs: &'a Path,
+    /// The container has a user namespace (device nodes are bind-mounted from the host).
+    pub in_user_ns: bool,
+    /// A new cgroup namespace was created.
+    pub new_cgroup_ns: bool,
+    /// The host's cgroup layout and the container's cgroup.
+    pub cgroup: Option<(&'a gantry_cgroups::Layout, &'a gantry_cgroups::Cgroup)>,
+}
+
+/// Before pivot_root: mounts, device nodes and `/dev` links. Returns an `O_PATH` descriptor of the new root.
+pub fn prepare(ctx: &RootfsCtx<'_>) -> StepResult<OwnedFd> {
+    // Keep host mount events flowing in but never out (runc's default too).
+    gantry_sys::mount::mount(
+        None,
+        "/",
+        None,
+        (libc::MS_SLAVE | libc::MS_REC) as u64,
+        None,
+    )
+    .ctx(|| "make / a recursive slave mount".into())?;
+    let rootfs = ctx
+        .rootfs
+        .to_str()
+        .ok_or_else(|| invalid(format!("root.path {}: not UTF-8", ctx.rootfs.display())))?;
+    gantry_sys::mount::mount(
+        Some(rootfs),
+        rootfs,
+        None,
+        (libc::MS_BIND | libc::MS_REC) as u64,
+        None,
+    )
+    .ctx(|| format!("bind-mount the rootfs {rootfs} onto itself"))?;
+    let root = rfs::open(
+        ctx.rootfs,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open rootfs {rootfs}"))?;
+    let mctx = mounts::MountCtx {
+        root: root.as_fd(),
+        bundle: ctx.bundle,
+        in_user_ns: ctx.in_user_ns,
+        new_cgroup_ns: ctx.new_cgroup_ns,
+        cgroup: ctx.cgroup,
+    };
+    let all = ctx.spec.mounts().as_deref().unwrap_or(&[]);
+    for (i, m) in all.iter().enumerate() {
+        mounts::mount_entry(&mctx, m, i)?;
+    }
+    let dev_from_host = all.iter().any(|m| {
+        m.destination() == Path::new("/dev")
+            && (m.typ().as_deref() == Some("bind")
+                || m.options()
+                    .as_ref()
+                    .is_some_and(|o| o.iter().any(|o| o == "bind" || o == "rbind")))
+    });
+    if !dev_from_host {
+        let mut nodes = devices::default_nodes();
+        let linux_devices = ctx.spec.linux().as_ref().and_then(|l| l.devices().as_ref());
+        for (i, d) in linux_devices.into_iter().flatten().enumerate() {
+            let n = devices::node_from_spec(d, i)?;
+            nodes.retain(|o| o.path != n.path);
+            nodes.push(n);
+        }
+        for n in &nodes {
+            devices::create(root.as_fd(), n, ctx.in_user_ns)?;
+        }
+        let devpts = all.iter().any(|m| {
+            m.destination() == Path::new("/dev/pts") && m.typ().as_deref() == Some("devpts")
+        });
+        devices::links(root.as_fd(), devpts)?;
+    }
+    Ok(root)
+}
+
+/// Still before pivot_root (bind sources such as the host's `/dev/null` must be in our mount namespace), relative
+/// to the root descriptor: sysctls (through the container's procfs, before `/proc/sys` turns read-only), masked
+/// and read-only paths.
+pub fn protect(root: &OwnedFd, spec: &Spec, dev_null: &OwnedFd) -> StepResult {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    if let Some(sysctl) = linux.sysctl() {
+        sysctl::apply(root.as_fd(), sysctl)?;
+    }
+    for (i, p) in linux.masked_paths().iter().flatten().enumerate() {
+        paths::mask(root.as_fd(), dev_null.as_fd(), Path::new(p), i)?;
+    }
+    for (i, p) in linux.readonly_paths().iter().flatten().enumerate() {
+        paths::make_readonly(root.as_fd(), Path::new(p), i)?;
+    }
+    Ok(())
+}
+
+/// After pivot_root: read-only root, root propagation.
+pub fn finish(spec: &Spec) -> StepResult {
+    let root = rfs::open(
+        "/",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open / after pivot_root".into())?;
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        gantry_sys::mount::mount_setattr(
+            root.as_fd(),
+            false,
+            gantry_sys::mount::MOUNT_ATTR_RDONLY,
+            0,
+            0,
+        )
+        .ctx(|| "root.readonly: remount / read-only".into())?;
+    }
+    if let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+    {
+        let flag = match p {
+            "shared" => libc::MS_SHARED,
+            "rshared" => libc::MS_SHARED | libc::MS_REC,
+            "slave" => libc::MS_SLAVE,
+            "rslave" => libc::MS_SLAVE | libc::MS_REC,
+            "private" => libc::MS_PRIVATE,
+            "rprivate" => libc::MS_PRIVATE | libc::MS_REC,
+            "unbindable" => libc::MS_UNBINDABLE,
+            "runbindable" => libc::MS_UNBINDABLE | libc::MS_REC,
+            other => {
+                return Err(invalid(format!(
+                    "linux.rootfsPropagation: unknown value {other:?}"
+                )))
+            }
+        };
+        gantry_sys::mount::mount(None, "/", None, flag as u64, None)
+            .ctx(|| format!("linux.rootfsPropagation: make / {p}"))?;
+    }
+    Ok(())
+}

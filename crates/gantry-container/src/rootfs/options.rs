@@ -1,0 +1,154 @@
+//! Mount options (config.md "Mounts", runc's option table) parsed into `mount(2)` flags and data. Pure.
+
+/// What one mount entry's `options` mean.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MountOptions {
+    /// `MS_*` flags to set.
+    pub flags: u64,
+    /// `MS_*` flags explicitly cleared (e.g. `rw`, `suid`): used when remounting a bind mount.
+    pub cleared: u64,
+    /// Propagation flags (`MS_SHARED`/`MS_SLAVE`/`MS_PRIVATE`/`MS_UNBINDABLE`, maybe with `MS_REC`).
+    pub propagation: Vec<u64>,
+    /// `MOUNT_ATTR_*` flags to set recursively (`rro`, `rnosuid`, ...).
+    pub rec_set: u64,
+    /// `MOUNT_ATTR_*` flags to clear recursively (`rrw`, `rsuid`, ...).
+    pub rec_clear: u64,
+    /// Filesystem-specific options, comma-joined (e.g. `size=65536k,mode=755`).
+    pub data: String,
+    /// A bind mount (`bind` or `rbind`).
+    pub bind: bool,
+    /// A recursive bind mount (`rbind`).
+    pub recursive: bool,
+    /// `idmap`/`ridmap`: an id-mapped mount (issue #3).
+    pub idmap: bool,
+    /// `tmpcopyup`: copy the image's content into a new tmpfs.
+    pub tmpcopyup: bool,
+}
+
+impl MountOptions {
+    /// Parses `options`; unknown words become filesystem data, as in runc.
+    pub fn parse<S: AsRef<str>>(options: &[S]) -> MountOptions {
+        use gantry_sys::mount::*;
+        let mut o = MountOptions::default();
+        for opt in options {
+            let opt = opt.as_ref();
+            let set = |o: &mut MountOptions, f: libc::c_ulong| {
+                o.flags |= f as u64;
+                o.cleared &= !(f as u64);
+            };
+            let clear = |o: &mut MountOptions, f: libc::c_ulong| {
+                o.flags &= !(f as u64);
+                o.cleared |= f as u64;
+            };
+            match opt {
+                "ro" => set(&mut o, libc::MS_RDONLY),
+                "rw" => clear(&mut o, libc::MS_RDONLY),
+                "nosuid" => set(&mut o, libc::MS_NOSUID),
+                "suid" => clear(&mut o, libc::MS_NOSUID),
+                "nodev" => set(&mut o, libc::MS_NODEV),
+                "dev" => clear(&mut o, libc::MS_NODEV),
+                "noexec" => set(&mut o, libc::MS_NOEXEC),
+                "exec" => clear(&mut o, libc::MS_NOEXEC),
+                "sync" => set(&mut o, libc::MS_SYNCHRONOUS),
+                "async" => clear(&mut o, libc::MS_SYNCHRONOUS),
+                "dirsync" => set(&mut o, libc::MS_DIRSYNC),
+                "remount" => set(&mut o, libc::MS_REMOUNT),
+                "mand" => set(&mut o, libc::MS_MANDLOCK),
+                "nomand" => clear(&mut o, libc::MS_MANDLOCK),
+                "atime" => clear(&mut o, libc::MS_NOATIME),
+                "noatime" => set(&mut o, libc::MS_NOATIME),
+                "diratime" => clear(&mut o, libc::MS_NODIRATIME),
+                "nodiratime" => set(&mut o, libc::MS_NODIRATIME),
+                "relatime" => set(&mut o, libc::MS_RELATIME),
+                "norelatime" => clear(&mut o, libc::MS_RELATIME),
+                "strictatime" => set(&mut o, libc::MS_STRICTATIME),
+                "nostrictatime" => clear(&mut o, libc::MS_STRICTATIME),
+                "silent" => set(&mut o, libc::MS_SILENT),
+                "loud" => clear(&mut o, libc::MS_SILENT),
+                "bind" => o.bind = true,
+                "rbind" => {
+                    o.bind = true;
+                    o.recursive = true;
+                }
+                "private" => o.propagation.push(libc::MS_PRIVATE as u64),
+                "rprivate" => o.propagation.push((libc::MS_PRIVATE | libc::MS_REC) as u64),
+                "shared" => o.propagation.push(libc::MS_SHARED as u64),
+                "rshared" => o.propagation.push((libc::MS_SHARED | libc::MS_REC) as u64),
+                "slave" => o.propagation.push(libc::MS_SLAVE as u64),
+                "rslave" => o.propagation.push((libc::MS_SLAVE | libc::MS_REC) as u64),
+                "unbindable" => o.propagation.push(libc::MS_UNBINDABLE as u64),
+                "runbindable" => o
+                    .propagation
+                    .push((libc::MS_UNBINDABLE | libc::MS_REC) as u64),
+                "rro" => o.rec_set |= MOUNT_ATTR_RDONLY,
+                "rrw" => o.rec_clear |= MOUNT_ATTR_RDONLY,
+                "rnosuid" => o.rec_set |= MOUNT_ATTR_NOSUID,
+                "rsuid" => o.rec_clear |= MOUNT_ATTR_NOSUID,
+                "rnodev" => o.rec_set |= MOUNT_ATTR_NODEV,
+                "rdev" => o.rec_clear |= MOUNT_ATTR_NODEV,
+                "rnoexec" => o.rec_set |= MOUNT_ATTR_NOEXEC,
+                "rexec" => o.rec_clear |= MOUNT_ATTR_NOEXEC,
+                "idmap" | "ridmap" => o.idmap = true,
+                "tmpcopyup" => o.tmpcopyup = true,
+                other => {
+                    if !o.data.is_empty() {
+                        o.data.push(',');
+                    }
+                    o.data.push_str(other);
+                }
+            }
+        }
+        o
+    }
+
+    /// The `MOUNT_ATTR_*` equivalent of the per-mount flags, for `mount_setattr` on a bind mount.
+    pub fn attr_flags(&self) -> (u64, u64) {
+        use gantry_sys::mount::*;
+        let map = |f: u64| {
+            let mut a = 0;
+            if f & libc::MS_RDONLY as u64 != 0 {
+                a |= MOUNT_ATTR_RDONLY;
+            }
+            if f & libc::MS_NOSUID as u64 != 0 {
+                a |= MOUNT_ATTR_NOSUID;
+            }
+            if f & libc::MS_NODEV as u64 != 0 {
+                a |= MOUNT_ATTR_NODEV;
+            }
+            if f & libc::MS_NOEXEC as u64 != 0 {
+                a |= MOUNT_ATTR_NOEXEC;
+            }
+            a
+        };
+        (map(self.flags), map(self.cleared))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_spec_options() {
+        let o = MountOptions::parse(&["nosuid", "strictatime", "mode=755", "size=65536k"]);
+        assert_eq!(o.flags, (libc::MS_NOSUID | libc::MS_STRICTATIME) as u64);
+        assert_eq!(o.data, "mode=755,size=65536k");
+        assert!(!o.bind);
+    }
+
+    #[test]
+    fn later_words_win() {
+        let o = MountOptions::parse(&["ro", "rw"]);
+        assert_eq!(o.flags & libc::MS_RDONLY as u64, 0);
+        assert_ne!(o.cleared & libc::MS_RDONLY as u64, 0);
+    }
+
+    #[test]
+    fn bind_and_propagation() {
+        let o = MountOptions::parse(&["rbind", "ro", "rslave", "rro"]);
+        assert!(o.bind && o.recursive);
+        assert_eq!(o.propagation, vec![(libc::MS_SLAVE | libc::MS_REC) as u64]);
+        assert_eq!(o.rec_set, gantry_sys::mount::MOUNT_ATTR_RDONLY);
+        assert_eq!(o.attr_flags().0, gantry_sys::mount::MOUNT_ATTR_RDONLY);
+    }
+}

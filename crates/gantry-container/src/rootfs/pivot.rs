@@ -1,0 +1,35 @@
+//! Changing the root: `pivot_root(".", ".")` then detaching the old root (no temporary directory), or, with
+//! `--no-pivot`, moving the rootfs over `/` and `chroot`.
+
+use std::os::fd::BorrowedFd;
+
+use crate::process::fail::{Context, StepResult};
+
+/// Makes the root open at `root` the process's root, leaving no trace of the host's mounts.
+pub fn pivot(root: BorrowedFd<'_>) -> StepResult {
+    rustix::process::fchdir(root).ctx(|| "chdir to rootfs".into())?;
+    rustix::process::pivot_root(".", ".").ctx(|| "pivot_root".into())?;
+    // The old root is now stacked on ".": make it a slave so unmounting it cannot propagate to the host, then
+    // detach it.
+    gantry_sys::mount::mount(
+        None,
+        ".",
+        None,
+        (libc::MS_SLAVE | libc::MS_REC) as u64,
+        None,
+    )
+    .ctx(|| "make the old root a slave mount".into())?;
+    rustix::mount::unmount(".", rustix::mount::UnmountFlags::DETACH)
+        .ctx(|| "detach the old root".into())?;
+    rustix::process::chdir("/").ctx(|| "chdir /".into())
+}
+
+/// `--no-pivot`: move the rootfs mount over `/` and chroot into it (for hosts where pivot_root is impossible,
+/// e.g. a ramfs root).
+pub fn move_root(root: BorrowedFd<'_>) -> StepResult {
+    rustix::process::fchdir(root).ctx(|| "chdir to rootfs".into())?;
+    gantry_sys::mount::mount(Some("."), "/", None, libc::MS_MOVE as u64, None)
+        .ctx(|| "move the rootfs over / (--no-pivot)".into())?;
+    rustix::process::chroot(".").ctx(|| "chroot (--no-pivot)".into())?;
+    rustix::process::chdir("/").ctx(|| "chdir /".into())
+}

@@ -1,0 +1,275 @@
+//! `create` (runtime.md "Create"): everything up to the start gate. On any error nothing is left behind: no state
+//! directory, cgroup, mount or process.
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use gantry_spec::Bundle;
+
+use crate::error::{Error, Result};
+use crate::namespaces;
+use crate::process::init::InitConfig;
+use crate::process::spawn::{self, ParentHooks};
+use crate::state::{ContainerDir, LaterHooks, State, StateRoot};
+use gantry_sys::exec::CStringArray;
+use gantry_sys::signal::SigSet;
+
+/// Options of `create` (and `run`).
+#[derive(Debug, Default, Clone)]
+pub struct CreateOptions {
+    /// Container id.
+    pub id: String,
+    /// Bundle directory.
+    pub bundle: PathBuf,
+    /// `--console-socket`.
+    pub console_socket: Option<PathBuf>,
+    /// `--pid-file`.
+    pub pid_file: Option<PathBuf>,
+    /// `--no-pivot`.
+    pub no_pivot: bool,
+    /// `--preserve-fds`.
+    pub preserve_fds: u32,
+}
+
+/// A container that reached the start gate.
+pub struct Created {
+    /// Its state directory (locked).
+    pub dir: ContainerDir,
+    /// Its recorded state.
+    pub state: State,
+    /// The start gate, open read-write (`run` starts through it).
+    pub exec_fifo: OwnedFd,
+}
+
+/// Creates the container; `sigmask` is the mask the init restores before exec (callers that block signals pass
+/// the mask they had before).
+pub fn create(root: &StateRoot, opts: &CreateOptions, sigmask: SigSet) -> Result<Created> {
+    crate::id::validate(&opts.id)?;
+    let bundle = Bundle::load(&opts.bundle)?;
+    let dir = root.create(&opts.id)?;
+    let mut cleanup = Cleanup {
+        dir: Some(dir),
+        cgroup: None,
+    };
+    let (state, exec_fifo) = create_in(
+        &bundle,
+        opts,
+        cleanup.dir.as_ref().expect("dir"),
+        &mut cleanup.cgroup,
+        sigmask,
+    )?;
+    let dir = cleanup.dir.take().expect("dir");
+    cleanup.cgroup = None;
+    Ok(Created {
+        dir,
+        state,
+        exec_fifo,
+    })
+}
+
+/// Removes what a failed create made.
+struct Cleanup {
+    dir: Option<ContainerDir>,
+    cgroup: Option<gantry_cgroups::Cgroup>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(cg) = self.cgroup.take() {
+            let _ = cg.kill_all(libc::SIGKILL);
+            let _ = cg.destroy();
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.remove();
+        }
+    }
+}
+
+struct RuntimeHooks<'a> {
+    spec: &'a oci_spec::runtime::Spec,
+    id: &'a str,
+    bundle: &'a Path,
+}
+
+impl ParentHooks for RuntimeHooks<'_> {
+    fn runtime_hooks(&mut self, pid: i32) -> Result<()> {
+        let Some(h) = self.spec.hooks() else {
+            return Ok(());
+        };
+        let state = serde_json::to_vec(&serde_json::json!({
+            "ociVersion": self.spec.version(),
+            "id": self.id,
+            "status": "creating",
+            "pid": pid,
+            "bundle": self.bundle,
+            "annotations": self.spec.annotations().clone().unwrap_or_default(),
+        }))
+        .unwrap_or_default();
+        #[allow(deprecated)]
+        if let Some(pre) = h.prestart() {
+            crate::hooks::run_all("prestart", pre, &state)?;
+        }
+        if let Some(cr) = h.create_runtime() {
+            crate::hooks::run_all("createRuntime", cr, &state)?;
+        }
+        Ok(())
+    }
+}
+
+fn create_in(
+    bundle: &Bundle,
+    opts: &CreateOptions,
+    dir: &ContainerDir,
+    cgroup_slot: &mut Option<gantry_cgroups::Cgroup>,
+    sigmask: SigSet,
+) -> Result<(State, OwnedFd)> {
+    let spec = &bundle.spec;
+    let process = spec.process().as_ref().ok_or_else(|| Error::Unsupported {
+        field: "process".into(),
+        reason: "create needs a process to run".into(),
+    })?;
+    let linux = spec.linux().as_ref();
+    let plan = namespaces::plan(linux.and_then(|l| l.namespaces().as_deref()).unwrap_or(&[]));
+    if !plan.new_mount
+        && !plan
+            .child_joins
+            .iter()
+            .any(|j| j.kind == namespaces::Kind::Mount)
+    {
+        return Err(Error::Unsupported {
+            field: "linux.namespaces".into(),
+            reason: "a mount namespace is required (add {\"type\": \"mount\"})".into(),
+        });
+    }
+    let layout = gantry_cgroups::Layout::detect()?;
+    let cgroups_path = linux
+        .and_then(|l| l.cgroups_path().as_ref())
+        .and_then(|p| p.to_str());
+    let cg = gantry_cgroups::Cgroup::resolve(&layout, cgroups_path, &opts.id)?;
+    cg.create()?;
+    *cgroup_slot = Some(cg);
+    let cg = cgroup_slot.as_ref().expect("cgroup");
+    if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
+        let _ = r; // INTEGRATE: cg.apply(r)? once gantry-cgroups exports resources
+    }
+    let exec_fifo = dir.make_exec_fifo()?;
+    let console_socket = match (&opts.console_socket, process.terminal().unwrap_or(false)) {
+        (Some(path), true) => Some(connect_unix(path)?),
+        (None, true) => {
+            return Err(Error::Unsupported {
+                field: "process.terminal".into(),
+                reason: "a terminal needs --console-socket (or set process.terminal to false)"
+                    .into(),
+            })
+        }
+        _ => None,
+    };
+    let bad_arg = |field: &str, e: String| Error::Unsupported {
+        field: field.into(),
+        reason: e,
+    };
+    let argv = CStringArray::new(process.args().iter().flatten())
+        .map_err(|e| bad_arg("process.args", e))?;
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    if opts.preserve_fds > 0 {
+        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        env.push(format!("LISTEN_FDS={}", opts.preserve_fds));
+        env.push("LISTEN_PID=1".into());
+    }
+    let envp = CStringArray::new(&env).map_err(|e| bad_arg("process.env", e))?;
+    let hooks = spec.hooks().as_ref();
+    #[allow(deprecated)]
+    let runtime_hooks = hooks.is_some_and(|h| {
+        h.prestart().as_ref().is_some_and(|v| !v.is_empty())
+            || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
+    });
+    let cfg = InitConfig {
+        id: &opts.id,
+        spec,
+        bundle: &bundle.dir,
+        rootfs: &bundle.rootfs,
+        plan: &plan,
+        cgroup: Some((&layout, cg)),
+        no_pivot: opts.no_pivot,
+        console_socket: console_socket.as_ref(),
+        exec_fifo: &exec_fifo,
+        preserve_fds: opts.preserve_fds,
+        argv: &argv,
+        envp: &envp,
+        runtime_hooks,
+        sigmask,
+    };
+    let mut parent_hooks = RuntimeHooks {
+        spec,
+        id: &opts.id,
+        bundle: &bundle.dir,
+    };
+    let pid = spawn::spawn(&cfg, &plan, &mut parent_hooks)?;
+    let pid_start_time = match crate::procfs::stat(pid) {
+        Ok(Some(s)) => s.start_time,
+        _ => {
+            spawn::kill_and_reap(pid);
+            return Err(Error::InitDied("gone right after setup".into()));
+        }
+    };
+    let state = State {
+        oci_version: crate::OCI_VERSION.into(),
+        id: opts.id.clone(),
+        pid,
+        pid_start_time,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        annotations: spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        created: crate::time::rfc3339(std::time::SystemTime::now()),
+        owner: owner_name(),
+        cgroup: Some(cg.clone()),
+        hooks: LaterHooks {
+            poststart: hooks
+                .and_then(|h| h.poststart().clone())
+                .unwrap_or_default(),
+            poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
+        },
+    };
+    let finish = || -> Result<()> {
+        dir.write_state(&state)?;
+        if let Some(p) = &opts.pid_file {
+            write_pid_file(p, pid)?;
+        }
+        Ok(())
+    };
+    if let Err(e) = finish() {
+        spawn::kill_and_reap(pid);
+        return Err(e);
+    }
+    Ok((state, exec_fifo))
+}
+
+fn owner_name() -> String {
+    let uid = rustix::process::geteuid().as_raw();
+    if uid == 0 {
+        "root".into()
+    } else {
+        uid.to_string()
+    }
+}
+
+/// Writes `pid` to `path` atomically (as runc: temporary file in the same directory, then rename).
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
+    ));
+    std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::path("write --pid-file", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::path("write --pid-file", path, e))
+}
+
+fn connect_unix(path: &Path) -> Result<OwnedFd> {
+    let sock = std::os::unix::net::UnixStream::connect(path)
+        .map_err(|e| Error::path("connect to --console-socket", path, e))?;
+    Ok(OwnedFd::from(sock))
+}

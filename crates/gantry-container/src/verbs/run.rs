@@ -1,0 +1,93 @@
+//! `run`: create, start, wait, delete in one process — the container's exit status becomes ours.
+//!
+//! Every catchable asynchronous signal, SIGCHLD included, is blocked *before* the init is cloned and then taken
+//! synchronously with `sigwaitinfo`: the exit cannot be missed (the zombie waits for us), and other signals are
+//! forwarded to the container's init. The init restores the caller's mask before exec.
+
+use crate::error::{Error, Result};
+use crate::state::{StateRoot, Status, EXEC_FIFO};
+use crate::verbs::create::{create, CreateOptions};
+use gantry_sys::signal::{self, SigSet};
+
+/// Runs a container; returns its exit code (128+N when killed by signal N). With `detach`, returns 0 once started.
+pub fn run(root: &StateRoot, opts: &CreateOptions, detach: bool) -> Result<i32> {
+    signal::set_default(libc::SIGCHLD);
+    let mut set = SigSet::all();
+    for sig in [
+        libc::SIGKILL,
+        libc::SIGSTOP,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGILL,
+        libc::SIGFPE,
+        libc::SIGTRAP,
+    ] {
+        set.remove(sig);
+    }
+    let old = signal::block(&set).map_err(|e| Error::sys("block signals", e))?;
+    let result = run_blocked(root, opts, detach, &set, old);
+    let _ = signal::set_mask(&old);
+    result
+}
+
+fn run_blocked(
+    root: &StateRoot,
+    opts: &CreateOptions,
+    detach: bool,
+    set: &SigSet,
+    old: SigSet,
+) -> Result<i32> {
+    let created = create(root, opts, old)?;
+    let pid = created.state.pid;
+    let started = (|| -> Result<()> {
+        rustix::io::write(&created.exec_fifo, &[0]).map_err(|e| {
+            Error::path(
+                "open the start gate",
+                created.dir.path().join(EXEC_FIFO),
+                e.into(),
+            )
+        })?;
+        created.dir.remove_file(EXEC_FIFO)
+    })();
+    if let Err(e) = started {
+        let _ = crate::verbs::delete::delete(root, &opts.id, true);
+        return Err(e);
+    }
+    drop(created.exec_fifo);
+    let state = created.state;
+    drop(created.dir); // release the lock: others may query, signal or delete while it runs
+    if !state.hooks.poststart.is_empty() {
+        let json = serde_json::to_vec(&state.spec_view(Status::Running)).unwrap_or_default();
+        crate::hooks::run_all_warn("poststart", &state.hooks.poststart, &json);
+    }
+    if detach {
+        return Ok(0);
+    }
+    let code = wait_forwarding(pid, set)?;
+    crate::verbs::delete::delete(root, &opts.id, true)?;
+    Ok(code)
+}
+
+fn wait_forwarding(pid: i32, set: &SigSet) -> Result<i32> {
+    let child =
+        rustix::process::Pid::from_raw(pid).ok_or_else(|| Error::InitDied("invalid pid".into()))?;
+    loop {
+        // Reap first: the init may already have exited before we wait for a signal.
+        match rustix::process::waitpid(Some(child), rustix::process::WaitOptions::NOHANG) {
+            Ok(Some((_, st))) => {
+                if let Some(sig) = st.terminating_signal() {
+                    return Ok(128 + sig);
+                }
+                return Ok(st.exit_status().unwrap_or(0));
+            }
+            Ok(None) => {}
+            Err(e) => return Err(Error::sys("wait for the container", e)),
+        }
+        let sig = signal::wait(set).map_err(|e| Error::sys("wait for signals", e))?;
+        if sig != libc::SIGCHLD {
+            if let Some(s) = rustix::process::Signal::from_named_raw(sig) {
+                let _ = rustix::process::kill_process(child, s);
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! `create`.
+
+use gantry_container::StateRoot;
+
+/// Creates the container; it waits at the start gate.
+pub fn run(root: &StateRoot, opts: &gantry_oci_cli::CreateOpts) -> anyhow::Result<()> {
+    crate::seal::ensure_sealed()?;
+    let mask = gantry_sys::signal::set_mask(&gantry_sys::signal::SigSet::empty())?;
+    gantry_sys::signal::set_mask(&mask)?;
+    gantry_container::verbs::create::create(root, &super::create_options(opts), mask)?;
+    Ok(())
+}
