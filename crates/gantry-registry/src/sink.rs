@@ -90,7 +90,7 @@ pub trait BlobSource: Send + Sync {
 }
 
 /// A blob directory: committed blobs at `ROOT/blobs/<alg>/<hex>` (the OCI image layout's blob path),
-/// partial downloads at `ROOT/ingest/<alg>-<hex>.partial`.
+/// partial downloads at `ROOT/ingest/<alg>-<hex>` (the same layout as gantry-image's store).
 #[derive(Debug, Clone)]
 pub struct DirSink {
     root: PathBuf,
@@ -121,11 +121,9 @@ impl DirSink {
 
     /// Path of a partial download.
     pub fn partial_path(&self, digest: &Digest) -> PathBuf {
-        self.root.join("ingest").join(format!(
-            "{}-{}.partial",
-            digest.algorithm().name(),
-            digest.hex()
-        ))
+        self.root
+            .join("ingest")
+            .join(format!("{}-{}", digest.algorithm().name(), digest.hex()))
     }
 
     /// Reads a committed blob whole.
