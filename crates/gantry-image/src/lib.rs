@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod beneath;
+pub mod archive;
 pub mod bundle;
 pub mod digest;
 pub mod passwd;
