@@ -64,6 +64,10 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SecurityError> {
         "linux.seccomp.defaultAction",
         "creating the filter",
     ))?;
+    // Report the kernel's errno from seccomp_load instead of libseccomp's generic ECANCELED (libseccomp >= 2.5).
+    if let Err(e) = ctx.set_api_sysrawrc(true) {
+        tracing::debug!("libseccomp cannot report raw errnos: {e}");
+    }
     // The runtime decides about no_new_privs (process.noNewPrivileges); libseccomp would set it on load.
     ctx.set_ctl_nnp(false).map_err(lib_err(
         "linux.seccomp",

@@ -148,3 +148,42 @@ fn personality_is_allowed_only_for_the_listed_argument() {
     let allowed = run_child(name, "personality-linux");
     assert_eq!(allowed.code, Some(0), "{}", allowed.stderr);
 }
+
+#[test]
+fn loading_without_cap_sys_admin_or_no_new_privs_fails_with_a_clear_error() {
+    child_case("load-eacces", || {
+        let f = compile(&profile(r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#)).unwrap();
+        let mut sets = rustix::thread::capabilities(None).unwrap();
+        sets.effective
+            .remove(rustix::thread::CapabilitySet::SYS_ADMIN);
+        rustix::thread::set_capabilities(None, sets).unwrap();
+        let e = f.load().unwrap_err();
+        let errno = match &e {
+            crate::SecurityError::Load { source } => source.errno().map(|e| format!("{e:?}")),
+            _ => None,
+        };
+        println!("RESULT {errno:?}");
+        println!("RESULT {e}");
+        0
+    });
+    assert!(
+        is_root(),
+        "this test drops CAP_SYS_ADMIN, so it must start with it: run the tests as root"
+    );
+    let out = run_child(
+        "seccomp::tests::load::loading_without_cap_sys_admin_or_no_new_privs_fails_with_a_clear_error",
+        "load-eacces",
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.results[0], "Some(\"EACCES\")");
+    assert!(
+        out.results[1].starts_with("loading the seccomp filter into the kernel: "),
+        "{:?}",
+        out.results
+    );
+    assert!(
+        out.results[1].contains("needs CAP_SYS_ADMIN"),
+        "{:?}",
+        out.results
+    );
+}
