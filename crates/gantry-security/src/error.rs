@@ -135,8 +135,13 @@ pub enum SecurityError {
     },
 
     /// Loading the compiled filter into the kernel failed.
-    #[error("loading the seccomp filter into the kernel: {source} (without noNewPrivileges this needs CAP_SYS_ADMIN)")]
+    #[error(
+        "loading the seccomp filter into the kernel: {errno}: {source} (without noNewPrivileges this needs \
+         CAP_SYS_ADMIN; EINVAL means the kernel refused the program or a flag)"
+    )]
     Load {
+        /// The errno name (e.g. `EACCES`), or `unknown errno`.
+        errno: String,
         /// libseccomp's error (its errno is the kernel's).
         #[source]
         source: libseccomp::error::SeccompError,

@@ -48,6 +48,14 @@ impl AsRawFd for NotifyFd {
     }
 }
 
+fn load_err(source: libseccomp::error::SeccompError) -> SecurityError {
+    let errno = match source.errno() {
+        Some(e) => format!("{e:?}"),
+        None => "unknown errno".to_owned(),
+    };
+    SecurityError::Load { errno, source }
+}
+
 impl Filter {
     fn new(ctx: ScmpFilterContext) -> Filter {
         Filter {
@@ -117,16 +125,11 @@ impl Filter {
     /// # Errors
     /// [`SecurityError::Load`] with the kernel's errno.
     pub fn load(self) -> Result<Option<NotifyFd>, SecurityError> {
-        self.ctx
-            .load()
-            .map_err(|source| SecurityError::Load { source })?;
+        self.ctx.load().map_err(load_err)?;
         if !self.uses_notify {
             return Ok(None);
         }
-        let fd = self
-            .ctx
-            .get_notify_fd()
-            .map_err(|source| SecurityError::Load { source })?;
+        let fd = self.ctx.get_notify_fd().map_err(load_err)?;
         Ok(Some(NotifyFd(fd)))
     }
 }

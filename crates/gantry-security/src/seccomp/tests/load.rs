@@ -159,7 +159,7 @@ fn loading_without_cap_sys_admin_or_no_new_privs_fails_with_a_clear_error() {
         rustix::thread::set_capabilities(None, sets).unwrap();
         let e = f.load().unwrap_err();
         let errno = match &e {
-            crate::SecurityError::Load { source } => source.errno().map(|e| format!("{e:?}")),
+            crate::SecurityError::Load { source, .. } => source.errno().map(|e| format!("{e:?}")),
             _ => None,
         };
         println!("RESULT {errno:?}");
