@@ -160,7 +160,6 @@ impl Cgroup {
     }
 
     /// The unified directory with its hierarchy root, for enabling controllers on the way down.
-    #[allow(dead_code)] // used by resources, next commit
     pub(crate) fn unified(&self) -> Option<(&Path, &Path)> {
         self.unified
             .as_ref()

@@ -4,9 +4,10 @@ use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-/// Writes `value` to an existing file with a single `write(2)` (cgroupfs files take one value per write).
+/// Writes `value` to an existing file with a single `write(2)` (cgroupfs files take one value per write). The file
+/// is never created; `O_TRUNC` is what the kernel expects from `echo >` and keeps fake trees in tests exact.
 pub(crate) fn write(path: &Path, value: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).open(path)?;
+    let mut file = OpenOptions::new().write(true).truncate(true).open(path)?;
     let written = file.write(value)?;
     if written != value.len() {
         return Err(io::Error::new(
@@ -66,7 +67,6 @@ impl IntBuf {
 }
 
 /// Parses the single number of a file like `pids.current`; `max` reads as `None`.
-#[allow(dead_code)] // used by stats, later commit
 pub(crate) fn parse_limit(text: &str) -> Option<Option<u64>> {
     let text = text.trim();
     if text == "max" {

@@ -16,11 +16,17 @@ mod kill;
 mod layout;
 mod mountinfo;
 pub mod path;
+mod resources;
+mod stats;
 
 pub use cgroup::Cgroup;
 pub use error::CgroupError;
 pub use layout::{Layout, Mode, V1Hierarchy};
 pub use path::DEFAULT_PARENT;
+pub use resources::{
+    device_filter, DeviceKind, DeviceRule, ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE,
+};
+pub use stats::{CpuStats, MemoryStats, PidsStats, Stats};
 
 #[cfg(test)]
 mod membership_tests;

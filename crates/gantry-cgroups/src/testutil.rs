@@ -10,8 +10,7 @@ pub(crate) fn put(dir: &Path, name: &str, content: &str) {
     fs::write(dir.join(name), content).unwrap();
 }
 
-/// Reads `dir/name` without surrounding whitespace (panics if missing). Fake files are not truncated by writes, so
-/// a shorter value written over a longer one leaves a tail: tests start from empty files where that matters.
+/// Reads `dir/name` without surrounding whitespace (panics if missing).
 pub(crate) fn get(dir: &Path, name: &str) -> String {
     let text = fs::read_to_string(dir.join(name))
         .unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()));
