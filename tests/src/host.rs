@@ -124,7 +124,7 @@ pub fn pids_in_cgroup(cgroups_path: &str) -> Vec<i32> {
 pub fn pid_alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => {
-            let state = s.rsplit_once(") ").map(|(_, r)| r.chars().next()).flatten();
+            let state = s.rsplit_once(") ").and_then(|(_, r)| r.chars().next());
             !matches!(state, Some('Z') | Some('X') | None)
         }
         Err(_) => false,
