@@ -1,7 +1,7 @@
 //! An OCI bundle on disk: its directory, its parsed and validated config.json, its rootfs.
 
-use std::fs::File;
 use std::io::{ErrorKind, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
@@ -39,7 +39,13 @@ impl Bundle {
 
 /// Reads config.json with one open, one fstat and (normally) one read of the whole file.
 fn read_config(dir: &Path, config: &Path) -> Result<Vec<u8>, SpecError> {
-    let file = match File::open(config) {
+    // O_NONBLOCK: a FIFO planted as config.json must not hang the runtime in open(2); it is
+    // then refused as not a regular file. Reads of regular files ignore the flag.
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(config);
+    let file = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => {
             return Err(if dir.is_dir() {
@@ -71,8 +77,11 @@ fn read_config(dir: &Path, config: &Path) -> Result<Vec<u8>, SpecError> {
         source,
     };
     let meta = file.metadata().map_err(read_err)?;
-    if meta.is_dir() {
-        return Err(read_err(std::io::Error::from(ErrorKind::IsADirectory)));
+    if !meta.is_file() {
+        return Err(read_err(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
     }
     let too_large = |size| SpecError::TooLarge {
         path: config.to_path_buf(),

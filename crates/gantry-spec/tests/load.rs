@@ -128,3 +128,17 @@ fn too_large_is_refused() {
         SpecError::TooLarge { .. }
     ));
 }
+
+#[test]
+fn fifo_config_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("config.json");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    let err = Bundle::load(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+}
