@@ -100,7 +100,8 @@ pub enum RegistryError {
         message: String,
     },
     /// Connection, TLS or transfer failure.
-    #[error("cannot reach {registry} ({url}): {message} — {INSECURE_HINT}")]
+    #[error("cannot reach {registry} ({url}): {message} — {}",
+        if .url.starts_with("https://") { INSECURE_HINT } else { "check the address and that the registry is running" })]
     Transport {
         /// Registry host.
         registry: String,
