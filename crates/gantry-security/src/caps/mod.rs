@@ -12,7 +12,9 @@ mod mask;
 mod names;
 
 pub use mask::CapMask;
-pub use names::{from_oci, parse_name, read_last_cap, read_last_cap_from, CAP_LAST_CAP_PATH};
+pub use names::{
+    check_json, from_oci, parse_name, read_last_cap, read_last_cap_from, CAP_LAST_CAP_PATH,
+};
 
 use crate::SecurityError;
 use caps::Capability;

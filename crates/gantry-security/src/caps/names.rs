@@ -107,8 +107,8 @@ pub fn from_oci(c: Oci) -> Capability {
     }
 }
 
-/// Parses a capability name typed by a user (`exec --cap`, a raw JSON value): case-insensitive, with or
-/// without the `CAP_` prefix, as the spec types accept it.
+/// Parses a capability name typed by a user (`exec --cap`, a raw JSON value) exactly as the spec types read
+/// `config.json`: case-insensitive, with or without (repeated) `CAP_` prefixes.
 ///
 /// # Errors
 /// [`SecurityError::UnknownCapability`] naming `field` and the name as given.
@@ -117,12 +117,36 @@ pub fn parse_name(field: &str, name: &str) -> Result<Capability, SecurityError> 
         field: field.to_owned(),
         name: name.to_owned(),
     };
-    let upper = name.trim().to_ascii_uppercase();
-    let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
-    if bare.is_empty() || bare.starts_with("CAP_") {
+    let upper = name.to_ascii_uppercase();
+    let mut bare = upper.as_str();
+    while let Some(rest) = bare.strip_prefix("CAP_") {
+        bare = rest;
+    }
+    if bare.is_empty() {
         return Err(unknown());
     }
     Capability::from_str(&format!("CAP_{bare}")).map_err(|_| unknown())
+}
+
+/// Checks the capability names of a raw `process.capabilities` JSON object (from `config.json` or an exec
+/// `process.json`) before it is deserialized, so an unknown name is reported with its set:
+/// `process.capabilities.bounding: unknown capability "CAP_FOO"`.
+///
+/// Fields other than the five sets, and values that are not arrays of strings, are left to the deserializer.
+///
+/// # Errors
+/// [`SecurityError::UnknownCapability`] for the first unknown name.
+pub fn check_json(capabilities: &serde_json::Value) -> Result<(), SecurityError> {
+    for kind in super::CapSetKind::ALL {
+        let key = kind.field().rsplit('.').next().unwrap_or_default();
+        let Some(list) = capabilities.get(key).and_then(serde_json::Value::as_array) else {
+            continue;
+        };
+        for name in list.iter().filter_map(serde_json::Value::as_str) {
+            parse_name(kind.field(), name)?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads the running kernel's last capability number from [`CAP_LAST_CAP_PATH`].
@@ -192,13 +216,38 @@ mod tests {
             parse_name("f", "cap_net_raw").unwrap(),
             Capability::CAP_NET_RAW
         );
-        for bad in ["CAP_FOO", "", "CAP_", "CAP_CAP_CHOWN", "CHOWN2"] {
+        // Repeated prefixes are accepted, as oci-spec's deserializer does.
+        assert_eq!(
+            parse_name("f", "CAP_CAP_CHOWN").unwrap(),
+            Capability::CAP_CHOWN
+        );
+        for bad in ["CAP_FOO", "", "CAP_", "CHOWN2", " CAP_CHOWN"] {
             let e = parse_name("exec --cap", bad).unwrap_err();
             assert_eq!(
                 e.to_string().split(" (").next().unwrap(),
                 format!("exec --cap: unknown capability {bad:?}")
             );
         }
+    }
+
+    #[test]
+    fn raw_json_names_are_checked_with_their_set() {
+        let ok = serde_json::json!({"bounding": ["CAP_CHOWN", "kill"], "ambient": [], "other": 1});
+        check_json(&ok).unwrap();
+        let bad =
+            serde_json::json!({"bounding": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN", "CAP_FOO"]});
+        assert_eq!(
+            check_json(&bad)
+                .unwrap_err()
+                .to_string()
+                .split(" (")
+                .next()
+                .unwrap(),
+            "process.capabilities.permitted: unknown capability \"CAP_FOO\""
+        );
+        // Whatever check_json accepts, the spec types accept too.
+        let parsed: oci_spec::runtime::LinuxCapabilities = serde_json::from_value(ok).unwrap();
+        assert_eq!(parsed.bounding().as_ref().unwrap().len(), 2);
     }
 
     #[test]
