@@ -16,9 +16,16 @@ pub(crate) struct Beneath {
 
 impl Beneath {
     pub(crate) fn open(dir: &Path) -> Result<Beneath> {
-        let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| ImageError::errno("open", dir, e))?;
-        Ok(Beneath { fd, name: dir.display().to_string() })
+        let fd = rustix::fs::open(
+            dir,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| ImageError::errno("open", dir, e))?;
+        Ok(Beneath {
+            fd,
+            name: dir.display().to_string(),
+        })
     }
 
     /// Opens a regular file below the directory; never a FIFO, device or anything outside.
@@ -35,7 +42,11 @@ impl Beneath {
         .map_err(|e| ImageError::errno("open", format!("{}/{rel}", self.name), e))?;
         let st = rustix::fs::fstat(&fd).map_err(|e| ImageError::errno("stat", rel, e))?;
         if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
-            return Err(ImageError::io("open", format!("{}/{rel}", self.name), std::io::Error::other("not a regular file")));
+            return Err(ImageError::io(
+                "open",
+                format!("{}/{rel}", self.name),
+                std::io::Error::other("not a regular file"),
+            ));
         }
         Ok(File::from(fd))
     }
@@ -45,4 +56,3 @@ impl Beneath {
         &self.name
     }
 }
-

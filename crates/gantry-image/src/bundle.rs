@@ -48,7 +48,10 @@ fn merge_env(image: &[String], overrides: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for e in image.iter().chain(overrides) {
         let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
-        if let Some(slot) = out.iter_mut().find(|x| x.split_once('=').map_or(x.as_str(), |(k, _)| k) == key) {
+        if let Some(slot) = out
+            .iter_mut()
+            .find(|x| x.split_once('=').map_or(x.as_str(), |(k, _)| k) == key)
+        {
             *slot = e.clone();
         } else {
             out.push(e.clone());
@@ -62,7 +65,10 @@ fn merge_env(image: &[String], overrides: &[String]) -> Vec<String> {
 
 fn clean_abs(p: &str, field: &'static str) -> Result<String> {
     if p.contains('\0') {
-        return Err(ImageError::RunConfig { field, reason: "contains a NUL byte".into() });
+        return Err(ImageError::RunConfig {
+            field,
+            reason: "contains a NUL byte".into(),
+        });
     }
     let mut parts: Vec<&str> = Vec::new();
     for c in p.split('/') {
@@ -79,20 +85,42 @@ fn clean_abs(p: &str, field: &'static str) -> Result<String> {
 
 /// Builds the process (and mount/metadata hints) for a container of an image.
 /// `rootfs` is the image's root filesystem, used only to resolve user/group names.
-pub fn run_config(image: &ImageConfiguration, o: &RunOverrides, rootfs: &Path) -> Result<RunConfig> {
+pub fn run_config(
+    image: &ImageConfiguration,
+    o: &RunOverrides,
+    rootfs: &Path,
+) -> Result<RunConfig> {
     let cfg = image.config().clone().unwrap_or_default();
     let (entrypoint, cmd) = match &o.entrypoint {
         Some(ep) => (ep.clone(), o.cmd.clone().unwrap_or_default()),
-        None => (cfg.entrypoint().clone().unwrap_or_default(), o.cmd.clone().or_else(|| cfg.cmd().clone()).unwrap_or_default()),
+        None => (
+            cfg.entrypoint().clone().unwrap_or_default(),
+            o.cmd
+                .clone()
+                .or_else(|| cfg.cmd().clone())
+                .unwrap_or_default(),
+        ),
     };
     let args: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
     if args.is_empty() || args[0].is_empty() {
-        return Err(ImageError::RunConfig { field: "process.args", reason: "the image has no Entrypoint or Cmd and none was given".into() });
+        return Err(ImageError::RunConfig {
+            field: "process.args",
+            reason: "the image has no Entrypoint or Cmd and none was given".into(),
+        });
     }
     let env = merge_env(cfg.env().as_deref().unwrap_or(&[]), &o.env);
-    let cwd = o.workdir.clone().or_else(|| cfg.working_dir().clone()).filter(|w| !w.is_empty()).unwrap_or_else(|| "/".into());
+    let cwd = o
+        .workdir
+        .clone()
+        .or_else(|| cfg.working_dir().clone())
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| "/".into());
     let cwd = clean_abs(&cwd, "process.cwd")?;
-    let user_spec = o.user.clone().or_else(|| cfg.user().clone()).unwrap_or_default();
+    let user_spec = o
+        .user
+        .clone()
+        .or_else(|| cfg.user().clone())
+        .unwrap_or_default();
     let resolved = resolve_user(rootfs, &user_spec)?;
     let mut user = User::default();
     user.set_uid(resolved.uid);
@@ -102,7 +130,14 @@ pub fn run_config(image: &ImageConfiguration, o: &RunOverrides, rootfs: &Path) -
     }
     let mut env = env;
     if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", resolved.home.clone().filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into())));
+        env.push(format!(
+            "HOME={}",
+            resolved
+                .home
+                .clone()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "/".into())
+        ));
     }
     let mut process = Process::default();
     process.set_args(Some(args));
@@ -110,10 +145,19 @@ pub fn run_config(image: &ImageConfiguration, o: &RunOverrides, rootfs: &Path) -
     process.set_cwd(PathBuf::from(cwd));
     process.set_user(user);
     let mut volumes = Vec::new();
-    for v in cfg.volumes().clone().unwrap_or_default().iter().chain(&o.volumes) {
+    for v in cfg
+        .volumes()
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .chain(&o.volumes)
+    {
         let v = clean_abs(v, "volumes")?;
         if v == "/" {
-            return Err(ImageError::RunConfig { field: "volumes", reason: "a volume cannot be mounted on /".into() });
+            return Err(ImageError::RunConfig {
+                field: "volumes",
+                reason: "a volume cannot be mounted on /".into(),
+            });
         }
         if !volumes.contains(&v) {
             volumes.push(v);
@@ -141,29 +185,69 @@ mod tests {
     fn entrypoint_cmd_env_cwd_user() {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir(root.path().join("etc")).unwrap();
-        std::fs::write(root.path().join("etc/passwd"), "app:x:1000:1000::/home/app:/bin/sh\n").unwrap();
-        let img = image(r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},
+        std::fs::write(
+            root.path().join("etc/passwd"),
+            "app:x:1000:1000::/home/app:/bin/sh\n",
+        )
+        .unwrap();
+        let img = image(
+            r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},
             "config":{"Entrypoint":["/ep"],"Cmd":["a"],"Env":["A=1","PATH=/x"],"WorkingDir":"srv/../app","User":"app",
-            "Volumes":{"/data":{}},"ExposedPorts":{"80/tcp":{}},"Labels":{"k":"v"}}}"#);
+            "Volumes":{"/data":{}},"ExposedPorts":{"80/tcp":{}},"Labels":{"k":"v"}}}"#,
+        );
         let rc = run_config(&img, &RunOverrides::default(), root.path()).unwrap();
         assert_eq!(rc.process.args().clone().unwrap(), ["/ep", "a"]);
         assert_eq!(rc.process.cwd(), Path::new("/app"));
         assert_eq!(rc.process.user().uid(), 1000);
-        assert!(rc.process.env().clone().unwrap().contains(&"HOME=/home/app".to_string()));
+        assert!(rc
+            .process
+            .env()
+            .clone()
+            .unwrap()
+            .contains(&"HOME=/home/app".to_string()));
         assert_eq!(rc.volumes, ["/data"]);
         assert_eq!(rc.exposed_ports, ["80/tcp"]);
-        let o = RunOverrides { cmd: Some(vec!["b".into()]), env: vec!["A=2".into()], user: Some("0:0".into()), volumes: vec!["/v/../w".into()], ..Default::default() };
+        let o = RunOverrides {
+            cmd: Some(vec!["b".into()]),
+            env: vec!["A=2".into()],
+            user: Some("0:0".into()),
+            volumes: vec!["/v/../w".into()],
+            ..Default::default()
+        };
         let rc = run_config(&img, &o, root.path()).unwrap();
         assert_eq!(rc.process.args().clone().unwrap(), ["/ep", "b"]);
         let env = rc.process.env().clone().unwrap();
         assert!(env.contains(&"A=2".to_string()) && !env.contains(&"A=1".to_string()));
         assert_eq!(rc.volumes, ["/data", "/w"]);
-        let o = RunOverrides { entrypoint: Some(vec!["/bin/sh".into()]), ..Default::default() };
-        assert_eq!(run_config(&img, &o, root.path()).unwrap().process.args().clone().unwrap(), ["/bin/sh"]);
-        let empty = image(r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#);
-        let e = run_config(&empty, &RunOverrides::default(), root.path()).unwrap_err().to_string();
+        let o = RunOverrides {
+            entrypoint: Some(vec!["/bin/sh".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            run_config(&img, &o, root.path())
+                .unwrap()
+                .process
+                .args()
+                .clone()
+                .unwrap(),
+            ["/bin/sh"]
+        );
+        let empty = image(
+            r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+        );
+        let e = run_config(&empty, &RunOverrides::default(), root.path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("process.args"), "{e}");
-        let rc = run_config(&empty, &RunOverrides { cmd: Some(vec!["x".into()]), ..Default::default() }, root.path()).unwrap();
+        let rc = run_config(
+            &empty,
+            &RunOverrides {
+                cmd: Some(vec!["x".into()]),
+                ..Default::default()
+            },
+            root.path(),
+        )
+        .unwrap();
         assert!(rc.process.env().clone().unwrap()[0].starts_with("PATH="));
     }
 }

@@ -17,7 +17,10 @@ pub fn parse_image_config(bytes: &[u8], name: &str) -> Result<ImageConfiguration
         return Err(ImageError::InvalidDocument {
             what: "image config",
             digest: name.to_owned(),
-            reason: format!("rootfs.type is {:?}, expected \"layers\"", cfg.rootfs().typ()),
+            reason: format!(
+                "rootfs.type is {:?}, expected \"layers\"",
+                cfg.rootfs().typ()
+            ),
         });
     }
     Ok(cfg)

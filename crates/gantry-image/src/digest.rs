@@ -60,7 +60,10 @@ impl Digest {
         if hex.len() != algorithm.hex_len() {
             return Err(bad("wrong hex length for the algorithm"));
         }
-        if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(bad("encoded part must be lowercase hex"));
         }
         Ok(Digest {

@@ -8,7 +8,9 @@ use oci_spec::image::{Descriptor, ImageIndex};
 use crate::beneath::Beneath;
 use crate::digest::Digest;
 use crate::error::{ImageError, Result};
-use crate::manifest::{is_index_type, parse_document, select_platform, Document, MAX_DOCUMENT_SIZE};
+use crate::manifest::{
+    is_index_type, parse_document, select_platform, Document, MAX_DOCUMENT_SIZE,
+};
 use crate::platform::Platform;
 use crate::store::{read_bounded, ImageRecord, Store};
 
@@ -28,7 +30,10 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { platform: Platform::host(), refs: None }
+        ImportOptions {
+            platform: Platform::host(),
+            refs: None,
+        }
     }
 }
 
@@ -37,30 +42,62 @@ impl Store {
     pub fn import_oci_layout(&self, dir: &Path, opts: &ImportOptions) -> Result<Vec<ImageRecord>> {
         let src = Beneath::open(dir)?;
         let layout = read_bounded(src.file("oci-layout")?, 4096, "oci-layout", "oci-layout")?;
-        let v: serde_json::Value = serde_json::from_slice(&layout).map_err(|e| ImageError::InvalidDocument { what: "oci-layout", digest: src.name().to_owned(), reason: e.to_string() })?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&layout).map_err(|e| ImageError::InvalidDocument {
+                what: "oci-layout",
+                digest: src.name().to_owned(),
+                reason: e.to_string(),
+            })?;
         if v.get("imageLayoutVersion").and_then(|x| x.as_str()) != Some("1.0.0") {
-            return Err(ImageError::InvalidDocument { what: "oci-layout", digest: src.name().to_owned(), reason: "imageLayoutVersion must be \"1.0.0\"".into() });
+            return Err(ImageError::InvalidDocument {
+                what: "oci-layout",
+                digest: src.name().to_owned(),
+                reason: "imageLayoutVersion must be \"1.0.0\"".into(),
+            });
         }
-        let index_bytes = read_bounded(src.file("index.json")?, MAX_DOCUMENT_SIZE, "index.json", "index.json")?;
+        let index_bytes = read_bounded(
+            src.file("index.json")?,
+            MAX_DOCUMENT_SIZE,
+            "index.json",
+            "index.json",
+        )?;
         let index: ImageIndex = match parse_document(&index_bytes, None, "index.json")? {
-            Document::Index(i) => i,
-            Document::Manifest(_) => return Err(ImageError::InvalidDocument { what: "index.json", digest: src.name().to_owned(), reason: "is a manifest, not an index".into() }),
+            Document::Index(i) => *i,
+            Document::Manifest(_) => {
+                return Err(ImageError::InvalidDocument {
+                    what: "index.json",
+                    digest: src.name().to_owned(),
+                    reason: "is a manifest, not an index".into(),
+                })
+            }
         };
         let mut out = Vec::new();
         for d in index.manifests() {
             let ann = d.annotations().clone().unwrap_or_default();
-            let Some(reference) = ann.get(REF_NAME) else { continue };
+            let Some(reference) = ann.get(REF_NAME) else {
+                continue;
+            };
             if let Some(only) = &opts.refs {
                 if !only.iter().any(|r| r == reference) {
                     continue;
                 }
             }
             let name = ann.get(CONTAINERD_NAME).unwrap_or(reference).clone();
-            out.push(self.import_descriptor(|dg| src.file(&blob_rel(dg)), d, &name, &opts.platform)?);
+            out.push(self.import_descriptor(
+                |dg| src.file(&blob_rel(dg)),
+                d,
+                &name,
+                &opts.platform,
+            )?);
         }
         if let Some(only) = &opts.refs {
             for r in only {
-                if !out.iter().any(|i| &i.name == r) && !index.manifests().iter().any(|d| d.annotations().as_ref().and_then(|a| a.get(REF_NAME)) == Some(r)) {
+                if !out.iter().any(|i| &i.name == r)
+                    && !index
+                        .manifests()
+                        .iter()
+                        .any(|d| d.annotations().as_ref().and_then(|a| a.get(REF_NAME)) == Some(r))
+                {
                     return Err(ImageError::UnknownImage(r.clone()));
                 }
             }
@@ -70,14 +107,26 @@ impl Store {
 
     /// Copies the blobs a descriptor needs from `open` (an index, its platform manifest, config
     /// and layers) into the store, verifying each, then records `name`.
-    pub(crate) fn import_descriptor(&self, open: impl Fn(&Digest) -> Result<File>, d: &Descriptor, name: &str, platform: &Platform) -> Result<ImageRecord> {
+    pub(crate) fn import_descriptor(
+        &self,
+        open: impl Fn(&Digest) -> Result<File>,
+        d: &Descriptor,
+        name: &str,
+        platform: &Platform,
+    ) -> Result<ImageRecord> {
         let top = Digest::try_from(d.digest())?;
         self.write_blob(&top, d.size(), open(&top)?)?;
         let mut man_desc = d.clone();
-        if is_index_type(&d.media_type().to_string()) {
+        if is_index_type(d.media_type().as_ref()) {
             let bytes = self.read_document(&top, "index")?;
-            let Document::Index(idx) = parse_document(&bytes, Some(&d.media_type().to_string()), &top.to_string())? else {
-                return Err(ImageError::InvalidDocument { what: "index", digest: top.to_string(), reason: "not an index".into() });
+            let Document::Index(idx) =
+                parse_document(&bytes, Some(d.media_type().as_ref()), &top.to_string())?
+            else {
+                return Err(ImageError::InvalidDocument {
+                    what: "index",
+                    digest: top.to_string(),
+                    reason: "not an index".into(),
+                });
             };
             man_desc = select_platform(&idx, platform, &top.to_string())?.clone();
             let md = Digest::try_from(man_desc.digest())?;
@@ -85,8 +134,17 @@ impl Store {
         }
         let md = Digest::try_from(man_desc.digest())?;
         let bytes = self.read_document(&md, "manifest")?;
-        let Document::Manifest(man) = parse_document(&bytes, Some(&man_desc.media_type().to_string()), &md.to_string())? else {
-            return Err(ImageError::InvalidDocument { what: "manifest", digest: md.to_string(), reason: "not a manifest".into() });
+        let Document::Manifest(man) = parse_document(
+            &bytes,
+            Some(man_desc.media_type().as_ref()),
+            &md.to_string(),
+        )?
+        else {
+            return Err(ImageError::InvalidDocument {
+                what: "manifest",
+                digest: md.to_string(),
+                reason: "not a manifest".into(),
+            });
         };
         for b in std::iter::once(man.config()).chain(man.layers().iter()) {
             let bd = Digest::try_from(b.digest())?;

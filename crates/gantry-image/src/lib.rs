@@ -8,14 +8,14 @@
 //! - [`bundle`]: image config + user overrides → OCI runtime `process` pieces.
 #![forbid(unsafe_code)]
 
-mod beneath;
 pub mod archive;
+mod beneath;
 pub mod bundle;
 pub mod digest;
-pub mod passwd;
-pub mod layout;
 pub mod error;
+pub mod layout;
 pub mod manifest;
+pub mod passwd;
 pub mod platform;
 pub mod unpack;
 

@@ -45,9 +45,9 @@ use media_types as mt;
 #[derive(Debug, Clone)]
 pub enum Document {
     /// A single-platform image manifest (OCI or Docker schema 2).
-    Manifest(ImageManifest),
+    Manifest(Box<ImageManifest>),
     /// A multi-platform index (OCI index or Docker manifest list).
-    Index(ImageIndex),
+    Index(Box<ImageIndex>),
 }
 
 #[derive(Deserialize)]
@@ -136,16 +136,15 @@ pub fn parse_document(bytes: &[u8], declared: Option<&str>, name: &str) -> Resul
         let idx: ImageIndex =
             serde_json::from_slice(bytes).map_err(|e| invalid("index", name, e.to_string()))?;
         for (i, m) in idx.manifests().iter().enumerate() {
-            Digest::try_from(m.digest()).map_err(|e| {
-                invalid("index", name, format!("manifests[{i}].digest: {e}"))
-            })?;
+            Digest::try_from(m.digest())
+                .map_err(|e| invalid("index", name, format!("manifests[{i}].digest: {e}")))?;
         }
-        Ok(Document::Index(idx))
+        Ok(Document::Index(Box::new(idx)))
     } else {
-        let man: ImageManifest = serde_json::from_slice(bytes)
-            .map_err(|e| invalid("manifest", name, e.to_string()))?;
+        let man: ImageManifest =
+            serde_json::from_slice(bytes).map_err(|e| invalid("manifest", name, e.to_string()))?;
         check_manifest(&man, name)?;
-        Ok(Document::Manifest(man))
+        Ok(Document::Manifest(Box::new(man)))
     }
 }
 
@@ -228,6 +227,9 @@ mod tests {
           "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":2},
           "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:../../etc","size":1}]}"#;
         let e = parse_document(m, None, "m").unwrap_err().to_string();
-        assert!(e.contains("layers[0].digest") || e.contains("invalid"), "{e}");
+        assert!(
+            e.contains("layers[0].digest") || e.contains("invalid"),
+            "{e}"
+        );
     }
 }

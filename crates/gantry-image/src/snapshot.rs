@@ -80,25 +80,50 @@ impl ContainerRootfs {
 /// Builds overlayfs mount data (`lowerdir=TOP:...:BOTTOM,upperdir=U,workdir=W`).
 /// Without upper/work the mount is read-only. Paths containing `,`, `:` or `\` are refused
 /// (overlayfs would split them).
-pub fn overlay_options(lowerdirs: &[PathBuf], upper: Option<&Path>, work: Option<&Path>) -> Result<String> {
+pub fn overlay_options(
+    lowerdirs: &[PathBuf],
+    upper: Option<&Path>,
+    work: Option<&Path>,
+) -> Result<String> {
     if lowerdirs.is_empty() {
-        return Err(ImageError::RunConfig { field: "overlay.lowerdir", reason: "at least one lower directory is needed".into() });
+        return Err(ImageError::RunConfig {
+            field: "overlay.lowerdir",
+            reason: "at least one lower directory is needed".into(),
+        });
     }
     let check = |p: &Path, field: &'static str| -> Result<String> {
-        let s = p.to_str().ok_or_else(|| ImageError::RunConfig { field, reason: format!("{} is not UTF-8", p.display()) })?;
+        let s = p.to_str().ok_or_else(|| ImageError::RunConfig {
+            field,
+            reason: format!("{} is not UTF-8", p.display()),
+        })?;
         if s.contains([',', ':', '\\']) || !p.is_absolute() {
-            return Err(ImageError::RunConfig { field, reason: format!("{s:?} must be absolute and free of ',', ':' and '\\'") });
+            return Err(ImageError::RunConfig {
+                field,
+                reason: format!("{s:?} must be absolute and free of ',', ':' and '\\'"),
+            });
         }
         Ok(s.to_owned())
     };
-    let lowers: Result<Vec<String>> = lowerdirs.iter().map(|p| check(p, "overlay.lowerdir")).collect();
+    let lowers: Result<Vec<String>> = lowerdirs
+        .iter()
+        .map(|p| check(p, "overlay.lowerdir"))
+        .collect();
     let mut out = format!("lowerdir={}", lowers?.join(":"));
     match (upper, work) {
         (Some(u), Some(w)) => {
-            out.push_str(&format!(",upperdir={},workdir={}", check(u, "overlay.upperdir")?, check(w, "overlay.workdir")?));
+            out.push_str(&format!(
+                ",upperdir={},workdir={}",
+                check(u, "overlay.upperdir")?,
+                check(w, "overlay.workdir")?
+            ));
         }
         (None, None) => {}
-        _ => return Err(ImageError::RunConfig { field: "overlay.workdir", reason: "upperdir and workdir go together".into() }),
+        _ => {
+            return Err(ImageError::RunConfig {
+                field: "overlay.workdir",
+                reason: "upperdir and workdir go together".into(),
+            })
+        }
     }
     Ok(out)
 }
@@ -108,7 +133,10 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A name unique across processes and threads for temporary directories.
 pub(crate) fn unique_name(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{prefix}-{}-{t}-{n}", std::process::id())
 }
 
@@ -117,18 +145,27 @@ pub fn validate_container_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && id.as_bytes()[0].is_ascii_alphanumeric()
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(ImageError::RunConfig { field: "container id", reason: format!("{id:?} must match [A-Za-z0-9][A-Za-z0-9_.-]{{0,127}}") })
+        Err(ImageError::RunConfig {
+            field: "container id",
+            reason: format!("{id:?} must match [A-Za-z0-9][A-Za-z0-9_.-]{{0,127}}"),
+        })
     }
 }
 
 impl Store {
     /// Directory holding the unpacked files of a snapshot.
     pub fn snapshot_path(&self, chain: &Digest) -> PathBuf {
-        self.root().join("snapshots").join(chain.algorithm().name()).join(chain.hex()).join("fs")
+        self.root()
+            .join("snapshots")
+            .join(chain.algorithm().name())
+            .join(chain.hex())
+            .join("fs")
     }
 
     /// The record of a snapshot, if complete.
@@ -145,7 +182,8 @@ impl Store {
         for l in &man.layers {
             let path = self.snapshot_path(&l.chain_id);
             let existing = self.snapshot(&l.chain_id)?;
-            let usable = matches!(&existing, Some(r) if r.overlay == (opts.whiteouts == WhiteoutMode::Overlay)) && path.is_dir();
+            let usable = matches!(&existing, Some(r) if r.overlay == (opts.whiteouts == WhiteoutMode::Overlay))
+                && path.is_dir();
             if !usable {
                 self.unpack_snapshot(l, parent.clone(), opts)?;
             }
@@ -155,13 +193,25 @@ impl Store {
         Ok(dirs)
     }
 
-    fn unpack_snapshot(&self, l: &crate::store::LayerRecord, parent: Option<Digest>, opts: &UnpackOptions) -> Result<()> {
-        let tmp = self.root().join("snapshots/tmp").join(unique_name("unpack"));
+    fn unpack_snapshot(
+        &self,
+        l: &crate::store::LayerRecord,
+        parent: Option<Digest>,
+        opts: &UnpackOptions,
+    ) -> Result<()> {
+        let tmp = self
+            .root()
+            .join("snapshots/tmp")
+            .join(unique_name("unpack"));
         let fs_dir = tmp.join("fs");
         std::fs::create_dir_all(&fs_dir).map_err(|e| ImageError::io("mkdir", &fs_dir, e))?;
         let result = (|| -> Result<UnpackStats> {
             let blob = self.open_blob(&l.digest)?;
-            let info = LayerInfo { digest: l.digest.clone(), media_type: l.media_type.clone(), diff_id: Some(l.diff_id.clone()) };
+            let info = LayerInfo {
+                digest: l.digest.clone(),
+                media_type: l.media_type.clone(),
+                diff_id: Some(l.diff_id.clone()),
+            };
             unpack_layer(std::io::BufReader::new(blob), &info, &fs_dir, opts)
         })();
         let stats = match result {
@@ -172,7 +222,11 @@ impl Store {
             }
         };
         let _lock = StoreLock::shared(self.root())?;
-        let final_dir = self.root().join("snapshots").join(l.chain_id.algorithm().name()).join(l.chain_id.hex());
+        let final_dir = self
+            .root()
+            .join("snapshots")
+            .join(l.chain_id.algorithm().name())
+            .join(l.chain_id.hex());
         if final_dir.exists() {
             // Replace a stale or differently-unpacked directory (no record, or other mode).
             crate::unpack::remove_tree(&final_dir)?;
@@ -187,7 +241,11 @@ impl Store {
             entries: stats.entries,
             bytes: stats.bytes,
         };
-        self.db().write(vec![Op::put(Table::Snapshots, l.chain_id.to_string(), &rec)])?;
+        self.db().write(vec![Op::put(
+            Table::Snapshots,
+            l.chain_id.to_string(),
+            &rec,
+        )])?;
         tracing::info!(chain = %l.chain_id, layer = %l.digest, entries = stats.entries, "snapshot unpacked");
         Ok(())
     }
@@ -202,7 +260,11 @@ impl Store {
         let mut total = UnpackStats::default();
         for l in &man.layers {
             let blob = self.open_blob(&l.digest)?;
-            let info = LayerInfo { digest: l.digest.clone(), media_type: l.media_type.clone(), diff_id: Some(l.diff_id.clone()) };
+            let info = LayerInfo {
+                digest: l.digest.clone(),
+                media_type: l.media_type.clone(),
+                diff_id: Some(l.diff_id.clone()),
+            };
             let s = unpack_layer(std::io::BufReader::new(blob), &info, dest, &o)?;
             total.entries += s.entries;
             total.bytes += s.bytes;
@@ -214,10 +276,22 @@ impl Store {
 
     /// Prepares snapshots for `image` and creates `containers/<id>/{upper,work,rootfs}`,
     /// recording that the container uses them.
-    pub fn create_container(&self, id: &str, image: &str, opts: &UnpackOptions) -> Result<ContainerRootfs> {
+    pub fn create_container(
+        &self,
+        id: &str,
+        image: &str,
+        opts: &UnpackOptions,
+    ) -> Result<ContainerRootfs> {
         validate_container_id(id)?;
-        if self.db().get::<ContainerRecord>(Table::Containers, id)?.is_some() {
-            return Err(ImageError::RunConfig { field: "container id", reason: format!("{id:?} already exists") });
+        if self
+            .db()
+            .get::<ContainerRecord>(Table::Containers, id)?
+            .is_some()
+        {
+            return Err(ImageError::RunConfig {
+                field: "container id",
+                reason: format!("{id:?} already exists"),
+            });
         }
         let mut o = opts.clone();
         o.whiteouts = WhiteoutMode::Overlay;
@@ -229,19 +303,36 @@ impl Store {
             let p = dir.join(sub);
             std::fs::create_dir_all(&p).map_err(|e| ImageError::io("mkdir", &p, e))?;
         }
-        let rec = ContainerRecord { id: id.to_owned(), image: image.to_owned(), manifest: img.manifest.clone(), chain_ids: man.layers.iter().map(|l| l.chain_id.clone()).collect() };
+        let rec = ContainerRecord {
+            id: id.to_owned(),
+            image: image.to_owned(),
+            manifest: img.manifest.clone(),
+            chain_ids: man.layers.iter().map(|l| l.chain_id.clone()).collect(),
+        };
         let _lock = StoreLock::shared(self.root())?;
-        self.db().write(vec![Op::put(Table::Containers, id, &rec)])?;
+        self.db()
+            .write(vec![Op::put(Table::Containers, id, &rec)])?;
         self.container_rootfs(id)
     }
 
     /// The rootfs directories of an existing container.
     pub fn container_rootfs(&self, id: &str) -> Result<ContainerRootfs> {
         validate_container_id(id)?;
-        let rec: ContainerRecord = self.db().get(Table::Containers, id)?.ok_or_else(|| ImageError::RunConfig { field: "container id", reason: format!("no container {id:?} in the store") })?;
+        let rec: ContainerRecord =
+            self.db()
+                .get(Table::Containers, id)?
+                .ok_or_else(|| ImageError::RunConfig {
+                    field: "container id",
+                    reason: format!("no container {id:?} in the store"),
+                })?;
         let dir = self.root().join("containers").join(id);
         Ok(ContainerRootfs {
-            lowerdirs: rec.chain_ids.iter().rev().map(|c| self.snapshot_path(c)).collect(),
+            lowerdirs: rec
+                .chain_ids
+                .iter()
+                .rev()
+                .map(|c| self.snapshot_path(c))
+                .collect(),
             upperdir: dir.join("upper"),
             workdir: dir.join("work"),
             rootfs: dir.join("rootfs"),
@@ -255,7 +346,8 @@ impl Store {
         if dir.exists() {
             crate::unpack::remove_tree(&dir)?;
         }
-        self.db().write(vec![Op::Delete(Table::Containers, id.to_owned())])
+        self.db()
+            .write(vec![Op::Delete(Table::Containers, id.to_owned())])
     }
 
     /// Users of a snapshot: image names and container IDs whose stack includes it.
@@ -288,7 +380,12 @@ mod tests {
         let c = chain_ids(&[a.clone(), b.clone()]);
         assert_eq!(c[0], a);
         assert_eq!(c[1], Digest::sha256_of(format!("{a} {b}").as_bytes()));
-        let o = overlay_options(&[PathBuf::from("/t"), PathBuf::from("/b")], Some(Path::new("/u")), Some(Path::new("/w"))).unwrap();
+        let o = overlay_options(
+            &[PathBuf::from("/t"), PathBuf::from("/b")],
+            Some(Path::new("/u")),
+            Some(Path::new("/w")),
+        )
+        .unwrap();
         assert_eq!(o, "lowerdir=/t:/b,upperdir=/u,workdir=/w");
         assert!(overlay_options(&[PathBuf::from("/a:b")], None, None).is_err());
         assert!(validate_container_id("../x").is_err());

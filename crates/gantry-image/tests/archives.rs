@@ -10,12 +10,21 @@ use gantry_image::{Digest, Store, StoreOptions, UnpackOptions, WhiteoutMode};
 
 fn store() -> (tempfile::TempDir, Store) {
     let d = tempfile::tempdir().unwrap();
-    let s = Store::open_with(d.path().join("store"), StoreOptions { gc_grace: std::time::Duration::ZERO }).unwrap();
+    let s = Store::open_with(
+        d.path().join("store"),
+        StoreOptions {
+            gc_grace: std::time::Duration::ZERO,
+        },
+    )
+    .unwrap();
     (d, s)
 }
 
 fn flat() -> UnpackOptions {
-    UnpackOptions { whiteouts: WhiteoutMode::Flat, ..Default::default() }
+    UnpackOptions {
+        whiteouts: WhiteoutMode::Flat,
+        ..Default::default()
+    }
 }
 
 fn member(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) {
@@ -33,7 +42,9 @@ fn docker_save_tar() -> Vec<u8> {
     let l2 = tar_bytes(&[file(b"etc/.wh.hello", b""), symlink(b"link", b"/etc")]);
     let config = format!(
         r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["/bin/true"]}},"rootfs":{{"type":"layers","diff_ids":["{}","{}","{}"]}}}}"#,
-        Digest::sha256_of(&l1), Digest::sha256_of(&l2), Digest::sha256_of(&l1)
+        Digest::sha256_of(&l1),
+        Digest::sha256_of(&l2),
+        Digest::sha256_of(&l1)
     );
     let cfg_hex = Digest::sha256_of(config.as_bytes()).hex().to_owned();
     let mut b = tar::Builder::new(Vec::new());
@@ -47,7 +58,9 @@ fn docker_save_tar() -> Vec<u8> {
     h.set_size(0);
     h.set_cksum();
     b.append(&h, &b""[..]).unwrap();
-    let manifest = format!(r#"[{{"Config":"{cfg_hex}.json","RepoTags":["example.com/app:v1"],"Layers":["aaa/layer.tar","bbb/layer.tar","ccc/layer.tar"]}}]"#);
+    let manifest = format!(
+        r#"[{{"Config":"{cfg_hex}.json","RepoTags":["example.com/app:v1"],"Layers":["aaa/layer.tar","bbb/layer.tar","ccc/layer.tar"]}}]"#
+    );
     member(&mut b, "manifest.json", manifest.as_bytes());
     b.into_inner().unwrap()
 }
@@ -55,7 +68,9 @@ fn docker_save_tar() -> Vec<u8> {
 #[test]
 fn docker_save_tarball_loads_and_roundtrips() {
     let (d, s) = store();
-    let imgs = s.load(docker_save_tar().as_slice(), &ImportOptions::default()).unwrap();
+    let imgs = s
+        .load(docker_save_tar().as_slice(), &ImportOptions::default())
+        .unwrap();
     assert_eq!(imgs.len(), 1);
     assert_eq!(imgs[0].name, "example.com/app:v1");
     let out = d.path().join("flat");
@@ -63,8 +78,24 @@ fn docker_save_tarball_loads_and_roundtrips() {
     s.flatten("example.com/app:v1", &out, &flat()).unwrap();
     // Layer 3 (= layer 1 again) re-creates the file that layer 2 whited out.
     assert_eq!(std::fs::read(out.join("etc/hello")).unwrap(), b"hi\n");
-    assert_eq!(std::fs::read_link(out.join("link")).unwrap().to_str().unwrap(), "/etc");
-    assert_eq!(s.image_config("example.com/app:v1").unwrap().config().clone().unwrap().cmd().clone().unwrap(), ["/bin/true"]);
+    assert_eq!(
+        std::fs::read_link(out.join("link"))
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "/etc"
+    );
+    assert_eq!(
+        s.image_config("example.com/app:v1")
+            .unwrap()
+            .config()
+            .clone()
+            .unwrap()
+            .cmd()
+            .clone()
+            .unwrap(),
+        ["/bin/true"]
+    );
 
     // save → gzip → load into another store gives the same manifest.
     let mut saved = Vec::new();
@@ -89,7 +120,12 @@ fn docker_save_tarball_loads_and_roundtrips() {
         member(&mut only_docker, &name, &data);
     }
     let (_d3, s3) = store();
-    let third = s3.load(only_docker.into_inner().unwrap().as_slice(), &ImportOptions::default()).unwrap();
+    let third = s3
+        .load(
+            only_docker.into_inner().unwrap().as_slice(),
+            &ImportOptions::default(),
+        )
+        .unwrap();
     assert_eq!(third[0].name, "example.com/app:v1");
 }
 
@@ -103,13 +139,21 @@ fn archive_member_escaping_is_refused() {
     h.set_mode(0o644);
     h.set_cksum();
     b.append(&h, &b"{}"[..]).unwrap();
-    let e = s.load(b.into_inner().unwrap().as_slice(), &ImportOptions::default()).unwrap_err().to_string();
+    let e = s
+        .load(
+            b.into_inner().unwrap().as_slice(),
+            &ImportOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("escapes"), "{e}");
 }
 
 #[test]
 fn testbed_oci_archives_load() {
-    let Some(imgs) = common::images_dir() else { return };
+    let Some(imgs) = common::images_dir() else {
+        return;
+    };
     let (d, s) = store();
     for tag in ["busybox", "layers", "pause"] {
         let f = std::fs::File::open(imgs.join(format!("archives/{tag}.oci.tar"))).unwrap();
@@ -117,14 +161,33 @@ fn testbed_oci_archives_load() {
         assert_eq!(got[0].name, format!("localhost/testbed/{tag}:latest"));
     }
     let cfg = s.image_config("localhost/testbed/pause:latest").unwrap();
-    assert_eq!(cfg.config().clone().unwrap().entrypoint().clone().unwrap(), ["/catatonit", "-P"]);
+    assert_eq!(
+        cfg.config().clone().unwrap().entrypoint().clone().unwrap(),
+        ["/catatonit", "-P"]
+    );
     let f = std::fs::File::open(imgs.join("archives/multiarch.oci.tar")).unwrap();
-    let opts = ImportOptions { platform: gantry_image::Platform::parse("linux/arm64").unwrap(), ..Default::default() };
+    let opts = ImportOptions {
+        platform: gantry_image::Platform::parse("linux/arm64").unwrap(),
+        ..Default::default()
+    };
     s.load(f, &opts).unwrap();
     let out = d.path().join("m");
     std::fs::create_dir(&out).unwrap();
-    s.flatten("localhost/testbed/multiarch:latest", &out, &flat()).unwrap();
-    assert_eq!(std::fs::read_to_string(out.join("etc/platform")).unwrap(), "linux/arm64\n");
-    let rc = gantry_image::bundle::run_config(&s.image_config("localhost/testbed/multiarch:latest").unwrap(), &Default::default(), &out).unwrap();
-    assert_eq!(rc.process.args().clone().unwrap(), ["/bin/cat", "/etc/platform"]);
+    s.flatten("localhost/testbed/multiarch:latest", &out, &flat())
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out.join("etc/platform")).unwrap(),
+        "linux/arm64\n"
+    );
+    let rc = gantry_image::bundle::run_config(
+        &s.image_config("localhost/testbed/multiarch:latest")
+            .unwrap(),
+        &Default::default(),
+        &out,
+    )
+    .unwrap();
+    assert_eq!(
+        rc.process.args().clone().unwrap(),
+        ["/bin/cat", "/etc/platform"]
+    );
 }

@@ -7,12 +7,21 @@ use gantry_image::{BlobSink, Digest, ImageError, Store, StoreOptions};
 
 fn store(grace_secs: u64) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Store::open_with(dir.path().join("store"), StoreOptions { gc_grace: std::time::Duration::from_secs(grace_secs) }).unwrap();
+    let s = Store::open_with(
+        dir.path().join("store"),
+        StoreOptions {
+            gc_grace: std::time::Duration::from_secs(grace_secs),
+        },
+    )
+    .unwrap();
     (dir, s)
 }
 
 fn ingest_files(s: &Store) -> Vec<String> {
-    std::fs::read_dir(s.root().join("ingest")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect()
+    std::fs::read_dir(s.root().join("ingest"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect()
 }
 
 #[test]
@@ -46,7 +55,9 @@ fn dropped_writer_resumes_and_commits_once() {
     assert_eq!(w.offset(), data.len() as u64);
     w.commit().unwrap();
     assert!(ingest_files(&s).is_empty());
-    let blobs: Vec<_> = std::fs::read_dir(s.root().join("blobs/sha256")).unwrap().collect();
+    let blobs: Vec<_> = std::fs::read_dir(s.root().join("blobs/sha256"))
+        .unwrap()
+        .collect();
     assert_eq!(blobs.len(), 1);
 }
 
@@ -59,7 +70,10 @@ fn corrupt_partial_is_discarded_on_commit() {
     w.write_all(b"the fake content").unwrap();
     let e = w.commit().unwrap_err();
     assert!(matches!(e, ImageError::DigestMismatch { .. }), "{e}");
-    assert!(ingest_files(&s).is_empty(), "a partial that can never verify must go");
+    assert!(
+        ingest_files(&s).is_empty(),
+        "a partial that can never verify must go"
+    );
     let mut w = s.begin_blob(&d, data.len() as u64).unwrap();
     assert_eq!(w.offset(), 0);
     w.write_all(&data).unwrap();
@@ -101,7 +115,11 @@ fn gc_respects_grace_and_active_writers() {
     let r = s.gc().unwrap();
     assert_eq!(r.blobs, vec![orphan.digest.clone()]);
     assert_eq!(r.bytes_freed, 6);
-    assert_eq!(r.temporary.len(), 1, "only the abandoned partial goes: {r:?}");
+    assert_eq!(
+        r.temporary.len(),
+        1,
+        "only the abandoned partial goes: {r:?}"
+    );
     assert_eq!(ingest_files(&s).len(), 1);
     active.write_all(b"ne").unwrap();
     active.commit().unwrap();
@@ -110,5 +128,8 @@ fn gc_respects_grace_and_active_writers() {
     assert_eq!(r.blobs, vec![d1]);
     let (_d2, s2) = store(3600);
     s2.put_blob(b"young", None).unwrap();
-    assert!(s2.gc().unwrap().blobs.is_empty(), "blobs younger than the grace period survive");
+    assert!(
+        s2.gc().unwrap().blobs.is_empty(),
+        "blobs younger than the grace period survive"
+    );
 }

@@ -23,28 +23,65 @@ impl Env {
         let base = tmp.path().to_path_buf();
         std::fs::create_dir(base.join("sentinel")).unwrap();
         std::fs::write(base.join("sentinel/keep"), b"keep").unwrap();
-        let store = Store::open_with(base.join("store"), StoreOptions { gc_grace: std::time::Duration::ZERO }).unwrap();
-        Env { _tmp: tmp, base, store }
+        let store = Store::open_with(
+            base.join("store"),
+            StoreOptions {
+                gc_grace: std::time::Duration::ZERO,
+            },
+        )
+        .unwrap();
+        Env {
+            _tmp: tmp,
+            base,
+            store,
+        }
     }
 
     /// Unpacks raw tar bytes (optionally gzipped) into a fresh dir inside the store.
-    fn unpack(&self, tar: &[u8], opts: &UnpackOptions) -> (PathBuf, Result<gantry_image::unpack::UnpackStats, ImageError>) {
-        let dest = self.base.join("store/snapshots/tmp").join(format!("t{}", rand_suffix()));
+    fn unpack(
+        &self,
+        tar: &[u8],
+        opts: &UnpackOptions,
+    ) -> (
+        PathBuf,
+        Result<gantry_image::unpack::UnpackStats, ImageError>,
+    ) {
+        let dest = self
+            .base
+            .join("store/snapshots/tmp")
+            .join(format!("t{}", rand_suffix()));
         std::fs::create_dir_all(&dest).unwrap();
-        let info = LayerInfo { digest: Digest::sha256_of(tar), media_type: "application/vnd.oci.image.layer.v1.tar".into(), diff_id: None };
+        let info = LayerInfo {
+            digest: Digest::sha256_of(tar),
+            media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+            diff_id: None,
+        };
         let r = unpack_layer(tar, &info, &dest, opts);
         (dest, r)
     }
 
     /// Asserts nothing was written next to the store.
     fn assert_outside_untouched(&self) {
-        let names: Vec<_> = std::fs::read_dir(&self.base).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let names: Vec<_> = std::fs::read_dir(&self.base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         let mut names = names;
         names.sort();
-        assert_eq!(names, ["sentinel", "store"], "something was created next to the store");
-        let s: Vec<_> = std::fs::read_dir(self.base.join("sentinel")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(
+            names,
+            ["sentinel", "store"],
+            "something was created next to the store"
+        );
+        let s: Vec<_> = std::fs::read_dir(self.base.join("sentinel"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(s, ["keep"], "sentinel dir changed");
-        assert_eq!(std::fs::read(self.base.join("sentinel/keep")).unwrap(), b"keep");
+        assert_eq!(
+            std::fs::read(self.base.join("sentinel/keep")).unwrap(),
+            b"keep"
+        );
     }
 
     /// gc works and a fresh valid image imports and flattens afterwards.
@@ -53,7 +90,9 @@ impl Env {
         let layout = self.base.join("store/snapshots/tmp/layout-ok");
         let tar = tar_bytes(&[dir(b"etc/"), file(b"etc/ok", b"ok")]);
         common::write_layout(&layout, "ok", &[tar]);
-        self.store.import_oci_layout(&layout, &ImportOptions::default()).unwrap();
+        self.store
+            .import_oci_layout(&layout, &ImportOptions::default())
+            .unwrap();
         let flat = self.base.join("store/snapshots/tmp/flat-ok");
         std::fs::create_dir_all(&flat).unwrap();
         self.store.flatten("ok", &flat, &flat_opts()).unwrap();
@@ -67,11 +106,17 @@ impl Env {
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 fn flat_opts() -> UnpackOptions {
-    UnpackOptions { whiteouts: WhiteoutMode::Flat, ..Default::default() }
+    UnpackOptions {
+        whiteouts: WhiteoutMode::Flat,
+        ..Default::default()
+    }
 }
 
 fn err_text(r: Result<gantry_image::unpack::UnpackStats, ImageError>) -> String {
@@ -85,13 +130,21 @@ fn err_text(r: Result<gantry_image::unpack::UnpackStats, ImageError>) -> String 
 fn dotdot_and_absolute_names_are_neutralised() {
     let env = Env::new();
     let up = b"../../../sentinel/pwned".to_vec();
-    let tar = tar_bytes(&[file(&up, b"x"), file(b"/abs/pwned", b"y"), file(b"a/../../b", b"z")]);
+    let tar = tar_bytes(&[
+        file(&up, b"x"),
+        file(b"/abs/pwned", b"y"),
+        file(b"a/../../b", b"z"),
+    ]);
     let (dest, r) = env.unpack(&tar, &flat_opts());
     let stats = r.unwrap();
     assert_eq!(std::fs::read(dest.join("sentinel/pwned")).unwrap(), b"x");
     assert_eq!(std::fs::read(dest.join("abs/pwned")).unwrap(), b"y");
     assert_eq!(std::fs::read(dest.join("b")).unwrap(), b"z");
-    assert!(stats.warnings.iter().any(|w| w.contains("neutralised")), "{:?}", stats.warnings);
+    assert!(
+        stats.warnings.iter().any(|w| w.contains("neutralised")),
+        "{:?}",
+        stats.warnings
+    );
     env.assert_outside_untouched();
     env.assert_consistent();
 }
@@ -99,7 +152,10 @@ fn dotdot_and_absolute_names_are_neutralised() {
 #[test]
 fn file_through_a_symlink_is_refused() {
     let env = Env::new();
-    let tar = tar_bytes(&[symlink(b"link", b"../../../sentinel"), file(b"link/pwned", b"x")]);
+    let tar = tar_bytes(&[
+        symlink(b"link", b"../../../sentinel"),
+        file(b"link/pwned", b"x"),
+    ]);
     let e = err_text(env.unpack(&tar, &flat_opts()).1);
     assert!(e.contains("link/pwned") && e.contains("symlink"), "{e}");
     // Absolute symlink target too.
@@ -133,7 +189,10 @@ fn hard_links_outside_or_forward_are_refused() {
     let outside = env.base.join("sentinel/keep");
     let tar = tar_bytes(&[hardlink(b"hl", outside.to_str().unwrap().as_bytes())]);
     let e = err_text(env.unpack(&tar, &flat_opts()).1);
-    assert!(e.contains("hl") && e.contains("not an earlier regular file"), "{e}");
+    assert!(
+        e.contains("hl") && e.contains("not an earlier regular file"),
+        "{e}"
+    );
     let tar = tar_bytes(&[hardlink(b"hl", b"../../sentinel/keep")]);
     err_text(env.unpack(&tar, &flat_opts()).1);
     // Link to an entry that comes later in the archive.
@@ -146,8 +205,16 @@ fn hard_links_outside_or_forward_are_refused() {
     let tar = tar_bytes(&[file(b"f", b"data"), hardlink(b"g", b"f")]);
     let (dest, r) = env.unpack(&tar, &flat_opts());
     r.unwrap();
-    assert_eq!(std::os::unix::fs::MetadataExt::nlink(&std::fs::metadata(dest.join("g")).unwrap()), 2);
-    assert_eq!(std::fs::metadata(&outside).map(|m| std::os::unix::fs::MetadataExt::nlink(&m)).unwrap(), 1);
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::nlink(&std::fs::metadata(dest.join("g")).unwrap()),
+        2
+    );
+    assert_eq!(
+        std::fs::metadata(&outside)
+            .map(|m| std::os::unix::fs::MetadataExt::nlink(&m))
+            .unwrap(),
+        1
+    );
     env.assert_outside_untouched();
     env.assert_consistent();
 }
@@ -162,11 +229,18 @@ fn hostile_whiteouts_are_refused_or_confined() {
     err_text(env.unpack(&tar, &flat_opts()).1);
     // A whiteout with an absolute / escaping path only acts inside the destination.
     let abs = format!("{}/.wh.keep", env.base.join("sentinel").display());
-    let tar = tar_bytes(&[file(abs.as_bytes(), b""), file(b"../../sentinel/.wh.keep", b""), file(b"/.wh.sentinel", b"")]);
+    let tar = tar_bytes(&[
+        file(abs.as_bytes(), b""),
+        file(b"../../sentinel/.wh.keep", b""),
+        file(b"/.wh.sentinel", b""),
+    ]);
     let (_dest, r) = env.unpack(&tar, &flat_opts());
     r.unwrap();
     // A whiteout "through" a symlink is refused (the symlink is not followed).
-    let tar = tar_bytes(&[symlink(b"s", b"../../.."), file(b"s/sentinel/.wh.keep", b"")]);
+    let tar = tar_bytes(&[
+        symlink(b"s", b"../../.."),
+        file(b"s/sentinel/.wh.keep", b""),
+    ]);
     let (_dest, r) = env.unpack(&tar, &flat_opts());
     assert!(err_text(r).contains("symlink"));
     env.assert_outside_untouched();
@@ -177,23 +251,63 @@ fn hostile_whiteouts_are_refused_or_confined() {
 fn device_nodes_only_as_root() {
     let env = Env::new();
     let tar = tar_bytes(&[
-        Ent { name: b"dev/null", kind: tar::EntryType::Char, data: b"", link: None, mode: 0o666, dev: (1, 3) },
-        Ent { name: b"dev/fifo", kind: tar::EntryType::Fifo, data: b"", link: None, mode: 0o600, dev: (0, 0) },
+        Ent {
+            name: b"dev/null",
+            kind: tar::EntryType::Char,
+            data: b"",
+            link: None,
+            mode: 0o666,
+            dev: (1, 3),
+        },
+        Ent {
+            name: b"dev/fifo",
+            kind: tar::EntryType::Fifo,
+            data: b"",
+            link: None,
+            mode: 0o600,
+            dev: (0, 0),
+        },
     ]);
-    let (dest, r) = env.unpack(&tar, &UnpackOptions { whiteouts: WhiteoutMode::Flat, ..Default::default() });
+    let (dest, r) = env.unpack(
+        &tar,
+        &UnpackOptions {
+            whiteouts: WhiteoutMode::Flat,
+            ..Default::default()
+        },
+    );
     let stats = r.unwrap();
     use std::os::unix::fs::FileTypeExt;
-    assert!(std::fs::symlink_metadata(dest.join("dev/fifo")).unwrap().file_type().is_fifo());
+    assert!(std::fs::symlink_metadata(dest.join("dev/fifo"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
     if common::is_root() {
         let m = std::fs::symlink_metadata(dest.join("dev/null")).unwrap();
         assert!(m.file_type().is_char_device());
-        assert_eq!(std::os::unix::fs::MetadataExt::rdev(&m), rustix::fs::makedev(1, 3));
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::rdev(&m),
+            rustix::fs::makedev(1, 3)
+        );
     } else {
         assert!(!dest.join("dev/null").exists());
-        assert!(stats.warnings.iter().any(|w| w.contains("device node skipped")), "{:?}", stats.warnings);
+        assert!(
+            stats
+                .warnings
+                .iter()
+                .any(|w| w.contains("device node skipped")),
+            "{:?}",
+            stats.warnings
+        );
     }
     // Forced off even as root: skipped with a warning.
-    let (dest, r) = env.unpack(&tar, &UnpackOptions { whiteouts: WhiteoutMode::Flat, create_devices: false, ..Default::default() });
+    let (dest, r) = env.unpack(
+        &tar,
+        &UnpackOptions {
+            whiteouts: WhiteoutMode::Flat,
+            create_devices: false,
+            ..Default::default()
+        },
+    );
     assert!(r.unwrap().warnings.iter().any(|w| w.contains("dev/null")));
     assert!(!dest.join("dev/null").exists());
     env.assert_outside_untouched();
@@ -205,26 +319,77 @@ fn gzip_bomb_hits_the_limit_with_a_clear_error() {
     let zeros = vec![0u8; 64 << 20];
     let tar = tar_bytes(&[file(b"bomb", &zeros)]);
     let gz = common::gzip(&tar);
-    assert!(gz.len() < 1 << 20, "bomb should compress well: {}", gz.len());
+    assert!(
+        gz.len() < 1 << 20,
+        "bomb should compress well: {}",
+        gz.len()
+    );
     let dest = env.base.join("store/snapshots/tmp/bomb");
     std::fs::create_dir_all(&dest).unwrap();
     let layer = Digest::sha256_of(&gz);
-    let info = LayerInfo { digest: layer.clone(), media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(), diff_id: None };
-    let limits = UnpackLimits { max_total_bytes: 8 << 20, ..Default::default() };
-    let e = unpack_layer(gz.as_slice(), &info, &dest, &UnpackOptions { limits, whiteouts: WhiteoutMode::Flat, ..Default::default() }).unwrap_err();
+    let info = LayerInfo {
+        digest: layer.clone(),
+        media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        diff_id: None,
+    };
+    let limits = UnpackLimits {
+        max_total_bytes: 8 << 20,
+        ..Default::default()
+    };
+    let e = unpack_layer(
+        gz.as_slice(),
+        &info,
+        &dest,
+        &UnpackOptions {
+            limits,
+            whiteouts: WhiteoutMode::Flat,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, ImageError::LimitExceeded { .. }), "{msg}");
-    assert!(msg.contains(&layer.to_string()) && msg.contains("bomb") && msg.contains("total unpacked size"), "{msg}");
-    assert!(!dest.join("bomb").exists() || std::fs::metadata(dest.join("bomb")).unwrap().len() == 0);
+    assert!(
+        msg.contains(&layer.to_string())
+            && msg.contains("bomb")
+            && msg.contains("total unpacked size"),
+        "{msg}"
+    );
+    assert!(
+        !dest.join("bomb").exists() || std::fs::metadata(dest.join("bomb")).unwrap().len() == 0
+    );
     // Per-entry and count limits.
-    let limits = UnpackLimits { max_entry_bytes: 1 << 20, ..Default::default() };
-    let e = unpack_layer(gz.as_slice(), &info, &dest, &UnpackOptions { limits, whiteouts: WhiteoutMode::Flat, ..Default::default() }).unwrap_err();
+    let limits = UnpackLimits {
+        max_entry_bytes: 1 << 20,
+        ..Default::default()
+    };
+    let e = unpack_layer(
+        gz.as_slice(),
+        &info,
+        &dest,
+        &UnpackOptions {
+            limits,
+            whiteouts: WhiteoutMode::Flat,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("single entry size"), "{e}");
     let many: Vec<Vec<u8>> = (0..50).map(|i| format!("f{i}").into_bytes()).collect();
     let ents: Vec<Ent<'_>> = many.iter().map(|n| file(n, b"")).collect();
     let tar = tar_bytes(&ents);
-    let limits = UnpackLimits { max_entries: 10, ..Default::default() };
-    let (_d, r) = env.unpack(&tar, &UnpackOptions { limits, whiteouts: WhiteoutMode::Flat, ..Default::default() });
+    let limits = UnpackLimits {
+        max_entries: 10,
+        ..Default::default()
+    };
+    let (_d, r) = env.unpack(
+        &tar,
+        &UnpackOptions {
+            limits,
+            whiteouts: WhiteoutMode::Flat,
+            ..Default::default()
+        },
+    );
     assert!(err_text(r).contains("entry count"));
     env.assert_outside_untouched();
     env.assert_consistent();
@@ -240,12 +405,19 @@ fn manifest_with_wrong_digest_is_refused() {
     let mut m = std::fs::read(&p).unwrap();
     m.extend_from_slice(b" ");
     std::fs::write(&p, &m).unwrap();
-    let e = env.store.import_oci_layout(&layout, &ImportOptions::default()).unwrap_err().to_string();
+    let e = env
+        .store
+        .import_oci_layout(&layout, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains(&md.to_string()), "{e}");
     assert!(!env.store.has_blob(&md).unwrap());
     // put_blob with a wrong expected digest.
     let wrong = Digest::sha256_of(b"other");
-    assert!(matches!(env.store.put_blob(b"content", Some(&wrong)), Err(ImageError::DigestMismatch { .. })));
+    assert!(matches!(
+        env.store.put_blob(b"content", Some(&wrong)),
+        Err(ImageError::DigestMismatch { .. })
+    ));
     std::fs::remove_dir_all(&layout).unwrap();
     env.assert_consistent();
 }
@@ -256,7 +428,17 @@ fn truncated_blobs_and_layers_are_refused() {
     let data = b"0123456789";
     let d = Digest::sha256_of(data);
     let e = env.store.write_blob(&d, 20, &data[..]).unwrap_err();
-    assert!(matches!(e, ImageError::SizeMismatch { expected: 20, actual: 10, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ImageError::SizeMismatch {
+                expected: 20,
+                actual: 10,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(!env.store.has_blob(&d).unwrap());
     // A truncated gzip layer fails while streaming.
     let tar = tar_bytes(&[file(b"f", &vec![7u8; 100_000])]);
@@ -264,11 +446,20 @@ fn truncated_blobs_and_layers_are_refused() {
     let cut = &gz[..gz.len() / 2];
     let dest = env.base.join("store/snapshots/tmp/trunc");
     std::fs::create_dir_all(&dest).unwrap();
-    let info = LayerInfo { digest: Digest::sha256_of(&gz), media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(), diff_id: None };
+    let info = LayerInfo {
+        digest: Digest::sha256_of(&gz),
+        media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+        diff_id: None,
+    };
     assert!(unpack_layer(cut, &info, &dest, &flat_opts()).is_err());
     // Full stream but the wrong expected diffID.
-    let info = LayerInfo { diff_id: Some(Digest::sha256_of(b"not it")), ..info };
-    let e = unpack_layer(gz.as_slice(), &info, &dest, &flat_opts()).unwrap_err().to_string();
+    let info = LayerInfo {
+        diff_id: Some(Digest::sha256_of(b"not it")),
+        ..info
+    };
+    let e = unpack_layer(gz.as_slice(), &info, &dest, &flat_opts())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("diffID"), "{e}");
     env.assert_consistent();
 }
@@ -278,15 +469,34 @@ fn traversal_digest_in_a_descriptor_is_refused() {
     let env = Env::new();
     let layout = env.base.join("store/snapshots/tmp/layout-trav");
     std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
-    common::write_index(&layout, r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../etc","size":10,"annotations":{"org.opencontainers.image.ref.name":"trav"}}"#);
-    let e = env.store.import_oci_layout(&layout, &ImportOptions::default()).unwrap_err().to_string();
+    common::write_index(
+        &layout,
+        r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../etc","size":10,"annotations":{"org.opencontainers.image.ref.name":"trav"}}"#,
+    );
+    let e = env
+        .store
+        .import_oci_layout(&layout, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("../../etc"), "{e}");
     // Uppercase hex and sha512-with-sha256-length are refused by our own validation too.
     let upper = format!("sha256:{}", "A".repeat(64));
-    common::write_index(&layout, &format!(r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{upper}","size":10,"annotations":{{"org.opencontainers.image.ref.name":"trav"}}}}"#));
-    let e = env.store.import_oci_layout(&layout, &ImportOptions::default()).unwrap_err().to_string();
+    common::write_index(
+        &layout,
+        &format!(
+            r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{upper}","size":10,"annotations":{{"org.opencontainers.image.ref.name":"trav"}}}}"#
+        ),
+    );
+    let e = env
+        .store
+        .import_oci_layout(&layout, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains(&upper) || e.contains("AAAA"), "{e}");
-    assert!(matches!(Digest::parse("sha256:../../etc"), Err(ImageError::InvalidDigest { .. })));
+    assert!(matches!(
+        Digest::parse("sha256:../../etc"),
+        Err(ImageError::InvalidDigest { .. })
+    ));
     std::fs::remove_dir_all(&layout).unwrap();
     env.assert_consistent();
 }

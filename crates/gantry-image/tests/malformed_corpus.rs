@@ -44,7 +44,11 @@ fn documents() -> Vec<Vec<u8>> {
 #[test]
 fn malformed_documents_never_panic() {
     for d in documents() {
-        for declared in [None, Some("application/vnd.oci.image.index.v1+json"), Some("application/vnd.docker.distribution.manifest.v2+json")] {
+        for declared in [
+            None,
+            Some("application/vnd.oci.image.index.v1+json"),
+            Some("application/vnd.docker.distribution.manifest.v2+json"),
+        ] {
             match parse_document(&d, declared, "corpus") {
                 Ok(Document::Index(idx)) => {
                     let _ = select_platform(&idx, &Platform::host(), "corpus");
@@ -54,7 +58,10 @@ fn malformed_documents_never_panic() {
             }
         }
         if let Ok(cfg) = gantry_image::config::parse_image_config(&d, "corpus") {
-            assert!(gantry_image::config::diff_ids(&cfg, "corpus").is_err() || cfg.rootfs().diff_ids().is_empty());
+            assert!(
+                gantry_image::config::diff_ids(&cfg, "corpus").is_err()
+                    || cfg.rootfs().diff_ids().is_empty()
+            );
         }
     }
 }
@@ -62,7 +69,12 @@ fn malformed_documents_never_panic() {
 fn layers() -> Vec<Vec<u8>> {
     use common::{file, tar_bytes};
     let good = tar_bytes(&[file(b"a", b"hello")]);
-    let mut v = vec![Vec::new(), vec![0u8; 512], vec![0xffu8; 1536], good[..700].to_vec()];
+    let mut v = vec![
+        Vec::new(),
+        vec![0u8; 512],
+        vec![0xffu8; 1536],
+        good[..700].to_vec(),
+    ];
     // Bad checksum.
     let mut bad = good.clone();
     bad[150] ^= 0xff;
@@ -117,9 +129,21 @@ fn malformed_layers_never_panic_or_escape() {
         for whiteouts in [WhiteoutMode::Flat, WhiteoutMode::Overlay] {
             let dest = base.path().join(format!("r{i}-{whiteouts:?}"));
             std::fs::create_dir(&dest).unwrap();
-            let info = LayerInfo { digest: Digest::sha256_of(&data), media_type: "application/vnd.oci.image.layer.v1.tar".into(), diff_id: None };
-            let limits = UnpackLimits { max_total_bytes: 16 << 20, ..Default::default() };
-            let opts = UnpackOptions { limits, whiteouts, preserve_ownership: false, create_devices: false };
+            let info = LayerInfo {
+                digest: Digest::sha256_of(&data),
+                media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+                diff_id: None,
+            };
+            let limits = UnpackLimits {
+                max_total_bytes: 16 << 20,
+                ..Default::default()
+            };
+            let opts = UnpackOptions {
+                limits,
+                whiteouts,
+                preserve_ownership: false,
+                create_devices: false,
+            };
             match unpack_layer(data.as_slice(), &info, &dest, &opts) {
                 Ok(_) => {}
                 Err(e) => assert!(!e.to_string().contains('\n'), "{e}"),

@@ -9,29 +9,59 @@ use gantry_image::{Platform, Store, StoreOptions, UnpackOptions, WhiteoutMode};
 
 fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Store::open_with(dir.path().join("store"), StoreOptions { gc_grace: std::time::Duration::ZERO }).unwrap();
+    let s = Store::open_with(
+        dir.path().join("store"),
+        StoreOptions {
+            gc_grace: std::time::Duration::ZERO,
+        },
+    )
+    .unwrap();
     (dir, s)
 }
 
 #[test]
 fn layers_image_flattens_like_umoci() {
-    let Some(imgs) = common::images_dir() else { return };
+    let Some(imgs) = common::images_dir() else {
+        return;
+    };
     if !common::is_root() {
         eprintln!("SKIP: ownership comparison needs root");
         return;
     }
     let (dir, s) = store();
-    let opts = ImportOptions { refs: Some(vec!["layers".into()]), ..Default::default() };
+    let opts = ImportOptions {
+        refs: Some(vec!["layers".into()]),
+        ..Default::default()
+    };
     let imported = s.import_oci_layout(&imgs.join("oci"), &opts).unwrap();
     assert_eq!(imported.len(), 1);
     let dest = dir.path().join("flat");
     std::fs::create_dir(&dest).unwrap();
-    let stats = s.flatten("layers", &dest, &UnpackOptions::default()).unwrap();
+    let stats = s
+        .flatten("layers", &dest, &UnpackOptions::default())
+        .unwrap();
     assert!(stats.entries > 300, "{stats:?}");
     let got = common::listing(&dest, true);
-    let want: Vec<String> = std::fs::read_to_string(imgs.join("expected/layers.txt")).unwrap().lines().map(str::to_owned).collect();
-    let diff: Vec<_> = want.iter().filter(|l| !got.contains(l)).map(|l| format!("- {l}")).chain(got.iter().filter(|l| !want.contains(l)).map(|l| format!("+ {l}"))).collect();
-    assert!(diff.is_empty(), "flattened tree differs from expected/layers.txt:\n{}", diff.join("\n"));
+    let want: Vec<String> = std::fs::read_to_string(imgs.join("expected/layers.txt"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let diff: Vec<_> = want
+        .iter()
+        .filter(|l| !got.contains(l))
+        .map(|l| format!("- {l}"))
+        .chain(
+            got.iter()
+                .filter(|l| !want.contains(l))
+                .map(|l| format!("+ {l}")),
+        )
+        .collect();
+    assert!(
+        diff.is_empty(),
+        "flattened tree differs from expected/layers.txt:\n{}",
+        diff.join("\n")
+    );
     // /bin holds busybox and its ~270 hard links.
     let bb = std::fs::metadata(dest.join("bin/busybox")).unwrap();
     assert!(std::os::unix::fs::MetadataExt::nlink(&bb) > 100);
@@ -39,23 +69,45 @@ fn layers_image_flattens_like_umoci() {
 
 #[test]
 fn overlay_snapshots_of_layers_merge_like_umoci() {
-    let Some(imgs) = common::images_dir() else { return };
+    let Some(imgs) = common::images_dir() else {
+        return;
+    };
     if !common::is_root() {
         eprintln!("SKIP: overlay whiteouts and mounting need root");
         return;
     }
     let (dir, s) = store();
-    s.import_oci_layout(&imgs.join("oci"), &ImportOptions { refs: Some(vec!["layers".into()]), ..Default::default() }).unwrap();
-    let rootfs = s.create_container("c1", "layers", &UnpackOptions::default()).unwrap();
+    s.import_oci_layout(
+        &imgs.join("oci"),
+        &ImportOptions {
+            refs: Some(vec!["layers".into()]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let rootfs = s
+        .create_container("c1", "layers", &UnpackOptions::default())
+        .unwrap();
     assert_eq!(rootfs.lowerdirs.len(), 3);
     let data = rootfs.overlay_options().unwrap();
     let mnt = dir.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
     let cdata = std::ffi::CString::new(data).unwrap();
-    rustix::mount::mount("overlay", &mnt, "overlay", rustix::mount::MountFlags::empty(), Some(cdata.as_c_str())).unwrap();
+    rustix::mount::mount(
+        "overlay",
+        &mnt,
+        "overlay",
+        rustix::mount::MountFlags::empty(),
+        Some(cdata.as_c_str()),
+    )
+    .unwrap();
     let got = common::listing(&mnt, true);
     rustix::mount::unmount(&mnt, rustix::mount::UnmountFlags::DETACH).unwrap();
-    let want: Vec<String> = std::fs::read_to_string(imgs.join("expected/layers.txt")).unwrap().lines().map(str::to_owned).collect();
+    let want: Vec<String> = std::fs::read_to_string(imgs.join("expected/layers.txt"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     // Compare path, type, mode and owner (overlayfs reports its own nlink/size for directories).
     let key = |l: &String| l.split(" links=").next().unwrap().to_owned();
     let g: Vec<_> = got.iter().map(key).collect();
@@ -70,20 +122,43 @@ fn overlay_snapshots_of_layers_merge_like_umoci() {
 
 #[test]
 fn multiarch_index_selects_the_requested_platform() {
-    let Some(imgs) = common::images_dir() else { return };
+    let Some(imgs) = common::images_dir() else {
+        return;
+    };
     for arch in ["amd64", "arm64"] {
         let (dir, s) = store();
-        let opts = ImportOptions { refs: Some(vec!["multiarch".into()]), platform: Platform::parse(&format!("linux/{arch}")).unwrap() };
-        let rec = s.import_oci_layout(&imgs.join("oci"), &opts).unwrap().remove(0);
+        let opts = ImportOptions {
+            refs: Some(vec!["multiarch".into()]),
+            platform: Platform::parse(&format!("linux/{arch}")).unwrap(),
+        };
+        let rec = s
+            .import_oci_layout(&imgs.join("oci"), &opts)
+            .unwrap()
+            .remove(0);
         assert_ne!(rec.target, rec.manifest);
         let dest = dir.path().join("flat");
         std::fs::create_dir(&dest).unwrap();
-        let o = UnpackOptions { whiteouts: WhiteoutMode::Flat, ..Default::default() };
+        let o = UnpackOptions {
+            whiteouts: WhiteoutMode::Flat,
+            ..Default::default()
+        };
         s.flatten("multiarch", &dest, &o).unwrap();
-        assert_eq!(std::fs::read_to_string(dest.join("etc/platform")).unwrap(), format!("linux/{arch}\n"));
+        assert_eq!(
+            std::fs::read_to_string(dest.join("etc/platform")).unwrap(),
+            format!("linux/{arch}\n")
+        );
     }
     let (_d, s) = store();
-    let bad = ImportOptions { refs: Some(vec!["multiarch".into()]), platform: Platform::parse("linux/s390x").unwrap() };
-    let e = s.import_oci_layout(&imgs.join("oci"), &bad).unwrap_err().to_string();
-    assert!(e.contains("linux/s390x") && e.contains("linux/arm64"), "{e}");
+    let bad = ImportOptions {
+        refs: Some(vec!["multiarch".into()]),
+        platform: Platform::parse("linux/s390x").unwrap(),
+    };
+    let e = s
+        .import_oci_layout(&imgs.join("oci"), &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("linux/s390x") && e.contains("linux/arm64"),
+        "{e}"
+    );
 }

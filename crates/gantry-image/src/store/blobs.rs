@@ -57,9 +57,7 @@ struct Ingest {
 }
 
 pub(crate) fn blob_path(root: &Path, d: &Digest) -> PathBuf {
-    root.join("blobs")
-        .join(d.algorithm().name())
-        .join(d.hex())
+    root.join("blobs").join(d.algorithm().name()).join(d.hex())
 }
 
 pub(crate) fn ingest_path(root: &Path, d: &Digest) -> PathBuf {

@@ -30,8 +30,13 @@ pub struct GcReport {
 }
 
 fn older_than(path: &Path, grace: std::time::Duration) -> bool {
-    let Ok(m) = fs::symlink_metadata(path).and_then(|m| m.modified()) else { return true };
-    SystemTime::now().duration_since(m).map(|age| age >= grace).unwrap_or(false)
+    let Ok(m) = fs::symlink_metadata(path).and_then(|m| m.modified()) else {
+        return true;
+    };
+    SystemTime::now()
+        .duration_since(m)
+        .map(|age| age >= grace)
+        .unwrap_or(false)
 }
 
 impl Store {
@@ -44,9 +49,13 @@ impl Store {
         let images = self.images()?;
         let containers = self.db().list::<ContainerRecord>(Table::Containers)?;
         let manifests = self.db().list::<ManifestRecord>(Table::Manifests)?;
-        let mut live_manifests: HashSet<String> = images.iter().map(|i| i.manifest.to_string()).collect();
+        let mut live_manifests: HashSet<String> =
+            images.iter().map(|i| i.manifest.to_string()).collect();
         live_manifests.extend(containers.iter().map(|(_, c)| c.manifest.to_string()));
-        let mut blobs: HashSet<Digest> = images.iter().flat_map(|i| [i.target.clone(), i.manifest.clone()]).collect();
+        let mut blobs: HashSet<Digest> = images
+            .iter()
+            .flat_map(|i| [i.target.clone(), i.manifest.clone()])
+            .collect();
         let mut chains: HashSet<Digest> = HashSet::new();
         let mut ops = Vec::new();
         for (key, m) in &manifests {
@@ -123,14 +132,22 @@ impl Store {
             if !older_than(&p, grace) {
                 continue;
             }
-            let f = OpenOptions::new().read(true).custom_flags(super::lock::libc_o_nofollow()).open(&p);
+            let f = OpenOptions::new()
+                .read(true)
+                .custom_flags(super::lock::libc_o_nofollow())
+                .open(&p);
             let Ok(f) = f else { continue };
             if flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok() {
                 fs::remove_file(&p).map_err(|e| ImageError::io("remove", &p, e))?;
                 report.temporary.push(p);
             }
         }
-        tracing::info!(blobs = report.blobs.len(), snapshots = report.snapshots.len(), bytes = report.bytes_freed, "gc done");
+        tracing::info!(
+            blobs = report.blobs.len(),
+            snapshots = report.snapshots.len(),
+            bytes = report.bytes_freed,
+            "gc done"
+        );
         Ok(report)
     }
 }

@@ -61,31 +61,59 @@ pub struct ManifestRecord {
 impl Store {
     /// Records `name` → `target` after checking that the target (and, for an index, the manifest
     /// chosen for `platform`), its config and all its layers are stored and consistent.
-    pub fn register_image(&self, name: &str, target: &Digest, platform: &Platform) -> Result<ImageRecord> {
+    pub fn register_image(
+        &self,
+        name: &str,
+        target: &Digest,
+        platform: &Platform,
+    ) -> Result<ImageRecord> {
         validate_name(name)?;
         let top = self.read_document(target, "manifest")?;
         let tname = target.to_string();
-        let (target_media_type, manifest_digest, manifest_bytes) = match parse_document(&top, None, &tname)? {
-            Document::Manifest(m) => (media_type_or(m.media_type().as_ref().map(|x| x.to_string()), crate::manifest::media_types::OCI_MANIFEST), target.clone(), top),
-            Document::Index(idx) => {
-                let mt = media_type_or(idx.media_type().as_ref().map(|x| x.to_string()), crate::manifest::media_types::OCI_INDEX);
-                let d = select_platform(&idx, platform, &tname)?;
-                let md = Digest::try_from(d.digest())?;
-                let bytes = self.read_document(&md, "manifest")?;
-                if bytes.len() as u64 != d.size() {
-                    return Err(ImageError::SizeMismatch { digest: md.to_string(), expected: d.size(), actual: bytes.len() as u64 });
+        let (target_media_type, manifest_digest, manifest_bytes) =
+            match parse_document(&top, None, &tname)? {
+                Document::Manifest(m) => (
+                    media_type_or(
+                        m.media_type().as_ref().map(|x| x.to_string()),
+                        crate::manifest::media_types::OCI_MANIFEST,
+                    ),
+                    target.clone(),
+                    top,
+                ),
+                Document::Index(idx) => {
+                    let mt = media_type_or(
+                        idx.media_type().as_ref().map(|x| x.to_string()),
+                        crate::manifest::media_types::OCI_INDEX,
+                    );
+                    let d = select_platform(&idx, platform, &tname)?;
+                    let md = Digest::try_from(d.digest())?;
+                    let bytes = self.read_document(&md, "manifest")?;
+                    if bytes.len() as u64 != d.size() {
+                        return Err(ImageError::SizeMismatch {
+                            digest: md.to_string(),
+                            expected: d.size(),
+                            actual: bytes.len() as u64,
+                        });
+                    }
+                    (mt, md, bytes)
                 }
-                (mt, md, bytes)
-            }
-        };
+            };
         let mname = manifest_digest.to_string();
         let Document::Manifest(man) = parse_document(&manifest_bytes, None, &mname)? else {
-            return Err(ImageError::InvalidDocument { what: "manifest", digest: mname, reason: "an index nested in an index is not supported".into() });
+            return Err(ImageError::InvalidDocument {
+                what: "manifest",
+                digest: mname,
+                reason: "an index nested in an index is not supported".into(),
+            });
         };
         let cfg_digest = Digest::try_from(man.config().digest())?;
         let cfg_bytes = self.read_document(&cfg_digest, "image config")?;
         if cfg_bytes.len() as u64 != man.config().size() {
-            return Err(ImageError::SizeMismatch { digest: cfg_digest.to_string(), expected: man.config().size(), actual: cfg_bytes.len() as u64 });
+            return Err(ImageError::SizeMismatch {
+                digest: cfg_digest.to_string(),
+                expected: man.config().size(),
+                actual: cfg_bytes.len() as u64,
+            });
         }
         let cfg = parse_image_config(&cfg_bytes, &cfg_digest.to_string())?;
         let diffs = diff_ids(&cfg, &cfg_digest.to_string())?;
@@ -93,7 +121,11 @@ impl Store {
             return Err(ImageError::InvalidDocument {
                 what: "image config",
                 digest: cfg_digest.to_string(),
-                reason: format!("{} rootfs.diff_ids for {} manifest layers", diffs.len(), man.layers().len()),
+                reason: format!(
+                    "{} rootfs.diff_ids for {} manifest layers",
+                    diffs.len(),
+                    man.layers().len()
+                ),
             });
         }
         let chains = chain_ids(&diffs);
@@ -103,21 +135,41 @@ impl Store {
             if !self.has_blob(&d)? {
                 return Err(ImageError::MissingBlob(d.to_string()));
             }
-            let on_disk = std::fs::metadata(self.blob_path(&d)).map_err(|e| ImageError::io("stat", self.blob_path(&d), e))?.len();
+            let on_disk = std::fs::metadata(self.blob_path(&d))
+                .map_err(|e| ImageError::io("stat", self.blob_path(&d), e))?
+                .len();
             if on_disk != l.size() {
-                return Err(ImageError::SizeMismatch { digest: d.to_string(), expected: l.size(), actual: on_disk });
+                return Err(ImageError::SizeMismatch {
+                    digest: d.to_string(),
+                    expected: l.size(),
+                    actual: on_disk,
+                });
             }
-            layers.push(LayerRecord { digest: d, size: l.size(), media_type: l.media_type().to_string(), diff_id: diff, chain_id: chain });
+            layers.push(LayerRecord {
+                digest: d,
+                size: l.size(),
+                media_type: l.media_type().to_string(),
+                diff_id: diff,
+                chain_id: chain,
+            });
         }
         let rec = ManifestRecord {
-            media_type: media_type_or(man.media_type().as_ref().map(|x| x.to_string()), crate::manifest::media_types::OCI_MANIFEST),
+            media_type: media_type_or(
+                man.media_type().as_ref().map(|x| x.to_string()),
+                crate::manifest::media_types::OCI_MANIFEST,
+            ),
             size: manifest_bytes.len() as u64,
             config: cfg_digest,
             config_media_type: man.config().media_type().to_string(),
             config_size: man.config().size(),
             layers,
         };
-        let image = ImageRecord { name: name.to_owned(), target: target.clone(), target_media_type, manifest: manifest_digest.clone() };
+        let image = ImageRecord {
+            name: name.to_owned(),
+            target: target.clone(),
+            target_media_type,
+            manifest: manifest_digest.clone(),
+        };
         let _lock = StoreLock::shared(self.root())?;
         self.db.write(vec![
             Op::put(Table::Manifests, manifest_digest.to_string(), &rec),
@@ -129,17 +181,26 @@ impl Store {
 
     /// Looks an image up by name.
     pub fn image(&self, name: &str) -> Result<ImageRecord> {
-        self.db.get(Table::Images, name)?.ok_or_else(|| ImageError::UnknownImage(name.to_owned()))
+        self.db
+            .get(Table::Images, name)?
+            .ok_or_else(|| ImageError::UnknownImage(name.to_owned()))
     }
 
     /// Every named image, sorted by name.
     pub fn images(&self) -> Result<Vec<ImageRecord>> {
-        Ok(self.db.list::<ImageRecord>(Table::Images)?.into_iter().map(|(_, v)| v).collect())
+        Ok(self
+            .db
+            .list::<ImageRecord>(Table::Images)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
     }
 
     /// The manifest record of a manifest digest.
     pub fn manifest(&self, digest: &Digest) -> Result<ManifestRecord> {
-        self.db.get(Table::Manifests, &digest.to_string())?.ok_or_else(|| ImageError::MissingBlob(digest.to_string()))
+        self.db
+            .get(Table::Manifests, &digest.to_string())?
+            .ok_or_else(|| ImageError::MissingBlob(digest.to_string()))
     }
 
     /// The parsed config of a named image.
@@ -153,7 +214,8 @@ impl Store {
     /// Removes a name; content is reclaimed by [`Store::gc`] when nothing else uses it.
     pub fn remove_image(&self, name: &str) -> Result<()> {
         self.image(name)?;
-        self.db.write(vec![Op::Delete(Table::Images, name.to_owned())])
+        self.db
+            .write(vec![Op::Delete(Table::Images, name.to_owned())])
     }
 }
 
@@ -163,7 +225,10 @@ fn media_type_or(m: Option<String>, default: &str) -> String {
 
 /// Image names are keys and appear in messages: printable, bounded, no control characters.
 pub(crate) fn validate_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 512 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if name.is_empty()
+        || name.len() > 512
+        || name.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
         return Err(ImageError::InvalidDocument {
             what: "image name",
             digest: name.chars().take(100).collect(),

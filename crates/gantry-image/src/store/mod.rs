@@ -98,12 +98,7 @@ impl Store {
     /// Reads a small stored document (manifest, index, config) with the 4 MiB cap, re-verifying
     /// its digest.
     pub fn read_document(&self, digest: &Digest, what: &'static str) -> Result<Vec<u8>> {
-        blobs::read_blob_bounded(
-            &self.root,
-            digest,
-            crate::manifest::MAX_DOCUMENT_SIZE,
-            what,
-        )
+        blobs::read_blob_bounded(&self.root, digest, crate::manifest::MAX_DOCUMENT_SIZE, what)
     }
 
     /// Stores in-memory content; with `expected`, it must hash to that digest.
@@ -135,14 +130,19 @@ impl Store {
             return Err(match e.into_inner() {
                 Some(inner) => match inner.downcast::<ImageError>() {
                     Ok(ie) => *ie,
-                    Err(other) => ImageError::io("copy", digest.to_string(), io::Error::other(other)),
+                    Err(other) => {
+                        ImageError::io("copy", digest.to_string(), io::Error::other(other))
+                    }
                 },
                 None => ImageError::io("copy", digest.to_string(), io::Error::other("copy failed")),
             });
         }
         // Anything beyond the declared size is an error, not silently ignored.
         let mut extra = [0u8; 1];
-        if r.read(&mut extra).map_err(|e| ImageError::io("read", digest.to_string(), e))? != 0 {
+        if r.read(&mut extra)
+            .map_err(|e| ImageError::io("read", digest.to_string(), e))?
+            != 0
+        {
             return Err(ImageError::SizeMismatch {
                 digest: digest.to_string(),
                 expected: size,

@@ -45,13 +45,12 @@ pub fn from_magic(head: &[u8]) -> Compression {
 pub fn decide(media_type: &str, head: &[u8], layer: &str) -> Result<Compression> {
     let magic = from_magic(head);
     match (from_media_type(media_type), magic) {
-        (Some(Compression::Gzip), Compression::None) | (Some(Compression::Zstd), Compression::None) => {
-            Err(ImageError::MediaType {
-                media_type: media_type.to_owned(),
-                digest: layer.to_owned(),
-                expected: "content whose magic bytes match the declared compression",
-            })
-        }
+        (Some(Compression::Gzip), Compression::None)
+        | (Some(Compression::Zstd), Compression::None) => Err(ImageError::MediaType {
+            media_type: media_type.to_owned(),
+            digest: layer.to_owned(),
+            expected: "content whose magic bytes match the declared compression",
+        }),
         (Some(m), c) if m != c => {
             tracing::warn!(layer, media_type, detected = ?c, "layer compression differs from its media type; using the detected one");
             Ok(c)
@@ -61,7 +60,11 @@ pub fn decide(media_type: &str, head: &[u8], layer: &str) -> Result<Compression>
 }
 
 /// Wraps `r` in the decompressor for `c`.
-pub fn decoder<'a>(c: Compression, r: impl BufRead + 'a, layer: &str) -> Result<Box<dyn Read + 'a>> {
+pub fn decoder<'a>(
+    c: Compression,
+    r: impl BufRead + 'a,
+    layer: &str,
+) -> Result<Box<dyn Read + 'a>> {
     Ok(match c {
         Compression::None => Box::new(r),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
@@ -79,8 +82,14 @@ mod tests {
     #[test]
     fn decides() {
         let gz = [0x1f, 0x8b, 8, 0];
-        assert_eq!(decide("application/vnd.oci.image.layer.v1.tar", &gz, "l").unwrap(), Compression::Gzip);
+        assert_eq!(
+            decide("application/vnd.oci.image.layer.v1.tar", &gz, "l").unwrap(),
+            Compression::Gzip
+        );
         assert!(decide("application/vnd.oci.image.layer.v1.tar+gzip", b"ustar", "l").is_err());
-        assert_eq!(decide("application/vnd.oci.image.layer.v1.tar", b"abc", "l").unwrap(), Compression::None);
+        assert_eq!(
+            decide("application/vnd.oci.image.layer.v1.tar", b"abc", "l").unwrap(),
+            Compression::None
+        );
     }
 }

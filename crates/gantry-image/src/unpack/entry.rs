@@ -4,7 +4,9 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::{self, AtFlags, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid, XattrFlags};
+use rustix::fs::{
+    self, AtFlags, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid, XattrFlags,
+};
 use tar::EntryType;
 
 use super::fsops::{self, WalkError};
@@ -16,8 +18,14 @@ const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const OPAQUE: &[u8] = b".wh..wh..opq";
 
 fn ts(mtime: i64) -> Timestamps {
-    let t = Timespec { tv_sec: mtime, tv_nsec: 0 };
-    Timestamps { last_access: t, last_modification: t }
+    let t = Timespec {
+        tv_sec: mtime,
+        tv_nsec: 0,
+    };
+    Timestamps {
+        last_access: t,
+        last_modification: t,
+    }
 }
 
 impl Unpacker {
@@ -40,15 +48,28 @@ impl Unpacker {
     ) -> Result<()> {
         let (comps, neutralised) = path::clean(raw).map_err(|r| self.refuse(raw, r))?;
         let shown = path::join(&comps);
-        let size = if et.is_file() || et == EntryType::Continuous { meta.size } else { 0 };
+        let size = if et.is_file() || et == EntryType::Continuous {
+            meta.size
+        } else {
+            0
+        };
         self.budget
             .charge(&self.opts.limits, size)
             .map_err(|x| x.into_error(&self.layer, &String::from_utf8_lossy(raw)))?;
         if comps.len() > self.opts.limits.max_depth {
-            return Err(self.refuse(raw, format!("more than {} path components", self.opts.limits.max_depth)));
+            return Err(self.refuse(
+                raw,
+                format!("more than {} path components", self.opts.limits.max_depth),
+            ));
         }
         if neutralised {
-            self.warn(&shown, format!("name {:?} neutralised to /{shown}", String::from_utf8_lossy(raw)));
+            self.warn(
+                &shown,
+                format!(
+                    "name {:?} neutralised to /{shown}",
+                    String::from_utf8_lossy(raw)
+                ),
+            );
         }
         if let Some(name) = comps.last() {
             if name.as_slice() == OPAQUE {
@@ -75,7 +96,9 @@ impl Unpacker {
                 let target = link.ok_or_else(|| self.refuse(raw, "hard link without a target"))?;
                 self.hardlink(raw, &comps, target)
             }
-            EntryType::Char | EntryType::Block | EntryType::Fifo => self.special(raw, &comps, et, &meta),
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                self.special(raw, &comps, et, &meta)
+            }
             EntryType::GNUSparse => Err(self.refuse(raw, "GNU sparse files are not supported")),
             other => {
                 self.warn(&shown, format!("entry type {other:?} skipped"));
@@ -98,16 +121,22 @@ impl Unpacker {
         let (parent, name) = comps.split_at(comps.len() - 1);
         let depth = self.opts.limits.max_depth;
         let layer = self.layer.clone();
-        let dir = self.tree.dir(parent, true).map_err(|e| refuse_in(&layer, raw, e.to_string()))?;
+        let dir = self
+            .tree
+            .dir(parent, true)
+            .map_err(|e| refuse_in(&layer, raw, e.to_string()))?;
         let Some(dir) = dir else { return Ok(false) };
         let res = match fsops::type_at(dir, &name[0]) {
             Ok(None) => Ok(false),
             Ok(Some(FileType::Directory)) if keep_dir => Ok(true),
-            Ok(Some(FileType::Directory)) => fsops::remove_all(dir, &name[0], depth).map(|()| false),
+            Ok(Some(FileType::Directory)) => {
+                fsops::remove_all(dir, &name[0], depth).map(|()| false)
+            }
             Ok(Some(_)) => fs::unlinkat(dir, name[0].as_slice(), AtFlags::empty()).map(|()| false),
             Err(e) => Err(e),
         };
-        let kept = res.map_err(|e| refuse_in(&layer, raw, format!("replace existing entry: {e}")))?;
+        let kept =
+            res.map_err(|e| refuse_in(&layer, raw, format!("replace existing entry: {e}")))?;
         self.regular.remove(comps);
         Ok(kept)
     }
@@ -122,7 +151,14 @@ impl Unpacker {
         }
     }
 
-    fn file<R: Read>(&mut self, data: &mut R, raw: &[u8], comps: &[Component], meta: &Meta, size: u64) -> Result<()> {
+    fn file<R: Read>(
+        &mut self,
+        data: &mut R,
+        raw: &[u8],
+        comps: &[Component],
+        meta: &Meta,
+        size: u64,
+    ) -> Result<()> {
         self.clear_slot(raw, comps, false)?;
         let name = comps[comps.len() - 1].clone();
         let dir = self.parent_fd(raw, comps)?;
@@ -134,7 +170,8 @@ impl Unpacker {
         );
         let fd = fd.map_err(|e| self.os_err(raw, "create file", e))?;
         let mut file = File::from(fd);
-        let copied = io::copy(&mut data.take(size), &mut file).map_err(|e| self.refuse(raw, format!("write: {e}")))?;
+        let copied = io::copy(&mut data.take(size), &mut file)
+            .map_err(|e| self.refuse(raw, format!("write: {e}")))?;
         if copied != size {
             return Err(self.refuse(raw, format!("truncated: {copied} of {size} bytes")));
         }
@@ -150,14 +187,21 @@ impl Unpacker {
     /// chown (when preserving ownership), chmod, xattrs on an open fd.
     fn fix_fd(&mut self, raw: &[u8], fd: BorrowedFd<'_>, meta: &Meta) -> Result<()> {
         if self.opts.preserve_ownership {
-            fs::fchown(fd, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)))
-                .map_err(|e| self.os_err(raw, "chown", e))?;
+            fs::fchown(
+                fd,
+                Some(Uid::from_raw(meta.uid)),
+                Some(Gid::from_raw(meta.gid)),
+            )
+            .map_err(|e| self.os_err(raw, "chown", e))?;
         }
         fs::fchmod(fd, Mode::from_raw_mode(meta.mode)).map_err(|e| self.os_err(raw, "chmod", e))?;
         for (k, v) in &meta.xattrs {
             if k.starts_with("trusted.overlay.") {
                 let shown = String::from_utf8_lossy(raw).into_owned();
-                self.warn(&shown, format!("xattr {k} from the layer ignored (reserved for overlayfs)"));
+                self.warn(
+                    &shown,
+                    format!("xattr {k} from the layer ignored (reserved for overlayfs)"),
+                );
                 continue;
             }
             if let Err(e) = fs::fsetxattr(fd, k.as_str(), v, XattrFlags::empty()) {
@@ -170,8 +214,13 @@ impl Unpacker {
 
     fn directory(&mut self, raw: &[u8], comps: &[Component], meta: &Meta) -> Result<()> {
         let fd = if comps.is_empty() {
-            fs::openat(self.tree.root(), ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-                .map_err(|e| self.os_err(raw, "open root", e))?
+            fs::openat(
+                self.tree.root(),
+                ".",
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| self.os_err(raw, "open root", e))?
         } else {
             let kept = self.clear_slot(raw, comps, true)?;
             let name = comps[comps.len() - 1].clone();
@@ -195,7 +244,13 @@ impl Unpacker {
         Ok(())
     }
 
-    fn symlink(&mut self, raw: &[u8], comps: &[Component], target: &[u8], meta: &Meta) -> Result<()> {
+    fn symlink(
+        &mut self,
+        raw: &[u8],
+        comps: &[Component],
+        target: &[u8],
+        meta: &Meta,
+    ) -> Result<()> {
         if target.contains(&0) || target.is_empty() {
             return Err(self.refuse(raw, "empty or NUL-containing symlink target"));
         }
@@ -205,9 +260,20 @@ impl Unpacker {
         let dir = self.parent_fd(raw, comps)?;
         let r = fs::symlinkat(target, dir, name.as_slice()).and_then(|()| {
             if chown {
-                fs::chownat(dir, name.as_slice(), Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)), AtFlags::SYMLINK_NOFOLLOW)?;
+                fs::chownat(
+                    dir,
+                    name.as_slice(),
+                    Some(Uid::from_raw(meta.uid)),
+                    Some(Gid::from_raw(meta.gid)),
+                    AtFlags::SYMLINK_NOFOLLOW,
+                )?;
             }
-            fs::utimensat(dir, name.as_slice(), &ts(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)
+            fs::utimensat(
+                dir,
+                name.as_slice(),
+                &ts(meta.mtime),
+                AtFlags::SYMLINK_NOFOLLOW,
+            )
         });
         r.map_err(|e| self.os_err(raw, "symlink", e))?;
         self.mark_created(comps);
@@ -241,19 +307,35 @@ impl Unpacker {
         self.clear_slot(raw, comps, false)?;
         let name = comps[comps.len() - 1].clone();
         let dir = self.parent_fd(raw, comps)?;
-        fs::linkat(tdir.as_fd(), tname[0].as_slice(), dir, name.as_slice(), AtFlags::empty())
-            .map_err(|e| self.os_err(raw, "link", e))?;
+        fs::linkat(
+            tdir.as_fd(),
+            tname[0].as_slice(),
+            dir,
+            name.as_slice(),
+            AtFlags::empty(),
+        )
+        .map_err(|e| self.os_err(raw, "link", e))?;
         self.mark_created(comps);
         self.regular.insert(comps.to_vec());
         Ok(())
     }
 
-    fn special(&mut self, raw: &[u8], comps: &[Component], et: EntryType, meta: &Meta) -> Result<()> {
+    fn special(
+        &mut self,
+        raw: &[u8],
+        comps: &[Component],
+        et: EntryType,
+        meta: &Meta,
+    ) -> Result<()> {
         let (ft, dev) = match et {
             EntryType::Fifo => (FileType::Fifo, 0),
             _ => {
                 let (major, minor) = meta.dev;
-                let ft = if et == EntryType::Char { FileType::CharacterDevice } else { FileType::BlockDevice };
+                let ft = if et == EntryType::Char {
+                    FileType::CharacterDevice
+                } else {
+                    FileType::BlockDevice
+                };
                 (ft, rustix::fs::makedev(major, minor))
             }
         };
@@ -266,18 +348,38 @@ impl Unpacker {
         let name = comps[comps.len() - 1].clone();
         let chown = self.opts.preserve_ownership;
         let dir = self.parent_fd(raw, comps)?;
-        let r = fs::mknodat(dir, name.as_slice(), ft, Mode::from_raw_mode(0o600), dev).and_then(|()| {
-            if chown {
-                fs::chownat(dir, name.as_slice(), Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)), AtFlags::SYMLINK_NOFOLLOW)?;
-            }
-            fs::chmodat(dir, name.as_slice(), Mode::from_raw_mode(meta.mode), AtFlags::empty())?;
-            fs::utimensat(dir, name.as_slice(), &ts(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)
-        });
+        let r =
+            fs::mknodat(dir, name.as_slice(), ft, Mode::from_raw_mode(0o600), dev).and_then(|()| {
+                if chown {
+                    fs::chownat(
+                        dir,
+                        name.as_slice(),
+                        Some(Uid::from_raw(meta.uid)),
+                        Some(Gid::from_raw(meta.gid)),
+                        AtFlags::SYMLINK_NOFOLLOW,
+                    )?;
+                }
+                fs::chmodat(
+                    dir,
+                    name.as_slice(),
+                    Mode::from_raw_mode(meta.mode),
+                    AtFlags::empty(),
+                )?;
+                fs::utimensat(
+                    dir,
+                    name.as_slice(),
+                    &ts(meta.mtime),
+                    AtFlags::SYMLINK_NOFOLLOW,
+                )
+            });
         match r {
             Ok(()) => {}
             Err(rustix::io::Errno::PERM) if ft != FileType::Fifo => {
                 let shown = path::join(comps);
-                self.warn(&shown, "device node skipped: mknod not permitted here".into());
+                self.warn(
+                    &shown,
+                    "device node skipped: mknod not permitted here".into(),
+                );
                 return Ok(());
             }
             Err(e) => return Err(self.os_err(raw, "mknod", e)),
@@ -299,9 +401,17 @@ impl Unpacker {
                         let set_mode = if self.opts.preserve_ownership {
                             Ok(())
                         } else {
-                            fsops::open_dir_at(p.as_fd(), &name[0]).and_then(|d| fs::fchmod(d, Mode::from_raw_mode(*mode)))
+                            fsops::open_dir_at(p.as_fd(), &name[0])
+                                .and_then(|d| fs::fchmod(d, Mode::from_raw_mode(*mode)))
                         };
-                        set_mode.and_then(|()| fs::utimensat(p.as_fd(), name[0].as_slice(), &ts(*mtime), AtFlags::SYMLINK_NOFOLLOW))
+                        set_mode.and_then(|()| {
+                            fs::utimensat(
+                                p.as_fd(),
+                                name[0].as_slice(),
+                                &ts(*mtime),
+                                AtFlags::SYMLINK_NOFOLLOW,
+                            )
+                        })
                     }
                     _ => Ok(()),
                 }
@@ -313,4 +423,3 @@ impl Unpacker {
         }
     }
 }
-

@@ -22,7 +22,10 @@ pub(crate) enum WalkError {
 impl std::fmt::Display for WalkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WalkError::Symlink(p) => write!(f, "path component {p:?} is a symlink; refusing to follow it"),
+            WalkError::Symlink(p) => write!(
+                f,
+                "path component {p:?} is a symlink; refusing to follow it"
+            ),
             WalkError::NotDir(p) => write!(f, "path component {p:?} is not a directory"),
             WalkError::Os(op, p, e) => write!(f, "{op} {p:?}: {e}"),
         }
@@ -66,7 +69,11 @@ impl Tree {
     }
 
     /// Opens the directory `comps` afresh, bypassing the cache (same rules as [`Tree::dir`]).
-    pub(crate) fn walk(&self, comps: &[Component], create: bool) -> Result<Option<OwnedFd>, WalkError> {
+    pub(crate) fn walk(
+        &self,
+        comps: &[Component],
+        create: bool,
+    ) -> Result<Option<OwnedFd>, WalkError> {
         let mut cur: Option<OwnedFd> = None;
         for (i, c) in comps.iter().enumerate() {
             let parent = cur.as_ref().map_or(self.root.as_fd(), |f| f.as_fd());
@@ -94,20 +101,32 @@ impl Tree {
 
     /// Opens the directory `comps` (creating missing ones with mode 0755 when `create`).
     /// `Ok(None)` when it does not exist and `create` is false.
-    pub(crate) fn dir(&mut self, comps: &[Component], create: bool) -> Result<Option<BorrowedFd<'_>>, WalkError> {
+    pub(crate) fn dir(
+        &mut self,
+        comps: &[Component],
+        create: bool,
+    ) -> Result<Option<BorrowedFd<'_>>, WalkError> {
         if comps.is_empty() {
             return Ok(Some(self.root.as_fd()));
         }
         let hit = matches!(&self.cache, Some((p, _)) if p.as_slice() == comps);
         if !hit {
-            let Some(fd) = self.walk(comps, create)? else { return Ok(None) };
+            let Some(fd) = self.walk(comps, create)? else {
+                return Ok(None);
+            };
             self.cache = Some((comps.to_vec(), fd));
         }
         Ok(self.cache.as_ref().map(|(_, fd)| fd.as_fd()))
     }
 }
 
-fn classify(parent: BorrowedFd<'_>, c: &[u8], comps: &[Component], i: usize, e: Errno) -> WalkError {
+fn classify(
+    parent: BorrowedFd<'_>,
+    c: &[u8],
+    comps: &[Component],
+    i: usize,
+    e: Errno,
+) -> WalkError {
     let name = name_of(comps, i + 1);
     if e == Errno::LOOP || e == Errno::NOTDIR {
         if let Ok(st) = fs::statat(parent, c, AtFlags::SYMLINK_NOFOLLOW) {

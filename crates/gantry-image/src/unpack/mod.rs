@@ -56,7 +56,11 @@ impl Default for UnpackOptions {
         let root = rustix::process::geteuid().is_root();
         UnpackOptions {
             limits: UnpackLimits::default(),
-            whiteouts: if root { WhiteoutMode::Overlay } else { WhiteoutMode::Flat },
+            whiteouts: if root {
+                WhiteoutMode::Overlay
+            } else {
+                WhiteoutMode::Flat
+            },
             preserve_ownership: root,
             create_devices: root,
         }
@@ -122,9 +126,7 @@ pub fn unpack_layer(
         // Drain trailing padding (bounded: still counted against the total limit).
         let mut sink = [0u8; 64 * 1024];
         loop {
-            let n = plain
-                .read(&mut sink)
-                .map_err(|e| stream_err(&name, e))?;
+            let n = plain.read(&mut sink).map_err(|e| stream_err(&name, e))?;
             if n == 0 {
                 break;
             }
@@ -231,7 +233,11 @@ impl Unpacker {
         for item in entries {
             let mut e = item.map_err(|e| stream_err(&self.layer, e))?;
             let et = e.header().entry_type();
-            if et.is_pax_local_extensions() || et.is_gnu_longname() || et.is_gnu_longlink() || et.is_pax_global_extensions() {
+            if et.is_pax_local_extensions()
+                || et.is_gnu_longname()
+                || et.is_gnu_longlink()
+                || et.is_pax_global_extensions()
+            {
                 let size = e.size();
                 if size > self.opts.limits.max_metadata_bytes {
                     return Err(ImageError::LimitExceeded {
@@ -242,7 +248,8 @@ impl Unpacker {
                     });
                 }
                 let mut data = Vec::with_capacity(size as usize);
-                e.read_to_end(&mut data).map_err(|x| stream_err(&self.layer, x))?;
+                e.read_to_end(&mut data)
+                    .map_err(|x| stream_err(&self.layer, x))?;
                 if et.is_pax_local_extensions() {
                     pax = Some(data);
                 } else if et.is_gnu_longname() {
@@ -252,7 +259,9 @@ impl Unpacker {
                 }
                 continue;
             }
-            let mut path = long_name.take().unwrap_or_else(|| e.path_bytes().into_owned());
+            let mut path = long_name
+                .take()
+                .unwrap_or_else(|| e.path_bytes().into_owned());
             let mut link = long_link
                 .take()
                 .or_else(|| e.link_name_bytes().map(|l| l.into_owned()));
@@ -264,7 +273,10 @@ impl Unpacker {
             let mut meta = Meta {
                 size: e.size(),
                 dev,
-                mode: h.mode().map_err(|x| self.refuse(&path, format!("bad mode: {x}")))? & 0o7777,
+                mode: h
+                    .mode()
+                    .map_err(|x| self.refuse(&path, format!("bad mode: {x}")))?
+                    & 0o7777,
                 uid: id32(h.uid()).ok_or_else(|| self.refuse(&path, "bad uid"))?,
                 gid: id32(h.gid()).ok_or_else(|| self.refuse(&path, "bad gid"))?,
                 mtime: h.mtime().map(|m| m as i64).unwrap_or(0),
@@ -278,25 +290,45 @@ impl Unpacker {
         Ok(())
     }
 
-    fn apply_pax(&self, p: &[u8], path: &mut Vec<u8>, link: &mut Option<Vec<u8>>, meta: &mut Meta, size: u64) -> Result<()> {
+    fn apply_pax(
+        &self,
+        p: &[u8],
+        path: &mut Vec<u8>,
+        link: &mut Option<Vec<u8>>,
+        meta: &mut Meta,
+        size: u64,
+    ) -> Result<()> {
         for rec in tar::PaxExtensions::new(p) {
             let rec = rec.map_err(|e| self.refuse(path, format!("malformed PAX record: {e}")))?;
             let Ok(key) = rec.key() else { continue };
             let v = rec.value_bytes();
-            let num = || std::str::from_utf8(v).ok().and_then(|s| s.split('.').next()?.parse::<i64>().ok());
+            let num = || {
+                std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.split('.').next()?.parse::<i64>().ok())
+            };
             match key {
                 "path" => *path = v.to_vec(),
                 "linkpath" => *link = Some(v.to_vec()),
-                "uid" => meta.uid = num().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| self.refuse(path, "bad PAX uid"))?,
-                "gid" => meta.gid = num().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| self.refuse(path, "bad PAX gid"))?,
+                "uid" => {
+                    meta.uid = num()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| self.refuse(path, "bad PAX uid"))?
+                }
+                "gid" => {
+                    meta.gid = num()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| self.refuse(path, "bad PAX gid"))?
+                }
                 "mtime" => meta.mtime = num().unwrap_or(meta.mtime),
-                "size" => {
-                    if num() != i64::try_from(size).ok() {
-                        return Err(self.refuse(path, "PAX size differs from the header size (unsupported)"));
-                    }
+                "size" if num() != i64::try_from(size).ok() => {
+                    return Err(
+                        self.refuse(path, "PAX size differs from the header size (unsupported)")
+                    );
                 }
                 k if k.starts_with("SCHILY.xattr.") => {
-                    meta.xattrs.push((k["SCHILY.xattr.".len()..].to_owned(), v.to_vec()));
+                    meta.xattrs
+                        .push((k["SCHILY.xattr.".len()..].to_owned(), v.to_vec()));
                 }
                 _ => {}
             }
@@ -329,10 +361,19 @@ fn id32(r: std::io::Result<u64>) -> Option<u32> {
 pub(crate) fn remove_tree(path: &Path) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("/"));
     let Some(name) = path.file_name() else {
-        return Err(ImageError::io("remove", path, std::io::Error::other("no file name")));
+        return Err(ImageError::io(
+            "remove",
+            path,
+            std::io::Error::other("no file name"),
+        ));
     };
-    let dir = rustix::fs::open(parent, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| ImageError::errno("open", parent, e))?;
+    let dir = rustix::fs::open(
+        parent,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ImageError::errno("open", parent, e))?;
     use std::os::unix::ffi::OsStrExt;
-    fsops::remove_all(std::os::fd::AsFd::as_fd(&dir), name.as_bytes(), 4096).map_err(|e| ImageError::errno("remove", path, e))
+    fsops::remove_all(std::os::fd::AsFd::as_fd(&dir), name.as_bytes(), 4096)
+        .map_err(|e| ImageError::errno("remove", path, e))
 }

@@ -6,11 +6,16 @@ use std::path::{Path, PathBuf};
 
 /// Where `/work/shared/testbed/images.sh` wrote the test images (`GANTRY_TEST_IMAGES`).
 pub fn images_dir() -> Option<PathBuf> {
-    let d = PathBuf::from(std::env::var("GANTRY_TEST_IMAGES").unwrap_or_else(|_| "/tmp/gantry-imgs".into()));
+    let d = PathBuf::from(
+        std::env::var("GANTRY_TEST_IMAGES").unwrap_or_else(|_| "/tmp/gantry-imgs".into()),
+    );
     if d.join("oci/index.json").is_file() {
         Some(d)
     } else {
-        eprintln!("SKIP: no test images at {} (run ../shared/testbed/images.sh {0})", d.display());
+        eprintln!(
+            "SKIP: no test images at {} (run ../shared/testbed/images.sh {0})",
+            d.display()
+        );
         None
     }
 }
@@ -29,7 +34,10 @@ pub fn listing(root: &Path, skip_bin: bool) -> Vec<String> {
 }
 
 fn walk(root: &Path, dir: &Path, skip_bin: bool, out: &mut Vec<String>) {
-    let mut ents: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut ents: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     ents.sort();
     for p in ents {
         let rel = format!("./{}", p.strip_prefix(root).unwrap().display());
@@ -51,9 +59,19 @@ fn walk(root: &Path, dir: &Path, skip_bin: bool, out: &mut Vec<String>) {
             's'
         };
         if !(skip_bin && rel.starts_with("./bin/")) {
-            let mut line = format!("{rel} {y} {:o} {}:{} links={} size={}", m.mode() & 0o7777, m.uid(), m.gid(), m.nlink(), m.size());
+            let mut line = format!(
+                "{rel} {y} {:o} {}:{} links={} size={}",
+                m.mode() & 0o7777,
+                m.uid(),
+                m.gid(),
+                m.nlink(),
+                m.size()
+            );
             if ft.is_symlink() {
-                line.push_str(&format!(" -> {}", std::fs::read_link(&p).unwrap().display()));
+                line.push_str(&format!(
+                    " -> {}",
+                    std::fs::read_link(&p).unwrap().display()
+                ));
             }
             out.push(line);
         }
@@ -79,16 +97,44 @@ pub struct Ent<'a> {
 }
 
 pub fn file<'a>(name: &'a [u8], data: &'a [u8]) -> Ent<'a> {
-    Ent { name, kind: tar::EntryType::Regular, data, link: None, mode: 0o644, dev: (0, 0) }
+    Ent {
+        name,
+        kind: tar::EntryType::Regular,
+        data,
+        link: None,
+        mode: 0o644,
+        dev: (0, 0),
+    }
 }
 pub fn dir(name: &[u8]) -> Ent<'_> {
-    Ent { name, kind: tar::EntryType::Directory, data: b"", link: None, mode: 0o755, dev: (0, 0) }
+    Ent {
+        name,
+        kind: tar::EntryType::Directory,
+        data: b"",
+        link: None,
+        mode: 0o755,
+        dev: (0, 0),
+    }
 }
 pub fn symlink<'a>(name: &'a [u8], target: &'a [u8]) -> Ent<'a> {
-    Ent { name, kind: tar::EntryType::Symlink, data: b"", link: Some(target), mode: 0o777, dev: (0, 0) }
+    Ent {
+        name,
+        kind: tar::EntryType::Symlink,
+        data: b"",
+        link: Some(target),
+        mode: 0o777,
+        dev: (0, 0),
+    }
 }
 pub fn hardlink<'a>(name: &'a [u8], target: &'a [u8]) -> Ent<'a> {
-    Ent { name, kind: tar::EntryType::Link, data: b"", link: Some(target), mode: 0o644, dev: (0, 0) }
+    Ent {
+        name,
+        kind: tar::EntryType::Link,
+        data: b"",
+        link: Some(target),
+        mode: 0o644,
+        dev: (0, 0),
+    }
 }
 
 /// Builds an uncompressed tar from entries.
@@ -167,5 +213,9 @@ pub fn write_layout(dir: &Path, name: &str, layers: &[Vec<u8>]) -> Digest {
 /// Writes `oci-layout` and an `index.json` holding the given descriptor JSON.
 pub fn write_index(dir: &Path, desc_json: &str) {
     std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    std::fs::write(dir.join("index.json"), format!("{{\"schemaVersion\":2,\"manifests\":[{desc_json}]}}")).unwrap();
+    std::fs::write(
+        dir.join("index.json"),
+        format!("{{\"schemaVersion\":2,\"manifests\":[{desc_json}]}}"),
+    )
+    .unwrap();
 }
