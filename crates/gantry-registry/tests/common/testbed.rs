@@ -5,11 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-/// Where the testbed scripts live (override with `GANTRY_TESTBED`).
+/// Where the testbed scripts live: `$GANTRY_TESTBED`, else `../shared/testbed` beside the project
+/// root (where DEVELOPERS.md puts it), else `/work/shared/testbed`.
 pub fn scripts() -> PathBuf {
-    std::env::var_os("GANTRY_TESTBED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/testbed"))
+    if let Some(p) = std::env::var_os("GANTRY_TESTBED") {
+        return PathBuf::from(p);
+    }
+    let beside_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testbed");
+    for c in [beside_root, PathBuf::from("/work/shared/testbed")] {
+        if c.join("registry.sh").is_file() {
+            return c;
+        }
+    }
+    panic!("testbed scripts not found: set GANTRY_TESTBED to the directory holding registry.sh and images.sh")
 }
 
 pub const STATE: &str = "/tmp/gantry-reg-testbed";
