@@ -15,16 +15,19 @@
 //!   plan.drop_bounding()?;                                 // needs CAP_SETPCAP: before the uid change
 //!   prctl(PR_SET_KEEPCAPS, 1); setgroups; setresgid; setresuid; prctl(PR_SET_KEEPCAPS, 0)   // runtime
 //!   plan.apply()?;                                         // effective+permitted+inheritable, then ambient
-//!   ... wait for `start` ...
-//!   if noNewPrivileges { fd = filter.load()? }             // as late as possible: right before execve
-//!   execve(process.args)
-//! runtime (host side), when the profile uses SCMP_ACT_NOTIFY and sets listenerPath
-//!   init reports fd number → seccomp::fetch_notify_fd(pidfd, n) → seccomp::send_to_listener(...)
+//!   ... last checks (executable lookup) ...
+//!   if noNewPrivileges { fd = filter.load()? }             // as late as the create process is still there
+//!   report fd (if any) to the create process, which takes it with seccomp::fetch_notify_fd
+//!   block on the start gate (exec.fifo); startContainer hooks; execve(process.args)
+//! runtime (host side, the create process), when the profile uses SCMP_ACT_NOTIFY
+//!   seccomp::fetch_notify_fd(pidfd, n) → seccomp::process_state_json → seccomp::send_to_listener(listenerPath)
 //! ```
 //!
 //! Loading the filter early (no `noNewPrivileges`) means every later syscall of the init must pass the filter;
-//! loading it late keeps the number of syscalls a profile has to allow small. For `exec`, build the plan the same
-//! way and add `--cap` names with [`caps::CapPlan::add_exec_caps`] (never inheritable).
+//! loading it late keeps the number of syscalls a profile has to allow small. It cannot move past the start gate:
+//! the notify fd must reach the agent while the `create` process lives (runc does the same), so the gate, the
+//! startContainer hooks and execve run under the filter. For `exec`, build the plan the same way and add `--cap`
+//! names with [`caps::CapPlan::add_exec_caps`] (never inheritable), and load the filter the same way.
 #![forbid(unsafe_code)]
 
 pub mod caps;
