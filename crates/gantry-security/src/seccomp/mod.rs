@@ -2,7 +2,7 @@
 //! the `SCMP_ACT_NOTIFY` fd to the seccomp agent at `listenerPath`.
 //!
 //! [`compile`] runs before the clone, so a bad profile is a host-side error. [`Filter::load`] runs in the child
-//! (early without `noNewPrivileges`, right before execve with it; see the crate docs). When the profile uses
+//! (early without `noNewPrivileges`, with it as late as possible, just before the start gate; see the crate docs). When the profile uses
 //! `SCMP_ACT_NOTIFY`, `load` returns the listener fd's number; the runtime parent takes its own copy with
 //! [`fetch_notify_fd`] (`pidfd_getfd(2)`, as runc does) and sends it to the agent with [`send_to_listener`].
 
@@ -119,7 +119,7 @@ impl Filter {
     /// Loads the filter into the calling thread (the container's init, single-threaded).
     ///
     /// Without no_new_privs set this needs CAP_SYS_ADMIN, which is why the runtime loads it *before* dropping
-    /// capabilities when `process.noNewPrivileges` is false, and as late as possible (right before execve)
+    /// capabilities when `process.noNewPrivileges` is false, and as late as possible (just before the start gate)
     /// when it is true. Returns the notify listener when the profile uses `SCMP_ACT_NOTIFY`.
     ///
     /// # Errors
