@@ -2,9 +2,10 @@
 //! the `SCMP_ACT_NOTIFY` fd to the seccomp agent at `listenerPath`.
 //!
 //! [`compile`] runs before the clone, so a bad profile is a host-side error. [`Filter::load`] runs in the child
-//! (early without `noNewPrivileges`, with it as late as possible, just before the start gate; see the crate docs). When the profile uses
-//! `SCMP_ACT_NOTIFY`, `load` returns the listener fd's number; the runtime parent takes its own copy with
-//! [`fetch_notify_fd`] (`pidfd_getfd(2)`, as runc does) and sends it to the agent with [`send_to_listener`].
+//! (early without `noNewPrivileges`; with it as late as possible, just before the start gate; see the crate
+//! docs). When the profile uses `SCMP_ACT_NOTIFY`, `load` returns the listener fd's number; the runtime parent
+//! takes its own copy with [`fetch_notify_fd`] (`pidfd_getfd(2)`, as runc does) and sends it to the agent with
+//! [`send_to_listener`].
 
 mod compile;
 mod convert;
