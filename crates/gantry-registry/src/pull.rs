@@ -102,81 +102,17 @@ async fn pull_async(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledIma
     s.authenticate(&opts.auth, RegistryOperation::Pull).await?;
     let progress = Progress::new(opts.progress);
     let want = opts.platform.clone().unwrap_or_else(Platform::host);
-
-    let top_ref = opts.reference.manifest_ref();
-    let top = s.fetch_manifest(&top_ref, opts.reference.digest()).await?;
-    let invalid = |reference: &str, reason: String| RegistryError::ManifestInvalid {
-        registry: s.registry().to_string(),
-        repository: s.repository().to_string(),
-        reference: reference.to_string(),
-        reason,
-    };
-    let top_manifest = parse_manifest(&top.bytes, top.content_type.as_deref())
-        .map_err(|r| invalid(&top_ref, r))?;
-    let top_desc = |media_type: &str| Descriptor {
-        media_type: media_type.to_string(),
-        digest: top.digest.clone(),
-        size: top.bytes.len() as u64,
-    };
-
-    let (index, platform, manifest, manifest_bytes, image) = match top_manifest {
-        Manifest::Image(image) => {
-            let d = top_desc(&image.media_type);
-            (None, None, d, top.bytes.clone(), image)
-        }
-        Manifest::Index(idx) => {
-            let entry = idx
-                .select(&want)
-                .ok_or_else(|| RegistryError::NoMatchingPlatform {
-                    registry: s.registry().to_string(),
-                    repository: s.repository().to_string(),
-                    reference: top_ref.clone(),
-                    wanted: want.to_string(),
-                    available: idx.platforms().join(", "),
-                })?;
-            let child_ref = entry.descriptor.digest.to_string();
-            let child = s
-                .fetch_manifest(&child_ref, Some(&entry.descriptor.digest))
-                .await?;
-            if child.bytes.len() as u64 != entry.descriptor.size {
-                return Err(invalid(
-                    &child_ref,
-                    format!(
-                        "{} bytes, the index says {}",
-                        child.bytes.len(),
-                        entry.descriptor.size
-                    ),
-                ));
-            }
-            let Manifest::Image(image) =
-                parse_manifest(&child.bytes, child.content_type.as_deref())
-                    .map_err(|r| invalid(&child_ref, r))?
-            else {
-                return Err(invalid(
-                    &child_ref,
-                    "an index entry points to another index".into(),
-                ));
-            };
-            let index_desc = top_desc(&idx.media_type);
-            (
-                Some(index_desc),
-                entry.platform.clone(),
-                entry.descriptor.clone(),
-                child.bytes,
-                image,
-            )
-        }
-    };
-    progress.message(&format!("{}: resolved to {}", opts.reference, top.digest));
+    let r = resolve(&s, &opts.reference, &want).await?;
+    progress.message(&format!("{}: resolved to {}", opts.reference, r.digest));
 
     // Manifests are small and already verified: store them directly.
-    if let Some(idx) = &index {
-        store_bytes(&s, sink, idx, &top.bytes)?;
+    if let Some((idx, bytes)) = &r.index {
+        store_bytes(&s, sink, idx, bytes)?;
     }
-    store_bytes(&s, sink, &manifest, &manifest_bytes)?;
+    store_bytes(&s, sink, &r.manifest, &r.manifest_bytes)?;
 
-    let mut blobs: Vec<Descriptor> = Vec::with_capacity(image.layers.len() + 1);
-    for d in std::iter::once(&image.config).chain(image.layers.iter()) {
+    let mut blobs: Vec<Descriptor> = Vec::with_capacity(r.image.layers.len() + 1);
+    for d in std::iter::once(&r.image.config).chain(r.image.layers.iter()) {
         if !blobs.iter().any(|b| b.digest == d.digest) {
             blobs.push(d.clone());
         }
@@ -190,15 +126,98 @@ async fn pull_async(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledIma
     let (fetched, skipped): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(|(_, f)| *f);
     Ok(PulledImage {
         reference: opts.reference.clone(),
-        digest: top.digest.clone(),
-        index,
-        platform,
-        manifest,
-        manifest_bytes,
-        image,
+        digest: r.digest,
+        index: r.index.map(|(d, _)| d),
+        platform: r.platform,
+        manifest: r.manifest,
+        manifest_bytes: r.manifest_bytes,
+        image: r.image,
         fetched: fetched.into_iter().map(|(d, _)| d).collect(),
         skipped: skipped.into_iter().map(|(d, _)| d).collect(),
         bytes_downloaded: downloaded.load(Ordering::Relaxed),
+    })
+}
+
+/// What a reference resolved to.
+struct Resolved {
+    digest: Digest,
+    index: Option<(Descriptor, Vec<u8>)>,
+    platform: Option<Platform>,
+    manifest: Descriptor,
+    manifest_bytes: Vec<u8>,
+    image: ImageManifest,
+}
+
+/// Fetches the reference's manifest and, for an index, the entry for `want`.
+async fn resolve(
+    s: &Session,
+    reference: &Reference,
+    want: &Platform,
+) -> Result<Resolved, RegistryError> {
+    let top_ref = reference.manifest_ref();
+    let top = s.fetch_manifest(&top_ref, reference.digest()).await?;
+    let invalid = |r: &str, reason: String| RegistryError::ManifestInvalid {
+        registry: s.registry().to_string(),
+        repository: s.repository().to_string(),
+        reference: r.to_string(),
+        reason,
+    };
+    let top_desc = |media_type: &str| Descriptor {
+        media_type: media_type.to_string(),
+        digest: top.digest.clone(),
+        size: top.bytes.len() as u64,
+    };
+    let idx = match parse_manifest(&top.bytes, top.content_type.as_deref())
+        .map_err(|r| invalid(&top_ref, r))?
+    {
+        Manifest::Image(image) => {
+            return Ok(Resolved {
+                digest: top.digest.clone(),
+                index: None,
+                platform: None,
+                manifest: top_desc(&image.media_type),
+                manifest_bytes: top.bytes,
+                image,
+            })
+        }
+        Manifest::Index(idx) => idx,
+    };
+    let entry = idx
+        .select(want)
+        .ok_or_else(|| RegistryError::NoMatchingPlatform {
+            registry: s.registry().to_string(),
+            repository: s.repository().to_string(),
+            reference: top_ref.clone(),
+            wanted: want.to_string(),
+            available: idx.platforms().join(", "),
+        })?;
+    let child_ref = entry.descriptor.digest.to_string();
+    let child = s
+        .fetch_manifest(&child_ref, Some(&entry.descriptor.digest))
+        .await?;
+    if child.bytes.len() as u64 != entry.descriptor.size {
+        let reason = format!(
+            "{} bytes, the index says {}",
+            child.bytes.len(),
+            entry.descriptor.size
+        );
+        return Err(invalid(&child_ref, reason));
+    }
+    let Manifest::Image(image) = parse_manifest(&child.bytes, child.content_type.as_deref())
+        .map_err(|r| invalid(&child_ref, r))?
+    else {
+        return Err(invalid(
+            &child_ref,
+            "an index entry points to another index".into(),
+        ));
+    };
+    Ok(Resolved {
+        digest: top.digest.clone(),
+        index: Some((top_desc(&idx.media_type), top.bytes.clone())),
+        platform: entry.platform.clone(),
+        manifest: entry.descriptor.clone(),
+        manifest_bytes: child.bytes,
+        image,
     })
 }
 
