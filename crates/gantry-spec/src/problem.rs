@@ -140,6 +140,15 @@ pub enum Problem {
         /// The type found.
         found: &'static str,
     },
+    /// A device cgroup rule whose type is not a, c or b.
+    #[error("device cgroup rules take type \"a\", \"c\" or \"b\" (or none, meaning all)")]
+    BadCgroupDeviceType,
+    /// A device cgroup rule whose access has letters other than r, w, m.
+    #[error("{found:?} is not a device access: use a combination of r, w and m, e.g. \"rwm\"")]
+    BadDeviceAccess {
+        /// The value found.
+        found: String,
+    },
     /// Two device entries with the same path.
     #[error("duplicates the path of {first}: list each device once")]
     DuplicateDevice {

@@ -435,3 +435,31 @@ fn time_offsets_annotations_misc() {
         "below",
     );
 }
+
+#[test]
+fn masked_readonly_and_device_rules() {
+    refuses(
+        |v| v["linux"]["maskedPaths"] = json!(["/proc/kcore", "proc/keys"]),
+        "linux.maskedPaths[1]",
+        "absolute",
+    );
+    refuses(
+        |v| v["linux"]["readonlyPaths"] = json!(["sys"]),
+        "linux.readonlyPaths[0]",
+        "absolute",
+    );
+    accepts(|v| {
+        v["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"},
+                                                             {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}]})
+    });
+    refuses(
+        |v| v["linux"]["resources"] = json!({"devices": [{"allow": true, "type": "p"}]}),
+        "linux.resources.devices[0].type",
+        "\"a\", \"c\" or \"b\"",
+    );
+    refuses(
+        |v| v["linux"]["resources"] = json!({"devices": [{"allow": true, "access": "rwx"}]}),
+        "linux.resources.devices[0].access",
+        "r, w and m",
+    );
+}

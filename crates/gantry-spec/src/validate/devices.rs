@@ -13,6 +13,7 @@ use super::paths;
 use crate::{Problem, SpecError};
 
 pub(super) fn check(linux: &Linux) -> Result<(), SpecError> {
+    check_cgroup_rules(linux)?;
     let Some(devices) = linux.devices() else {
         return Ok(());
     };
@@ -33,6 +34,39 @@ pub(super) fn check(linux: &Linux) -> Result<(), SpecError> {
                     first: format!("linux.devices[{j}]"),
                 },
             ));
+        }
+    }
+    Ok(())
+}
+
+/// config-linux.md "Allowed Device List": `type` is a (all), c or b; `access` "a composition of
+/// r (read), w (write), and m (mknod)". A `u`/`p` rule or another letter could not be written to
+/// devices.allow (v1) nor compiled into the eBPF program (v2).
+fn check_cgroup_rules(linux: &Linux) -> Result<(), SpecError> {
+    let rules = linux
+        .resources()
+        .as_ref()
+        .and_then(|r| r.devices().as_deref())
+        .unwrap_or(&[]);
+    for (i, rule) in rules.iter().enumerate() {
+        match rule.typ() {
+            Some(LinuxDeviceType::U) | Some(LinuxDeviceType::P) => {
+                return Err(SpecError::invalid(
+                    format!("linux.resources.devices[{i}].type"),
+                    Problem::BadCgroupDeviceType,
+                ))
+            }
+            _ => {}
+        }
+        if let Some(access) = rule.access() {
+            if !access.bytes().all(|b| matches!(b, b'r' | b'w' | b'm')) {
+                return Err(SpecError::invalid(
+                    format!("linux.resources.devices[{i}].access"),
+                    Problem::BadDeviceAccess {
+                        found: access.clone(),
+                    },
+                ));
+            }
         }
     }
     Ok(())

@@ -2,6 +2,10 @@
 //! same shape on id-mapped mounts. The kernel (user_namespaces(7), "Defining user and group ID
 //! mappings") refuses a map whose ranges overlap on either side, ranges of size 0, and more than
 //! 340 lines; we refuse the same up front so the error names the field.
+//!
+//! Joining a user namespace (`path`) with mappings is accepted: containerd passes both for pod
+//! containers. Whether the mappings match the joined namespace needs /proc I/O and is left to the
+//! runtime (runc ≥ 1.2 checks the same there; runc 1.1 silently ignores the mappings).
 
 use oci_spec::runtime::{Linux, LinuxIdMapping, LinuxNamespaceType};
 

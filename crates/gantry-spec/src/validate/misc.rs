@@ -2,7 +2,10 @@
 
 use oci_spec::runtime::{Linux, LinuxNamespaceType, Spec};
 
+use std::path::Path;
+
 use super::namespaces::{NamespaceMode, Namespaces};
+use super::paths;
 use crate::{Problem, SpecError};
 
 /// Top-level fields that depend on the namespace set.
@@ -63,6 +66,16 @@ pub(super) fn check_linux(linux: &Linux, ns: &Namespaces) -> Result<(), SpecErro
                 "linux.rootfsPropagation",
                 Problem::BadPropagation { found: p.clone() },
             ));
+        }
+    }
+    // config-linux.md "Masked Paths" / "Readonly Paths": "The values MUST be absolute paths in
+    // the container namespace."
+    for (name, list) in [
+        ("maskedPaths", linux.masked_paths()),
+        ("readonlyPaths", linux.readonly_paths()),
+    ] {
+        for (i, p) in list.as_deref().unwrap_or(&[]).iter().enumerate() {
+            paths::absolute(|| format!("linux.{name}[{i}]"), Path::new(p))?;
         }
     }
     // memory.swap is memory+swap (cgroup v1 memsw semantics in the spec): below the memory
