@@ -181,11 +181,20 @@ impl Store {
         let mut parent: Option<Digest> = None;
         for l in &man.layers {
             let path = self.snapshot_path(&l.chain_id);
-            let existing = self.snapshot(&l.chain_id)?;
-            let usable = matches!(&existing, Some(r) if r.overlay == (opts.whiteouts == WhiteoutMode::Overlay))
-                && path.is_dir();
-            if !usable {
-                self.unpack_snapshot(l, parent.clone(), opts)?;
+            let overlay = opts.whiteouts == WhiteoutMode::Overlay;
+            match self.snapshot(&l.chain_id)? {
+                Some(r) if r.overlay != overlay => {
+                    return Err(ImageError::RunConfig {
+                        field: "snapshot",
+                        reason: format!(
+                            "layer stack {} is already unpacked with {} whiteouts; use the same WhiteoutMode or remove the images using it and run gc",
+                            l.chain_id,
+                            if r.overlay { "overlay" } else { "flat" }
+                        ),
+                    })
+                }
+                Some(_) if path.is_dir() => {}
+                _ => self.unpack_snapshot(l, parent.clone(), opts)?,
             }
             dirs.push(path);
             parent = Some(l.chain_id.clone());
@@ -221,14 +230,21 @@ impl Store {
                 return Err(e);
             }
         };
-        let _lock = StoreLock::shared(self.root())?;
+        // Exclusive: the exists/record check and rename+record must not interleave with another
+        // committer of the same chain (or gc).
+        let _lock = StoreLock::exclusive(self.root())?;
         let final_dir = self
             .root()
             .join("snapshots")
             .join(l.chain_id.algorithm().name())
             .join(l.chain_id.hex());
         if final_dir.exists() {
-            // Replace a stale or differently-unpacked directory (no record, or other mode).
+            if self.snapshot(&l.chain_id)?.is_some() {
+                // Another process unpacked the same stack meanwhile: use theirs.
+                drop(_lock);
+                return crate::unpack::remove_tree(&tmp);
+            }
+            // A leftover of a crash between rename and record: nobody can be using it.
             crate::unpack::remove_tree(&final_dir)?;
         }
         std::fs::rename(&tmp, &final_dir).map_err(|e| ImageError::io("rename", &final_dir, e))?;

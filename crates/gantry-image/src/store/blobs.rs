@@ -66,33 +66,67 @@ pub(crate) fn ingest_path(root: &Path, d: &Digest) -> PathBuf {
 }
 
 impl BlobWriter {
-    pub(crate) fn begin(root: &Path, digest: &Digest, size: u64) -> Result<BlobWriter> {
+    /// Opens (creating) and locks the ingest file. With `wait`, blocks while another writer
+    /// holds it; otherwise returns [`ImageError::IngestBusy`]. Returns `None` when the blob
+    /// turned up in the store meanwhile.
+    fn lock_ingest(
+        root: &Path,
+        digest: &Digest,
+        final_path: &Path,
+        wait: bool,
+    ) -> Result<Option<(PathBuf, File)>> {
+        let path = ingest_path(root, digest);
+        loop {
+            if final_path.exists() {
+                return Ok(None);
+            }
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .custom_flags(libc_o_nofollow())
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| ImageError::io("open", &path, e))?;
+            let op = if wait {
+                FlockOperation::LockExclusive
+            } else {
+                FlockOperation::NonBlockingLockExclusive
+            };
+            match flock(&file, op) {
+                Ok(()) => {}
+                Err(rustix::io::Errno::WOULDBLOCK) => {
+                    return Err(ImageError::IngestBusy(digest.to_string()))
+                }
+                Err(e) => return Err(ImageError::errno("flock", &path, e)),
+            }
+            if final_path.exists() {
+                return Ok(None);
+            }
+            // The previous holder may have committed (renamed) or gc removed the file between
+            // our open and our lock: only the file still at the ingest path is ours to extend.
+            let ours = rustix::fs::fstat(&file).map_err(|e| ImageError::errno("stat", &path, e))?;
+            match rustix::fs::lstat(&path) {
+                Ok(st) if st.st_ino == ours.st_ino && st.st_dev == ours.st_dev => {
+                    return Ok(Some((path, file)))
+                }
+                Ok(_) | Err(rustix::io::Errno::NOENT) => continue,
+                Err(e) => return Err(ImageError::errno("stat", &path, e)),
+            }
+        }
+    }
+
+    pub(crate) fn begin(root: &Path, digest: &Digest, size: u64, wait: bool) -> Result<BlobWriter> {
         let final_path = blob_path(root, digest);
-        if final_path.exists() {
+        let Some((path, mut file)) = Self::lock_ingest(root, digest, &final_path, wait)? else {
             return Ok(BlobWriter {
                 digest: digest.clone(),
                 size,
                 final_path,
                 ingest: None,
             });
-        }
-        let path = ingest_path(root, digest);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .custom_flags(libc_o_nofollow())
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| ImageError::io("open", &path, e))?;
-        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(rustix::io::Errno::WOULDBLOCK) => {
-                return Err(ImageError::IngestBusy(digest.to_string()))
-            }
-            Err(e) => return Err(ImageError::errno("flock", &path, e)),
-        }
+        };
         // Re-hash what an earlier, interrupted writer left behind.
         let mut hasher = Hasher::new(digest.algorithm());
         let mut written = 0u64;

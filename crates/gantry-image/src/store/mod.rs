@@ -120,7 +120,7 @@ impl Store {
 
     /// Copies a stream of known digest and size into the store (resuming nothing).
     pub fn write_blob(&self, digest: &Digest, size: u64, mut r: impl Read) -> Result<BlobInfo> {
-        let mut w = self.begin_blob(digest, size)?;
+        let mut w = self.begin_blob_blocking(digest, size)?;
         if w.is_present() {
             return w.commit();
         }
@@ -154,6 +154,12 @@ impl Store {
         w.commit()
     }
 
+    /// Like [`BlobSink::begin_blob`], but waits for another writer of the same blob instead of
+    /// failing with [`ImageError::IngestBusy`] (then usually finds the blob present).
+    pub fn begin_blob_blocking(&self, digest: &Digest, size: u64) -> Result<BlobWriter> {
+        BlobWriter::begin(&self.root, digest, size, true)
+    }
+
     pub(crate) fn options(&self) -> &StoreOptions {
         &self.opts
     }
@@ -165,6 +171,6 @@ impl BlobSink for Store {
     }
 
     fn begin_blob(&self, digest: &Digest, size: u64) -> Result<BlobWriter> {
-        BlobWriter::begin(&self.root, digest, size)
+        BlobWriter::begin(&self.root, digest, size, false)
     }
 }

@@ -1,0 +1,105 @@
+//! Several store handles (as several `gantry` processes would have) on one root at once.
+
+mod common;
+
+use common::{dir, file, tar_bytes};
+use gantry_image::layout::ImportOptions;
+use gantry_image::{Store, StoreOptions};
+
+#[test]
+fn concurrent_imports_and_gc_on_one_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    let layout = tmp.path().join("layout");
+    common::write_layout(
+        &layout,
+        "img",
+        &[
+            tar_bytes(&[dir(b"etc/"), file(b"etc/x", b"x")]),
+            tar_bytes(&[file(b"etc/y", b"y")]),
+        ],
+    );
+    Store::open(&root).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let (root, layout) = (root.clone(), layout.clone());
+            std::thread::spawn(move || {
+                let s = Store::open_with(
+                    &root,
+                    StoreOptions {
+                        gc_grace: std::time::Duration::from_secs(3600),
+                    },
+                )
+                .unwrap();
+                for _ in 0..5 {
+                    s.import_oci_layout(&layout, &ImportOptions::default())
+                        .unwrap();
+                    if i == 0 {
+                        s.gc().unwrap();
+                    }
+                }
+                s.images().unwrap().len()
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 1);
+    }
+    let s = Store::open(&root).unwrap();
+    let r = s.gc().unwrap();
+    assert!(r.blobs.is_empty(), "{r:?}");
+    assert_eq!(s.image("img").unwrap().name, "img");
+}
+
+#[test]
+fn concurrent_snapshot_preparation_shares_one_unpack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    let layout = tmp.path().join("layout");
+    common::write_layout(
+        &layout,
+        "img",
+        &[
+            tar_bytes(&[dir(b"etc/"), file(b"etc/x", b"x")]),
+            tar_bytes(&[file(b"etc/y", b"y")]),
+        ],
+    );
+    Store::open(&root)
+        .unwrap()
+        .import_oci_layout(&layout, &ImportOptions::default())
+        .unwrap();
+    let opts = gantry_image::UnpackOptions {
+        whiteouts: gantry_image::WhiteoutMode::Flat,
+        ..Default::default()
+    };
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (root, opts) = (root.clone(), opts.clone());
+            std::thread::spawn(move || {
+                Store::open(&root)
+                    .unwrap()
+                    .prepare_snapshots("img", &opts)
+                    .unwrap()
+            })
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    let top = &results[0][1];
+    assert_eq!(std::fs::read(top.join("etc/y")).unwrap(), b"y");
+    let s = Store::open(&root).unwrap();
+    let leftovers = std::fs::read_dir(root.join("snapshots/tmp"))
+        .unwrap()
+        .count();
+    assert_eq!(leftovers, 0);
+    // Asking for the other whiteout mode over existing snapshots is a clear error.
+    let overlay = gantry_image::UnpackOptions {
+        whiteouts: gantry_image::WhiteoutMode::Overlay,
+        ..Default::default()
+    };
+    let e = s
+        .prepare_snapshots("img", &overlay)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("flat whiteouts"), "{e}");
+}
