@@ -404,3 +404,50 @@ fn bearer_token_challenge() {
         "{layer_reqs:?}"
     );
 }
+
+#[test]
+fn layers_are_fetched_in_parallel_up_to_the_bound() {
+    let fake = Fake::start_threaded();
+    let config_bytes = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let config = Descriptor {
+        media_type: "application/vnd.oci.image.config.v1+json".into(),
+        digest: Digest::sha256_of(&config_bytes),
+        size: config_bytes.len() as u64,
+    };
+    fake.route(
+        &format!("/v2/t/par/blobs/{}", config.digest),
+        Route::ok(config_bytes, "application/octet-stream"),
+    );
+    let mut layers = Vec::new();
+    for i in 0..7u8 {
+        let bytes = vec![i; 10_000];
+        let d = Descriptor {
+            media_type: LAYER_TYPE.into(),
+            digest: Digest::sha256_of(&bytes),
+            size: bytes.len() as u64,
+        };
+        let mut r = Route::ok(bytes, LAYER_TYPE);
+        r.delay_ms = 150;
+        fake.route(&format!("/v2/t/par/blobs/{}", d.digest), r);
+        layers.push(d);
+    }
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": layers,
+    }))
+    .unwrap();
+    fake.route("/v2/t/par/manifests/v1", Route::ok(manifest, OCI_MANIFEST));
+    let (_d, s) = sink();
+    let mut o = opts(&format!("{}/t/par:v1", fake.addr));
+    o.concurrency = 3;
+    o.progress = gantry_registry::ProgressMode::Bars;
+    let pulled = pull(&o, &s).expect("parallel pull");
+    assert_eq!(pulled.fetched.len(), 8);
+    for l in &layers {
+        assert_blob_ok(&s, l);
+    }
+    let max = fake.max_in_flight.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (2..=3).contains(&max),
+        "{max} requests in flight at most; want parallel but at most 3"
+    );
+}

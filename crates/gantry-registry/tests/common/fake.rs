@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -22,6 +22,8 @@ pub struct Route {
     pub cut_after: Option<usize>,
     /// Require this Authorization header value, else 401 with `challenge`.
     pub require_auth: Option<(String, String)>,
+    /// Wait this long before answering.
+    pub delay_ms: u64,
 }
 
 impl Route {
@@ -34,6 +36,7 @@ impl Route {
             fail_first: vec![],
             cut_after: None,
             require_auth: None,
+            delay_ms: 0,
         }
     }
 }
@@ -56,24 +59,57 @@ pub struct Fake {
     log: Arc<Mutex<Vec<Logged>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// Most requests in flight at once (only meaningful with [`Fake::start_threaded`]).
+    pub max_in_flight: Arc<AtomicUsize>,
 }
 
 impl Fake {
+    /// Serves one connection at a time.
     pub fn start() -> Fake {
+        Fake::spawn(false)
+    }
+
+    /// Serves each connection on its own thread (for concurrency checks).
+    pub fn start_threaded() -> Fake {
+        Fake::spawn(true)
+    }
+
+    fn spawn(threaded: bool) -> Fake {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake registry");
         let addr = listener.local_addr().expect("fake addr").to_string();
         let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::default();
         let log: Arc<Mutex<Vec<Logged>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
-        let (r, l, s) = (routes.clone(), log.clone(), stop.clone());
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let (r, l, s, m) = (
+            routes.clone(),
+            log.clone(),
+            stop.clone(),
+            max_in_flight.clone(),
+        );
         let thread = std::thread::spawn(move || {
+            let mut workers = Vec::new();
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
                     break;
                 }
-                if let Ok(c) = conn {
+                let Ok(c) = conn else { continue };
+                let (r, l, m, f) = (r.clone(), l.clone(), m.clone(), in_flight.clone());
+                let work = move || {
+                    let now = f.fetch_add(1, Ordering::SeqCst) + 1;
+                    m.fetch_max(now, Ordering::SeqCst);
                     let _ = serve(c, &r, &l);
+                    f.fetch_sub(1, Ordering::SeqCst);
+                };
+                if threaded {
+                    workers.push(std::thread::spawn(work));
+                } else {
+                    work();
                 }
+            }
+            for w in workers {
+                let _ = w.join();
             }
         });
         let f = Fake {
@@ -82,6 +118,7 @@ impl Fake {
             log,
             stop,
             thread: Some(thread),
+            max_in_flight,
         };
         f.route("/v2/", Route::ok(b"{}".to_vec(), "application/json"));
         f
@@ -140,6 +177,7 @@ fn serve(
     reader.read_exact(&mut discard)?;
 
     let mut routes = routes.lock().unwrap();
+    let delay = routes.get(&path).map_or(0, |r| r.delay_ms);
     let (status, extra, body, cut) = match routes.get_mut(&path) {
         None => (
             404,
@@ -190,6 +228,7 @@ fn serve(
         }
     };
     drop(routes);
+    std::thread::sleep(std::time::Duration::from_millis(delay));
     let sent = cut.unwrap_or(body.len()).min(body.len());
     log.lock().unwrap().push(Logged {
         method: method.clone(),
