@@ -82,6 +82,18 @@ impl Guard {
             .unwrap()
     }
 
+    /// Polls until the cgroup holds `count` processes (at most 5 s); returns the last count seen.
+    pub fn wait_for_procs(&self, count: usize) -> usize {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let seen = self.cgroup.procs().unwrap().len();
+            if seen == count || std::time::Instant::now() > deadline {
+                return seen;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Waits for child `index` and returns the signal that ended it, if any.
     pub fn wait_signal(&mut self, index: usize) -> Option<i32> {
         self.children[index].wait().unwrap().signal()
@@ -90,6 +102,8 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // Everything in a test cgroup was started by the test (including grandchildren): kill it all first.
+        let _ = self.cgroup.kill_all(9);
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
