@@ -58,9 +58,13 @@ fn unsupported_oci_version() {
     b.set("ociVersion", json!("2.0.0")).args(&["true"]);
     let id = t.id();
     let o = t.create(&b, &id);
-    known_deviation("runc", "ociVersion is not checked", || {
-        refused(&t, &b, &id, &o, &["ociVersion"]);
-    });
+    known_deviation(
+        "runc crun",
+        "ociVersion 2.0.0 accepted (runc) / error does not name the field (crun)",
+        || {
+            refused(&t, &b, &id, &o, &["ociVersion"]);
+        },
+    );
 }
 
 #[test]
@@ -74,9 +78,13 @@ fn root_path_escaping_the_bundle() {
         .args(&["true"]);
     let id = t.id();
     let o = t.create(&b, &id);
-    known_deviation("runc", "a relative root.path may leave the bundle", || {
-        refused(&t, &b, &id, &o, &["root.path"]);
-    });
+    known_deviation(
+        "runc crun",
+        "a relative root.path may leave the bundle",
+        || {
+            refused(&t, &b, &id, &o, &["root.path"]);
+        },
+    );
 }
 
 #[test]
@@ -96,9 +104,13 @@ fn zero_size_uid_mapping() {
     let id = t.id();
     let o = t.create(&b, &id);
     o.assert_failure();
-    known_deviation("runc", "the error does not name linux.uidMappings", || {
-        refused(&t, &b, &id, &o, &["uidMappings"]);
-    });
+    known_deviation(
+        "runc crun",
+        "the error does not name linux.uidMappings",
+        || {
+            refused(&t, &b, &id, &o, &["uidMappings"]);
+        },
+    );
     t.assert_nothing_left(&id, &b);
 }
 
@@ -177,18 +189,68 @@ fn unknown_namespace_type() {
 }
 
 #[test]
-fn relative_mount_destination() {
-    let t = TestCtx::new("bad_mntrel");
+fn duplicate_rlimit_type() {
+    let t = TestCtx::new("bad_duprlimit");
     let mut b = t.bundle();
-    b.mount("relative/dest", "tmpfs", "tmpfs", &[])
+    b.push(
+        "process/rlimits",
+        json!({"type": "RLIMIT_NOFILE", "soft": 100, "hard": 100}),
+    )
+    .args(&["true"]);
+    let id = t.id();
+    let o = t.create(&b, &id);
+    known_deviation("runc crun", "duplicate rlimit types are accepted", || {
+        refused(&t, &b, &id, &o, &["RLIMIT_NOFILE"]);
+    });
+}
+
+#[test]
+fn duplicate_namespace_type() {
+    let t = TestCtx::new("bad_dupns");
+    let mut b = t.bundle();
+    b.push("linux/namespaces", json!({"type": "ipc"}))
         .args(&["true"]);
     let id = t.id();
     let o = t.create(&b, &id);
     known_deviation(
-        "runc",
-        "runc 1.1 accepts relative mount destinations",
+        "runc crun",
+        "duplicate namespace types are accepted",
         || {
-            refused(&t, &b, &id, &o, &["relative/dest"]);
+            refused(&t, &b, &id, &o, &["ipc"]);
         },
     );
+}
+
+#[test]
+fn namespace_path_of_the_wrong_type() {
+    let t = TestCtx::new("bad_nspath");
+    let mut b = t.bundle();
+    b.namespace("network", Some("/proc/self/ns/uts"))
+        .args(&["true"]);
+    let id = t.id();
+    let o = t.create(&b, &id);
+    o.assert_failure();
+    t.assert_nothing_left(&id, &b);
+}
+
+#[test]
+fn namespace_path_that_does_not_exist() {
+    let t = TestCtx::new("bad_nsmissing");
+    let mut b = t.bundle();
+    b.namespace("network", Some("/run/netns/gantry-no-such-netns"))
+        .args(&["true"]);
+    let id = t.id();
+    let o = t.create(&b, &id);
+    refused(&t, &b, &id, &o, &["gantry-no-such-netns"]);
+}
+
+#[test]
+fn unknown_properties_are_ignored() {
+    let t = TestCtx::new("bad_unknownprop");
+    let mut b = t.bundle();
+    b.set("org.gantry.unknown", json!({"x": 1}))
+        .set("process/gantryUnknown", json!(true))
+        .set("linux/gantryUnknown", json!([1, 2]))
+        .sh("echo ok");
+    assert_eq!(t.run_ok(&b), "ok\n");
 }

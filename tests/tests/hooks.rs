@@ -12,11 +12,11 @@ use std::time::Duration;
 /// NAME to `<rootfs>/tmp/order` and `NAME $HOOKVAR` to `<rootfs>/tmp/env`.
 const HOST_HOOK: &str =
     "#!/bin/sh\ncat > \"$2/tmp/hook-$1.json\"\necho \"$1\" >> \"$2/tmp/order\"\n\
-echo \"$1 $HOOKVAR\" >> \"$2/tmp/env\"\nexit ${3:-0}\n";
+echo \"$1 $HOOKVAR\" >> \"$2/tmp/env\"\nreadlink /proc/self/ns/mnt > \"$2/tmp/ns-$1\"\nexit ${3:-0}\n";
 
 /// The same inside the container (startContainer resolves in the container namespace).
 const CONTAINER_HOOK: &str = "#!/bin/sh\ncat > \"/tmp/hook-$1.json\"\necho \"$1\" >> /tmp/order\n\
-echo \"$1 $HOOKVAR\" >> /tmp/env\nexit 0\n";
+echo \"$1 $HOOKVAR\" >> /tmp/env\nexit ${2:-0}\n";
 
 fn host_hook(t: &TestCtx, b: &Bundle, name: &str, exit: i32) -> Value {
     let script = t.path("hook.sh");
@@ -128,6 +128,22 @@ fn hooks_run_in_order_with_state_and_env() {
         }
     }
     assert_eq!(hook_state(&t, &b, "createRuntime")["status"], "creating");
+    // Runtime-namespace hooks see the host's mount namespace, createContainer the
+    // container's (startContainer's path only exists inside the rootfs, so it ran there).
+    let host_mnt = std::fs::read_link("/proc/self/ns/mnt").unwrap();
+    let host_mnt = host_mnt.to_string_lossy();
+    for name in ["prestart", "createRuntime", "poststart", "poststop"] {
+        assert_eq!(
+            t.read_rootfs(&b, &format!("/tmp/ns-{name}")).trim(),
+            host_mnt,
+            "{name}"
+        );
+    }
+    let cc = t.read_rootfs(&b, "/tmp/ns-createContainer");
+    assert!(
+        !cc.trim().is_empty() && cc.trim() != host_mnt,
+        "createContainer ran in the host mount ns"
+    );
     assert_eq!(hook_state(&t, &b, "startContainer")["status"], "created");
     known_deviation("runc", POSTSTART_EARLY, || {
         assert_eq!(hook_state(&t, &b, "poststart")["status"], "running");
@@ -208,4 +224,38 @@ fn failing_poststop_hook_is_only_a_warning() {
     t.delete(&id).assert_success();
     assert_eq!(order(&t, &b), ["poststop"]);
     t.assert_nothing_left(&id, &b);
+}
+
+#[test]
+fn failing_create_container_hook_fails_create_and_leaves_nothing() {
+    let t = TestCtx::new("hooks_ccfail");
+    let mut b = t.bundle();
+    let h = host_hook(&t, &b, "createContainer", 3);
+    b.hook("createContainer", h).args(&["touch", "/tmp/ran"]);
+    let id = t.id();
+    t.create(&b, &id).assert_failure();
+    t.assert_nothing_left(&id, &b);
+    assert!(!b.host_path("/tmp/ran").exists());
+}
+
+#[test]
+fn failing_start_container_hook_fails_start_and_the_program_never_runs() {
+    let t = TestCtx::new("hooks_scfail");
+    let mut b = t.bundle();
+    b.write_script("/hook.sh", CONTAINER_HOOK);
+    b.hook(
+        "startContainer",
+        json!({"path": "/hook.sh", "args": ["hook.sh", "startContainer", "4"]}),
+    )
+    .args(&["touch", "/tmp/ran"]);
+    let id = t.id();
+    t.create(&b, &id).assert_success();
+    t.start(&id).assert_failure();
+    assert_eq!(order(&t, &b), ["startContainer"]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !b.host_path("/tmp/ran").exists(),
+        "the program ran after a failed hook"
+    );
+    assert_ne!(t.status(&id).as_deref(), Some("running"));
 }

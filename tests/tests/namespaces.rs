@@ -200,6 +200,11 @@ fn joins_a_network_namespace_by_path() {
     b.namespace("network", Some(&path))
         .sh("readlink /proc/self/ns/net");
     assert_eq!(t.run_ok(&b).trim(), format!("net:[{ino}]"));
+    // runtime.md Delete: what the container did not create must survive it.
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "joined netns was removed"
+    );
 }
 
 #[test]

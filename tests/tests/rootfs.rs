@@ -262,3 +262,28 @@ fn sysctls_are_applied() {
     let host = std::fs::read_to_string("/proc/sys/kernel/shmmax").unwrap();
     assert_ne!(host.trim(), "123456789", "sysctl leaked to the host");
 }
+
+#[test]
+fn mounts_are_applied_in_listed_order() {
+    let t = TestCtx::new("mnt_order");
+    let mut b = t.bundle();
+    // The second mount lies on the first: in the other order it would be hidden.
+    b.mount("/stack", "tmpfs", "tmpfs", &["size=1m"])
+        .mount("/stack/inner", "tmpfs", "tmpfs", &["size=2m"])
+        .sh("grep -E ' /stack(/inner)? ' /proc/self/mountinfo | wc -l; stat -f -c %b /stack/inner");
+    let out = t.run_ok(&b);
+    let l: Vec<&str> = out.lines().collect();
+    assert_eq!(l[0], "2", "{out}");
+    let blocks: u64 = l[1].trim().parse().unwrap();
+    assert!(blocks >= 400, "/stack/inner is not the 2m tmpfs: {out}");
+}
+
+#[test]
+fn relative_mount_destination_is_relative_to_root() {
+    let t = TestCtx::new("mnt_rel");
+    let mut b = t.bundle();
+    // Deprecated but allowed since runtime-spec 1.2: interpreted relative to "/".
+    b.mount("relative/dest", "tmpfs", "tmpfs", &["size=1m"])
+        .sh("grep -c ' /relative/dest ' /proc/self/mountinfo");
+    assert_eq!(t.run_ok(&b), "1\n");
+}
