@@ -331,6 +331,52 @@ impl Store {
         self.container_rootfs(id)
     }
 
+    /// Fallback when overlayfs is unavailable (e.g. rootless without it): records the
+    /// container and applies every layer of `image` onto `containers/<id>/rootfs` (a private
+    /// flat copy; `lowerdirs` is empty and nothing needs mounting).
+    pub fn create_container_flat(
+        &self,
+        id: &str,
+        image: &str,
+        opts: &UnpackOptions,
+    ) -> Result<ContainerRootfs> {
+        validate_container_id(id)?;
+        if self
+            .db()
+            .get::<ContainerRecord>(Table::Containers, id)?
+            .is_some()
+        {
+            return Err(ImageError::RunConfig {
+                field: "container id",
+                reason: format!("{id:?} already exists"),
+            });
+        }
+        let img = self.image(image)?;
+        let dir = self.root().join("containers").join(id);
+        let rootfs = dir.join("rootfs");
+        std::fs::create_dir_all(&rootfs).map_err(|e| ImageError::io("mkdir", &rootfs, e))?;
+        if let Err(e) = self.flatten(image, &rootfs, opts) {
+            let _ = crate::unpack::remove_tree(&dir);
+            return Err(e);
+        }
+        // No snapshots are used: the manifest record alone keeps the blobs for a later `save`.
+        let rec = ContainerRecord {
+            id: id.to_owned(),
+            image: image.to_owned(),
+            manifest: img.manifest.clone(),
+            chain_ids: Vec::new(),
+        };
+        let _lock = StoreLock::shared(self.root())?;
+        self.db()
+            .write(vec![Op::put(Table::Containers, id, &rec)])?;
+        Ok(ContainerRootfs {
+            lowerdirs: Vec::new(),
+            upperdir: dir.join("upper"),
+            workdir: dir.join("work"),
+            rootfs,
+        })
+    }
+
     /// The rootfs directories of an existing container.
     pub fn container_rootfs(&self, id: &str) -> Result<ContainerRootfs> {
         validate_container_id(id)?;

@@ -103,3 +103,49 @@ fn concurrent_snapshot_preparation_shares_one_unpack() {
         .to_string();
     assert!(e.contains("flat whiteouts"), "{e}");
 }
+
+#[test]
+fn flat_container_fallback_and_gc_keeps_what_containers_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    let layout = tmp.path().join("layout");
+    common::write_layout(
+        &layout,
+        "img",
+        &[
+            tar_bytes(&[dir(b"etc/"), file(b"etc/x", b"x")]),
+            tar_bytes(&[file(b"etc/.wh.x", b""), file(b"etc/y", b"y")]),
+        ],
+    );
+    let s = Store::open_with(
+        &root,
+        StoreOptions {
+            gc_grace: std::time::Duration::ZERO,
+        },
+    )
+    .unwrap();
+    s.import_oci_layout(&layout, &ImportOptions::default())
+        .unwrap();
+    let opts = gantry_image::UnpackOptions {
+        whiteouts: gantry_image::WhiteoutMode::Flat,
+        ..Default::default()
+    };
+    let rf = s.create_container_flat("c1", "img", &opts).unwrap();
+    assert!(rf.lowerdirs.is_empty());
+    assert!(!rf.rootfs.join("etc/x").exists());
+    assert_eq!(std::fs::read(rf.rootfs.join("etc/y")).unwrap(), b"y");
+    assert!(
+        s.create_container_flat("c1", "img", &opts).is_err(),
+        "duplicate id"
+    );
+    s.remove_image("img").unwrap();
+    let r = s.gc().unwrap();
+    assert!(
+        r.blobs.is_empty(),
+        "a container still uses the manifest: {r:?}"
+    );
+    s.remove_container("c1").unwrap();
+    let r = s.gc().unwrap();
+    assert_eq!(r.blobs.len(), 4, "manifest, config, two layers: {r:?}");
+    assert_eq!(r.manifests.len(), 1);
+}
