@@ -250,12 +250,21 @@ fn failing_start_container_hook_fails_start_and_the_program_never_runs() {
     .args(&["touch", "/tmp/ran"]);
     let id = t.id();
     t.create(&b, &id).assert_success();
-    t.start(&id).assert_failure();
+    let o = t.start(&id);
+    known_deviation(
+        "runc",
+        "`start` returns 0 before the startContainer hook has run",
+        || {
+            o.assert_failure();
+        },
+    );
+    assert!(host::wait_until(Duration::from_secs(5), || order(&t, &b)
+        .len()
+        == 1));
     assert_eq!(order(&t, &b), ["startContainer"]);
-    std::thread::sleep(Duration::from_millis(200));
+    t.wait_status(&id, "stopped");
     assert!(
         !b.host_path("/tmp/ran").exists(),
         "the program ran after a failed hook"
     );
-    assert_ne!(t.status(&id).as_deref(), Some("running"));
 }
