@@ -403,6 +403,32 @@ fn bearer_token_challenge() {
             .any(|r| r.authorization.as_deref() == Some("Bearer tok-123")),
         "{layer_reqs:?}"
     );
+
+    // A token service that wants the user's credentials (sent as Basic to the realm).
+    let mut token = Route::ok(br#"{"token":"tok-123"}"#.to_vec(), "application/json");
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("bob:pw")
+    );
+    token.require_auth = Some((basic, "Basic realm=\"token\"".into()));
+    fake.route("/token", token);
+    let (d, s) = sink();
+    let e = pull(&opts(&format!("{}/t/img:v1", fake.addr)), &s)
+        .expect_err("token service wants credentials");
+    assert!(
+        matches!(
+            e,
+            RegistryError::Unauthorized {
+                had_credentials: false,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let mut o = opts(&format!("{}/t/img:v1", fake.addr));
+    o.auth = auth_file(d.path(), &fake.addr, "bob", "pw");
+    pull(&o, &s).expect("token obtained with credentials");
+    assert_blob_ok(&s, &img.layer);
 }
 
 #[test]
