@@ -147,6 +147,16 @@ pub enum SecurityError {
         source: libseccomp::error::SeccompError,
     },
 
+    /// Loading a pre-generated BPF program (`Program::load_with`) failed.
+    #[error("loading the seccomp BPF program (seccomp(2) flags {flags:#x}): {source}")]
+    ProgramLoad {
+        /// The `SECCOMP_FILTER_FLAG_*` bits passed.
+        flags: u32,
+        /// The loader's error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The runtime could not duplicate the notify fd out of the container's init (`pidfd_getfd(2)`).
     #[error("taking the seccomp notify fd {fd} from the container's init (pidfd_getfd): {source}")]
     NotifyFetch {

@@ -53,6 +53,41 @@ impl Program {
     }
 }
 
+impl Program {
+    /// Loads the program through `loader`, the raw `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)` wrapper of
+    /// gantry-sys (this crate has no `unsafe`), called with [`Program::bpf`] and [`Program::flags`]. The loader
+    /// returns the listener fd the kernel creates (close-on-exec) when the flags hold
+    /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`.
+    ///
+    /// This is the fast path: the child only makes the `seccomp(2)` call, while [`Filter::load`] also generates
+    /// the program there (≈6 ms of CPU for a default-sized profile on three x86 ABIs, measured by the timing
+    /// test); and the notify fd arrives as an `OwnedFd`.
+    ///
+    /// # Errors
+    /// [`SecurityError::ProgramLoad`] with the loader's errno; also when the loader returns no fd although a
+    /// listener was requested, or one although none was.
+    pub fn load_with(
+        &self,
+        loader: impl FnOnce(&[u8], u32) -> std::io::Result<Option<std::os::fd::OwnedFd>>,
+    ) -> Result<Option<std::os::fd::OwnedFd>, SecurityError> {
+        let fd = loader(&self.bpf, self.flags).map_err(|source| SecurityError::ProgramLoad {
+            flags: self.flags,
+            source,
+        })?;
+        if fd.is_some() != self.has_listener() {
+            return Err(SecurityError::ProgramLoad {
+                flags: self.flags,
+                source: std::io::Error::other(if self.has_listener() {
+                    "the loader returned no listener fd for SECCOMP_FILTER_FLAG_NEW_LISTENER"
+                } else {
+                    "the loader returned a listener fd that was not requested"
+                }),
+            });
+        }
+        Ok(fd)
+    }
+}
+
 impl Filter {
     /// Generates the BPF program of this filter and the flags it must be loaded with.
     ///

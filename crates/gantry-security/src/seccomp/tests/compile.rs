@@ -270,3 +270,40 @@ fn the_program_carries_the_bpf_and_the_load_flags() {
     let last = &plain.bpf()[plain.bpf().len() - 8..];
     assert_eq!(u16::from_ne_bytes([last[0], last[1]]), 0x06);
 }
+
+#[test]
+fn load_with_hands_bpf_and_flags_to_the_loader_and_checks_the_listener() {
+    let f = compile(&profile(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/a.sock",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+    ))
+    .unwrap();
+    let p = f.program().unwrap();
+    let fake_listener =
+        || rustix::fs::memfd_create("fake-listener", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+    let fd = p
+        .load_with(|bpf, flags| {
+            assert_eq!(bpf, p.bpf());
+            assert_eq!(flags, crate::seccomp::FLAG_NEW_LISTENER);
+            Ok(Some(fake_listener()))
+        })
+        .unwrap();
+    assert!(fd.is_some());
+    let e = p.load_with(|_, _| Ok(None)).unwrap_err().to_string();
+    assert!(e.contains("no listener fd"), "{e}");
+    let e = p
+        .load_with(|_, _| Err(std::io::Error::from_raw_os_error(22)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("loading the seccomp BPF program (seccomp(2) flags 0x8): "),
+        "{e}"
+    );
+
+    let plain = compile(&profile(r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#))
+        .unwrap()
+        .program()
+        .unwrap();
+    assert!(plain.load_with(|_, _| Ok(None)).unwrap().is_none());
+    assert!(plain.load_with(|_, _| Ok(Some(fake_listener()))).is_err());
+}
