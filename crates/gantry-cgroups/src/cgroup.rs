@@ -214,17 +214,18 @@ impl Cgroup {
     }
 
     /// Removes the directories [`Cgroup::create`] made, leaf first in every hierarchy, after removing any cgroups
-    /// the container made below its own. Retries for up to two seconds while exiting processes still hold the
-    /// leaf busy. Directories that already exist before `create` are left alone; missing ones are not an error.
+    /// the container made below its own. Retries for up to two seconds in all while exiting processes still hold
+    /// the leaf busy (on v1 a dead process keeps its cgroup busy until it is reaped). Directories that already exist before `create` are left alone; missing ones are not an error.
     pub fn destroy(&self) -> Result<(), CgroupError> {
         let depth = self.path[1..].split('/').count() as u32;
         let mut first_error = None;
+        let deadline = Instant::now() + RMDIR_PATIENCE;
         for dir in self.all_dirs() {
             let from = dir.created_from.load(Ordering::Relaxed);
             if from >= depth {
                 continue;
             }
-            if let Err(e) = remove_leaf(&dir.path, Instant::now() + RMDIR_PATIENCE) {
+            if let Err(e) = remove_leaf(&dir.path, deadline) {
                 first_error.get_or_insert(e);
                 continue;
             }

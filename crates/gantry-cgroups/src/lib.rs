@@ -15,18 +15,22 @@ mod fsutil;
 mod kill;
 mod layout;
 mod mountinfo;
+mod oom;
 pub mod path;
 mod resources;
 mod stats;
+mod systemd;
 
 pub use cgroup::Cgroup;
 pub use error::CgroupError;
 pub use layout::{Layout, Mode, V1Hierarchy};
+pub use oom::{OomEvent, OomNotifier};
 pub use path::DEFAULT_PARENT;
 pub use resources::{
     device_filter, DeviceKind, DeviceRule, ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE,
 };
 pub use stats::{CpuStats, MemoryStats, PidsStats, Stats};
+pub use systemd::systemd_driver;
 
 #[cfg(test)]
 mod membership_tests;

@@ -147,11 +147,21 @@ fn destroy_waits_for_exiting_processes() {
         return;
     }
     let mut guard = Guard::new(&hybrid());
-    guard.spawn_inside("exec sleep 60");
+    guard.spawn_inside("sleep 60 & exec sleep 61");
+    assert_eq!(guard.wait_for_procs(2), 2);
     guard.cgroup.kill_all(9).unwrap();
-    // Do not reap first: destroy must cope with a process that is still on its way out.
+    // Our child is reaped only 100 ms later; a v1 cgroup stays busy until then, so destroy must retry.
+    let mut child = guard.children.remove(0);
+    let reaper = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        child.wait().unwrap()
+    });
     guard.cgroup.destroy().unwrap();
-    assert_eq!(guard.wait_signal(0), Some(9));
+    assert!(guard.cgroup.dirs().all(|d| !d.exists()));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&reaper.join().unwrap()),
+        Some(9)
+    );
 }
 
 fn dirs_with(dirs: &[PathBuf], controller: &str) -> PathBuf {

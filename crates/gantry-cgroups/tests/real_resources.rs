@@ -4,7 +4,7 @@
 mod common;
 
 use common::{real_host, Guard};
-use gantry_cgroups::{CgroupError, Layout};
+use gantry_cgroups::{CgroupError, Layout, OomEvent};
 use oci_spec::runtime::LinuxResources;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
@@ -34,6 +34,8 @@ fn memory_limit_oom_kills_the_hog() {
         .unwrap();
     let dir = guard.cgroup.v1_dir("memory").unwrap().to_owned();
     assert_eq!(read(&dir, "memory.limit_in_bytes"), "33554432");
+    let mut notifier = guard.cgroup.oom_notifier().unwrap();
+    assert_eq!(notifier.check().unwrap(), None);
     let out =
         guard.run_inside("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived ${#x}");
     assert_eq!(
@@ -43,6 +45,7 @@ fn memory_limit_oom_kills_the_hog() {
     );
     // (Kernel 6.18's v1 memcg leaves failcnt at 0 here; the peak and the OOM kill count are the evidence.)
     assert_eq!(read(&dir, "memory.max_usage_in_bytes"), "33554432");
+    assert!(matches!(notifier.wait().unwrap(), OomEvent::Oom { count } if count >= 1));
     let stats = guard.cgroup.stats().unwrap();
     assert!(stats.oom_kills.unwrap_or(0) >= 1, "{stats:?}");
     assert_eq!(stats.memory.unwrap().limit, Some(33554432));

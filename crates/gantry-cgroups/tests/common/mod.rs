@@ -54,17 +54,37 @@ impl Guard {
         guard
     }
 
-    /// Spawns `sh -c script` and moves it into the cgroup; returns its pid.
+    /// Spawns `sh -c script` inside the cgroup (the shell joins it before running the script, so even its first
+    /// fork lands inside) and waits until it has joined; returns its pid.
     pub fn spawn_inside(&mut self, script: &str) -> i32 {
         let child = Command::new("sh")
-            .args(["-c", script])
+            .args(["-c", &self.joining(script)])
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
         let pid = child.id() as i32;
         self.children.push(child);
-        self.cgroup.add_process(pid).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !self.cgroup.procs().unwrap().contains(&pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "child {pid} never joined {}",
+                self.cgroup.path()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         pid
+    }
+
+    /// A shell command that writes its own pid into every hierarchy of the cgroup, then execs `sh -c script`.
+    fn joining(&self, script: &str) -> String {
+        let prologue: String = self
+            .cgroup
+            .dirs()
+            .map(|d| format!("echo $$ > {}/cgroup.procs && ", d.display()))
+            .collect();
+        let quoted = script.replace('\'', "'\\''");
+        format!("{prologue}exec sh -c '{quoted}'")
     }
 
     /// Runs `sh -c script` inside the cgroup from its first instruction (a shell prologue writes its own pid
