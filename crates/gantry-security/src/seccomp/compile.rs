@@ -1,7 +1,7 @@
 //! `linux.seccomp` → a libseccomp filter, with runc's semantics. Runs in the runtime before the clone.
 
 use super::convert::{action, arch, compare, json_name};
-use super::Filter;
+use super::{enosys, Filter};
 use crate::SecurityError;
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpFilterContext, ScmpSyscall, ScmpVersion};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompFilterFlag as Flag, LinuxSyscall};
@@ -107,6 +107,9 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter, SecurityError> {
             reason: "is used by a rule, but no listenerPath is set: set it to the unix socket of the seccomp \
                      agent that will receive the notify fd",
         });
+    }
+    if enosys::wanted(default) {
+        filter.last_syscalls = Some(enosys::LastSyscalls::of(s));
     }
     Ok(filter)
 }

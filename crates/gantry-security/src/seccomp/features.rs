@@ -46,7 +46,8 @@ const OPERATORS: [Op; 7] = [
     Op::ScmpCmpMaskedEq,
 ];
 
-const ARCHS: [Arch; 23] = [
+/// Every architecture of the spec (all but `SCMP_ARCH_NATIVE`).
+pub(crate) const ARCHS: [Arch; 23] = [
     Arch::ScmpArchX86,
     Arch::ScmpArchX86_64,
     Arch::ScmpArchX32,

@@ -9,6 +9,7 @@
 
 mod compile;
 mod convert;
+mod enosys;
 mod features;
 mod notify;
 mod program;
@@ -32,6 +33,8 @@ pub struct Filter {
     ctx: ScmpFilterContext,
     uses_notify: bool,
     unknown_syscalls: Vec<String>,
+    /// For the ENOSYS prologue of [`Filter::program`]; `None` when the default action lets new syscalls through.
+    last_syscalls: Option<enosys::LastSyscalls>,
 }
 
 /// The seccomp user-notification listener fd, as created by the kernel in this process when the filter loaded.
@@ -63,6 +66,7 @@ impl Filter {
             ctx,
             uses_notify: false,
             unknown_syscalls: Vec::new(),
+            last_syscalls: None,
         }
     }
 

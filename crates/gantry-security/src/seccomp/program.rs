@@ -91,12 +91,20 @@ impl Program {
 impl Filter {
     /// Generates the BPF program of this filter and the flags it must be loaded with.
     ///
+    /// Unless the default action is allow, log or trace, the program starts with runc's ENOSYS rule: per
+    /// architecture, a syscall numbered above every syscall the profile names fails with ENOSYS instead of the
+    /// default action, so software probing newer syscalls falls back (see `enosys.rs`). [`Filter::load`] cannot
+    /// do this (libseccomp loads its own program); [`Program::load_with`] does.
+    ///
     /// # Errors
     /// [`SecurityError::Export`]/[`SecurityError::Libseccomp`] if libseccomp cannot generate it;
     /// [`SecurityError::ProgramTooLarge`] above the kernel's 4096 instructions (so it fails on the host, not in
     /// the container's init).
     pub fn program(&self) -> Result<Program, SecurityError> {
-        let bpf = self.export_bpf()?;
+        let mut bpf = self.export_bpf()?;
+        if let Some(last) = &self.last_syscalls {
+            bpf = last.patch(bpf)?;
+        }
         let instructions = bpf.len() / INSN_SIZE;
         if instructions > MAX_INSTRUCTIONS {
             return Err(SecurityError::ProgramTooLarge { instructions });

@@ -1,5 +1,6 @@
 //! seccomp tests: compile checks without privileges; load checks in re-executed children.
 
+mod bpf;
 mod compile;
 mod load;
 mod notify;
