@@ -6,6 +6,10 @@
 //! docs). When the profile uses `SCMP_ACT_NOTIFY`, `load` returns the listener fd's number; the runtime parent
 //! takes its own copy with [`fetch_notify_fd`] (`pidfd_getfd(2)`, as runc does) and sends it to the agent with
 //! [`send_to_listener`].
+//!
+//! The faster path: [`Filter::program`] generates the BPF program on the host (with runc's ENOSYS rule for
+//! syscalls newer than the profile), and [`Program::load_with`] loads it in the child through gantry-sys's raw
+//! `seccomp(2)` wrapper, returning the notify fd as an `OwnedFd`.
 
 mod compile;
 mod convert;
