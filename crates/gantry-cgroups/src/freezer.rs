@@ -5,7 +5,7 @@ use crate::error::CgroupError;
 use crate::fsutil;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -100,12 +100,10 @@ fn set_frozen_v2(dir: &Path, frozen: bool) -> Result<(), CgroupError> {
     let deadline = Instant::now() + PATIENCE;
     let mut buf = String::new();
     loop {
-        buf.clear();
         events
             .seek(SeekFrom::Start(0))
             .map_err(|e| CgroupError::io("seek", &events_path, e))?;
-        events
-            .read_to_string(&mut buf)
+        fsutil::read_open(&mut events, &mut buf)
             .map_err(|e| CgroupError::io("read", &events_path, e))?;
         if fsutil::keyed_value(&buf, "frozen") == Some(want) {
             return Ok(());

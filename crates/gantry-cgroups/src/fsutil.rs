@@ -18,10 +18,28 @@ pub(crate) fn write(path: &Path, value: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads a whole (small) file into `buf`, replacing its contents.
+/// Reads a whole (small) file into `buf`, replacing its contents: `open`, `read` until EOF, `close` — without the
+/// `statx`/`lseek` pair `std::fs::read_to_string` spends on sizing a buffer for a file that reports size 4096 anyway.
 pub(crate) fn read_into(path: &Path, buf: &mut String) -> io::Result<()> {
-    buf.clear();
-    std::fs::File::open(path)?.read_to_string(buf)?;
+    let mut file = std::fs::File::open(path)?;
+    read_open(&mut file, buf)
+}
+
+/// Reads `file` from its current offset to EOF into `buf`, replacing its contents.
+pub(crate) fn read_open(file: &mut std::fs::File, buf: &mut String) -> io::Result<()> {
+    let mut chunk = [0u8; 4096];
+    let mut bytes = std::mem::take(buf).into_bytes();
+    bytes.clear();
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    *buf = String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))?;
     Ok(())
 }
 
@@ -90,6 +108,16 @@ pub(crate) fn keyed_value(text: &str, key: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_into_replaces_the_buffer() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("f");
+        std::fs::write(&file, "new\n").unwrap();
+        let mut buf = String::from("old contents");
+        read_into(&file, &mut buf).unwrap();
+        assert_eq!(buf, "new\n");
+    }
 
     #[test]
     fn formats_integers() {

@@ -5,7 +5,7 @@ use crate::error::CgroupError;
 use crate::fsutil::{self, keyed_value};
 use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
@@ -77,7 +77,7 @@ impl Cgroup {
 fn read_oom_kills(events: &mut File) -> io::Result<u64> {
     let mut text = String::new();
     events.seek(SeekFrom::Start(0))?;
-    events.read_to_string(&mut text)?;
+    fsutil::read_open(events, &mut text)?;
     Ok(keyed_value(&text, "oom_kill").unwrap_or(0))
 }
 
