@@ -51,7 +51,8 @@ pub struct Cli {
     /// print the version
     #[arg(short = 'v', long)]
     pub version: bool,
-    /// The verb; absent only with --version.
+    /// The verb; absent when only global flags were given (`--version`, or a usage error the
+    /// runtime reports by printing help).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
