@@ -147,18 +147,6 @@ impl Cgroup {
         self.v1.iter().map(|h| &h.dir).chain(self.unified.as_ref())
     }
 
-    /// Where `controller` is driven: its v1 hierarchy if it has one, otherwise the unified hierarchy (pure v2, or
-    /// hybrid for controllers not bound to v1). `None` on a v1-only host that lacks the controller.
-    #[allow(dead_code)] // used by resources, next commit
-    pub(crate) fn controller(&self, controller: &str) -> Option<(Version, &Path)> {
-        if let Some(dir) = self.v1_dir(controller) {
-            return Some((Version::V1, dir));
-        }
-        self.unified
-            .as_ref()
-            .map(|d| (Version::V2, d.path.as_path()))
-    }
-
     /// The unified directory with its hierarchy root, for enabling controllers on the way down.
     pub(crate) fn unified(&self) -> Option<(&Path, &Path)> {
         self.unified
@@ -181,6 +169,11 @@ impl Cgroup {
     /// [`Cgroup::destroy`] removes exactly that. Directories that exist are reused. In the v1 `cpuset` hierarchy
     /// each new directory inherits its parent's `cpuset.cpus` and `cpuset.mems` (the kernel leaves them empty, and an
     /// empty cpuset cannot hold processes).
+    ///
+    /// On a pure v2 host, the controllers the hierarchy root hands down (its `cgroup.subtree_control`, set up by the
+    /// init system) are enabled in every directory *between* the root and the container's cgroup, so that its
+    /// usage is accounted (for `events --stats`) even when no limit is set. The root itself is never written here,
+    /// nor the leaf (a cgroup with controllers enabled for children cannot hold processes).
     pub fn create(&self) -> Result<(), CgroupError> {
         for h in &self.v1 {
             let cpuset = h.controllers.iter().any(|c| c == "cpuset");
@@ -188,6 +181,9 @@ impl Cgroup {
         }
         if let Some(dir) = &self.unified {
             create_dir(dir, &self.path, false)?;
+            if self.mode == Mode::V2 {
+                delegate_root_controllers(dir)?;
+            }
         }
         Ok(())
     }
@@ -272,6 +268,42 @@ fn create_dir(dir: &Dir, path: &str, cpuset: bool) -> Result<(), CgroupError> {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(CgroupError::io("mkdir", &current, e)),
         }
+    }
+    Ok(())
+}
+
+/// Enables the root's delegated controllers in each directory strictly between the root and the leaf.
+fn delegate_root_controllers(dir: &Dir) -> Result<(), CgroupError> {
+    let Ok(rel) = dir.path.strip_prefix(&dir.root) else {
+        return Ok(());
+    };
+    let mut components = rel.components();
+    components.next_back(); // not the leaf
+    if components.clone().next().is_none() {
+        return Ok(());
+    }
+    let root_control = dir.root.join("cgroup.subtree_control");
+    let enabled = match fsutil::read(&root_control) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(CgroupError::io("read", root_control, e)),
+    };
+    let mut request = String::with_capacity(enabled.len() + 8);
+    for controller in enabled.split_whitespace() {
+        if !request.is_empty() {
+            request.push(' ');
+        }
+        request.push('+');
+        request.push_str(controller);
+    }
+    if request.is_empty() {
+        return Ok(());
+    }
+    let mut current = dir.root.clone();
+    for component in components {
+        current.push(component);
+        let file = current.join("cgroup.subtree_control");
+        fsutil::write(&file, request.as_bytes()).map_err(|e| CgroupError::io("write", file, e))?;
     }
     Ok(())
 }

@@ -6,6 +6,18 @@
 //! * [`Cgroup`]'s methods create, populate, freeze, signal and remove it, apply `linux.resources`, and read stats.
 //!
 //! Because every path comes from the [`Layout`], all of it is testable on a temporary directory posing as cgroupfs.
+//!
+//! Decisions worth knowing:
+//! * **Default path.** An empty or relative `linux.cgroupsPath` lands under [`DEFAULT_PARENT`] (`/gantry`) at the
+//!   root of each hierarchy — unlike runc, never below the caller's own cgroup. The root cgroup itself and `..`
+//!   components are refused.
+//! * **Ownership.** [`Cgroup::create`] records, per hierarchy, which directories it made; the record is part of
+//!   the serialized [`Cgroup`], and [`Cgroup::destroy`] removes exactly those (plus sub-cgroups of the leaf).
+//! * **Hybrid hosts.** Controllers bound to v1 are driven through v1 files; the others (e.g. `hugetlb` here) through
+//!   the unified hierarchy, which also receives every process.
+//! * **Devices.** Access is denied unless a rule allows it; the last matching rule wins. v1 writes
+//!   `devices.deny`/`devices.allow`; v2 attaches a generated eBPF program ([`device_filter`]).
+//! * **Errors** name the spec field (`linux.resources.memory.swap`) and, for a missing controller, which one.
 #![forbid(unsafe_code)]
 
 mod cgroup;

@@ -199,3 +199,32 @@ fn kill_all_uses_cgroup_kill_for_sigkill_on_v2() {
     fake.cgroup.kill_all(9).unwrap();
     assert_eq!(get(&fake.dir(""), "cgroup.kill"), "1");
 }
+
+#[test]
+fn v2_create_delegates_root_controllers_to_intermediate_dirs_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    put(tmp.path(), "cgroup.subtree_control", "cpu memory pids\n");
+    put(&tmp.path().join("a"), "cgroup.subtree_control", "");
+    put(&tmp.path().join("a/b"), "cgroup.subtree_control", "");
+    put(&tmp.path().join("a/b/c"), "cgroup.subtree_control", "");
+    let cg = Cgroup::resolve(&Layout::v2(tmp.path().to_owned()), Some("/a/b/c"), "x").unwrap();
+    cg.create().unwrap();
+    assert_eq!(
+        get(&tmp.path().join("a"), "cgroup.subtree_control"),
+        "+cpu +memory +pids"
+    );
+    assert_eq!(
+        get(&tmp.path().join("a/b"), "cgroup.subtree_control"),
+        "+cpu +memory +pids"
+    );
+    assert_eq!(
+        get(&tmp.path().join("a/b/c"), "cgroup.subtree_control"),
+        "",
+        "the leaf must stay a leaf"
+    );
+    assert_eq!(
+        get(tmp.path(), "cgroup.subtree_control"),
+        "cpu memory pids",
+        "the root is not written"
+    );
+}

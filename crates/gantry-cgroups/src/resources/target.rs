@@ -1,9 +1,10 @@
 //! [`Target`]: where one controller's files are for this cgroup, with writes that name the spec field on error.
 //!
 //! On cgroup v2 a controller's files appear in a cgroup only once every ancestor enables it in
-//! `cgroup.subtree_control`. Nothing is enabled up front: the first write that finds its file missing enables the
-//! controller along the path (if the hierarchy root offers it) and retries, so containers that set no limits never
-//! touch `cgroup.subtree_control`.
+//! `cgroup.subtree_control`. `Cgroup::create` hands down what the root already delegates; anything else is enabled
+//! only on demand: the first write that finds its file missing enables the controller along the whole path, root
+//! included (if the root offers it in `cgroup.controllers`), and retries. Containers that set no limits on
+//! undelegated controllers never cause a write to the root's `cgroup.subtree_control`.
 
 use crate::cgroup::{Cgroup, Version};
 use crate::error::CgroupError;
