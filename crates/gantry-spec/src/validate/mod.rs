@@ -2,6 +2,21 @@
 //!
 //! One module per part of config.json. Validation never re-serialises and allocates only
 //! to build an error. The first problem found is returned.
+//!
+//! Where this differs from runc 1.1 (each also explained at its check):
+//! - stricter: a relative `root.path` climbing out of the bundle, `..` in `linux.cgroupsPath`
+//!   or in a device path, duplicate device paths, sysctl keys with empty parts, soft > hard
+//!   rlimits, device cgroup rules of type u/p or with access letters other than rwm, relative
+//!   `maskedPaths`/`readonlyPaths`, `timeOffsets` without a new time namespace, more than 340
+//!   id-map lines, overlapping id ranges — runc fails later (in the kernel, with a bare errno)
+//!   or not at all;
+//! - same as runc: env entries must be NAME=VALUE; hostname/domainname and namespaced sysctls
+//!   need the matching namespace (new or joined); a new user namespace needs both maps;
+//! - more lenient than runtime-spec 1.0 (following 1.1+): relative mount destinations are
+//!   accepted with a warning, relative to "/";
+//! - not checked here (need the host): whether a namespace `path` is a namespace of that type,
+//!   whether joined-userns mappings match, capability names beyond the kernel's last cap,
+//!   seccomp (gantry-security) and cgroup resource values (gantry-cgroups).
 
 use std::path::{Path, PathBuf};
 
