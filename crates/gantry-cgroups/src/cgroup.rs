@@ -130,6 +130,16 @@ impl Cgroup {
         self.unified.as_ref().map(|d| d.path.as_path())
     }
 
+    /// The directory to pass to `clone3(CLONE_INTO_CGROUP)` so the child starts inside the cgroup: only on a pure v2
+    /// host, where the unified hierarchy is the only one (on v1 and hybrid hosts use [`Cgroup::add_process`]).
+    pub fn clone_into_dir(&self) -> Option<&Path> {
+        if self.mode == Mode::V2 {
+            self.unified_dir()
+        } else {
+            None
+        }
+    }
+
     /// The container's directory in the v1 hierarchy holding `controller` (e.g. `"memory"`, `"name=systemd"`).
     pub fn v1_dir(&self, controller: &str) -> Option<&Path> {
         self.v1

@@ -228,3 +228,14 @@ fn v2_create_delegates_root_controllers_to_intermediate_dirs_only() {
         "the root is not written"
     );
 }
+
+#[test]
+fn state_json_is_readable_and_stable() {
+    let layout = Layout::v1("/cg".into(), &["memory"]).with_unified("/cg/unified".into());
+    let cg = Cgroup::resolve(&layout, Some("/x"), "id").unwrap();
+    let json = serde_json::to_string(&cg).unwrap();
+    assert_eq!(
+        json,
+        r#"{"mode":"hybrid","path":"/x","v1":[{"controllers":["memory"],"dir":{"root":"/cg/memory","path":"/cg/memory/x","created_from":4294967295}}],"unified":{"root":"/cg/unified","path":"/cg/unified/x","created_from":4294967295}}"#
+    );
+}

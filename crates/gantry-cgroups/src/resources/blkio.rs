@@ -114,16 +114,14 @@ fn apply_v1(
     weight: Option<u16>,
     leaf: Option<u16>,
 ) -> Result<(), CgroupError> {
-    // Kernels without CFQ only have the BFQ weight files.
-    let weight_file = if target.has("blkio.weight")? {
-        "blkio.weight"
+    let devices = b.weight_device().as_deref().unwrap_or_default();
+    // Kernels without CFQ only have the BFQ weight files (looked up only when a weight is set).
+    let bfq = (weight.is_some() || devices.iter().any(|d| d.weight().is_some()))
+        && !target.has("blkio.weight")?;
+    let (weight_file, device_file) = if bfq {
+        ("blkio.bfq.weight", "blkio.bfq.weight_device")
     } else {
-        "blkio.bfq.weight"
-    };
-    let device_file = if weight_file == "blkio.weight" {
-        "blkio.weight_device"
-    } else {
-        "blkio.bfq.weight_device"
+        ("blkio.weight", "blkio.weight_device")
     };
     if let Some(w) = weight {
         target.write_int(weight_file, i64::from(w), WEIGHT)?;

@@ -59,12 +59,18 @@ impl DeviceRule {
         let number = |value: Option<i64>, name: &str| -> Result<Option<u32>, CgroupError> {
             match value {
                 None | Some(-1) => Ok(None),
-                Some(v) => u32::try_from(v).map(Some).map_err(|_| {
-                    invalid(
-                        &format!("linux.resources.devices[{index}].{name}"),
-                        format!("{v} is neither -1 nor a device number"),
-                    )
-                }),
+                // Device numbers fit easily in 31 bits (12-bit major, 20-bit minor); the program compares them as
+                // sign-extended 32-bit immediates.
+                Some(v) => i32::try_from(v)
+                    .ok()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .map(Some)
+                    .ok_or_else(|| {
+                        invalid(
+                            &format!("linux.resources.devices[{index}].{name}"),
+                            format!("{v} is neither -1 nor a device number"),
+                        )
+                    }),
             }
         };
         let mut access = 0;
