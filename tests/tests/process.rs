@@ -262,7 +262,14 @@ fn listen_fds_passes_socket_activation_fds() {
     };
     let o = t.rt_with(&["run", "--bundle", &dir, &id], &opts);
     o.assert_success();
-    assert_eq!(o.stdout, "activated\nLISTEN_FDS=1\n", "{o}");
+    assert!(o.stdout.starts_with("activated\n"), "{o}");
+    known_deviation(
+        "crun",
+        "fd passed but LISTEN_FDS not set in the container",
+        || {
+            assert_eq!(o.stdout, "activated\nLISTEN_FDS=1\n", "{o}");
+        },
+    );
 }
 
 #[test]
