@@ -219,13 +219,9 @@ fn duplicate_namespace_type() {
         .args(&["true"]);
     let id = t.id();
     let o = t.create(&b, &id);
-    known_deviation(
-        "runc crun",
-        "duplicate namespace types are accepted",
-        || {
-            refused(&t, &b, &id, &o, &["ipc"]);
-        },
-    );
+    known_deviation("crun", "duplicate namespace types are accepted", || {
+        refused(&t, &b, &id, &o, &["ipc"]);
+    });
 }
 
 #[test]
