@@ -10,7 +10,28 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Default time limit for one runtime invocation; a hang past it is a test failure.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// `GANTRY_TEST_TIMEOUT` (seconds) overrides it.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The time limit in force: `GANTRY_TEST_TIMEOUT` seconds, else [`DEFAULT_TIMEOUT`].
+pub fn default_timeout() -> Duration {
+    static T: OnceLock<Duration> = OnceLock::new();
+    *T.get_or_init(|| {
+        std::env::var("GANTRY_TEST_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT)
+    })
+}
+
+/// The workspace root (parent of this crate's directory).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
 
 /// Path of the runtime binary under test: `GANTRY_TEST_RUNTIME`, else the workspace's
 /// `target/debug/gantry-runtime` (honouring `CARGO_TARGET_DIR`). Panics with instructions
@@ -19,7 +40,13 @@ pub fn runtime_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(p) = std::env::var_os("GANTRY_TEST_RUNTIME") {
-            let p = PathBuf::from(p);
+            let mut p = PathBuf::from(p);
+            // cargo runs tests from tests/; a relative path is meant from the workspace root
+            // (or the current directory, if it exists there).
+            if p.is_relative() && !p.exists() {
+                p = workspace_root().join(p);
+            }
+            let p = std::fs::canonicalize(&p).unwrap_or(p);
             assert!(
                 p.is_file(),
                 "GANTRY_TEST_RUNTIME={} does not exist or is not a file",
@@ -27,10 +54,7 @@ pub fn runtime_binary() -> PathBuf {
             );
             return p;
         }
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("tests/ has a parent")
-            .to_path_buf();
+        let workspace = workspace_root();
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .map(|t| {
@@ -184,7 +208,7 @@ pub struct RunOpts {
 impl Default for RunOpts {
     fn default() -> Self {
         RunOpts {
-            timeout: DEFAULT_TIMEOUT,
+            timeout: default_timeout(),
             extra_fds: Vec::new(),
             env: Vec::new(),
             stdin: None,
