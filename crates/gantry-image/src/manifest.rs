@@ -222,6 +222,34 @@ mod tests {
     }
 
     #[test]
+    fn docker_schema2_manifest_and_list() {
+        let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+          "config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":2},
+          "layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":1}]}"#;
+        assert!(matches!(
+            parse_document(m, Some(media_types::DOCKER_MANIFEST), "m").unwrap(),
+            Document::Manifest(_)
+        ));
+        // The declared type must agree with the document's own mediaType.
+        assert!(parse_document(m, Some(media_types::OCI_MANIFEST), "m").is_err());
+        let l = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[
+          {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":1,"platform":{"os":"linux","architecture":"arm","variant":"v7"}},
+          {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":1,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]}"#;
+        let Document::Index(idx) = parse_document(l, None, "l").unwrap() else {
+            panic!("not an index")
+        };
+        let d = select_platform(&idx, &Platform::parse("linux/arm64").unwrap(), "l").unwrap();
+        assert!(d.digest().to_string().ends_with("aaaa"));
+        assert!(select_platform(&idx, &Platform::parse("linux/arm/v6").unwrap(), "l").is_err());
+        // An artifact (non-image config) is refused with the media type named.
+        let a = br#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":2},"layers":[]}"#;
+        assert!(parse_document(a, None, "a")
+            .unwrap_err()
+            .to_string()
+            .contains("helm"));
+    }
+
+    #[test]
     fn refuses_bad_layer_digest() {
         let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
           "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":2},

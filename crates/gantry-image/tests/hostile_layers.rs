@@ -119,6 +119,18 @@ fn flat_opts() -> UnpackOptions {
     }
 }
 
+/// Flat always; overlay too when root (overlay whiteouts need CAP_SYS_ADMIN / mknod).
+fn all_modes() -> Vec<UnpackOptions> {
+    let mut v = vec![flat_opts()];
+    if common::is_root() {
+        v.push(UnpackOptions {
+            whiteouts: WhiteoutMode::Overlay,
+            ..Default::default()
+        });
+    }
+    v
+}
+
 fn err_text(r: Result<gantry_image::unpack::UnpackStats, ImageError>) -> String {
     match r {
         Ok(s) => panic!("hostile layer accepted: {s:?}"),
@@ -156,10 +168,18 @@ fn file_through_a_symlink_is_refused() {
         symlink(b"link", b"../../../sentinel"),
         file(b"link/pwned", b"x"),
     ]);
+    for o in all_modes() {
+        let e = err_text(env.unpack(&tar, &o).1);
+        assert!(!e.is_empty());
+    }
     let e = err_text(env.unpack(&tar, &flat_opts()).1);
     assert!(e.contains("link/pwned") && e.contains("symlink"), "{e}");
     // Absolute symlink target too.
     let tar = tar_bytes(&[symlink(b"etc", b"/etc"), file(b"etc/gantry-pwned", b"x")]);
+    for o in all_modes() {
+        let e = err_text(env.unpack(&tar, &o).1);
+        assert!(!e.is_empty());
+    }
     let e = err_text(env.unpack(&tar, &flat_opts()).1);
     assert!(e.contains("symlink"), "{e}");
     assert!(!Path::new("/etc/gantry-pwned").exists());
@@ -171,8 +191,10 @@ fn file_through_a_symlink_is_refused() {
 fn dir_through_a_symlink_to_root_is_refused() {
     let env = Env::new();
     let tar = tar_bytes(&[symlink(b"root", b"/"), dir(b"root/tmp/gantry-pwned-dir/")]);
-    let e = err_text(env.unpack(&tar, &flat_opts()).1);
-    assert!(e.contains("symlink") && e.contains("root/tmp"), "{e}");
+    for o in all_modes() {
+        let e = err_text(env.unpack(&tar, &o).1);
+        assert!(e.contains("symlink") && e.contains("root/tmp"), "{e}");
+    }
     assert!(!Path::new("/tmp/gantry-pwned-dir").exists());
     // Replacing the symlink itself by a directory entry is fine (the link is removed, not followed).
     let tar = tar_bytes(&[symlink(b"root", b"/"), dir(b"root/"), file(b"root/x", b"x")]);
@@ -188,19 +210,29 @@ fn hard_links_outside_or_forward_are_refused() {
     let env = Env::new();
     let outside = env.base.join("sentinel/keep");
     let tar = tar_bytes(&[hardlink(b"hl", outside.to_str().unwrap().as_bytes())]);
+    for o in all_modes() {
+        let e = err_text(env.unpack(&tar, &o).1);
+        assert!(!e.is_empty());
+    }
     let e = err_text(env.unpack(&tar, &flat_opts()).1);
     assert!(
         e.contains("hl") && e.contains("not an earlier regular file"),
         "{e}"
     );
     let tar = tar_bytes(&[hardlink(b"hl", b"../../sentinel/keep")]);
-    err_text(env.unpack(&tar, &flat_opts()).1);
+    for o in all_modes() {
+        err_text(env.unpack(&tar, &o).1);
+    }
     // Link to an entry that comes later in the archive.
     let tar = tar_bytes(&[hardlink(b"hl", b"later"), file(b"later", b"x")]);
-    err_text(env.unpack(&tar, &flat_opts()).1);
+    for o in all_modes() {
+        err_text(env.unpack(&tar, &o).1);
+    }
     // Link to a directory or symlink of the same layer.
     let tar = tar_bytes(&[dir(b"d/"), hardlink(b"hl", b"d")]);
-    err_text(env.unpack(&tar, &flat_opts()).1);
+    for o in all_modes() {
+        err_text(env.unpack(&tar, &o).1);
+    }
     // A legitimate one works.
     let tar = tar_bytes(&[file(b"f", b"data"), hardlink(b"g", b"f")]);
     let (dest, r) = env.unpack(&tar, &flat_opts());
@@ -223,10 +255,14 @@ fn hard_links_outside_or_forward_are_refused() {
 fn hostile_whiteouts_are_refused_or_confined() {
     let env = Env::new();
     let tar = tar_bytes(&[file(b"a/.wh...", b"")]);
-    let e = err_text(env.unpack(&tar, &flat_opts()).1);
-    assert!(e.contains(".wh..."), "{e}");
+    for o in all_modes() {
+        let e = err_text(env.unpack(&tar, &o).1);
+        assert!(e.contains(".wh..."), "{e}");
+    }
     let tar = tar_bytes(&[file(b".wh..", b"")]);
-    err_text(env.unpack(&tar, &flat_opts()).1);
+    for o in all_modes() {
+        err_text(env.unpack(&tar, &o).1);
+    }
     // A whiteout with an absolute / escaping path only acts inside the destination.
     let abs = format!("{}/.wh.keep", env.base.join("sentinel").display());
     let tar = tar_bytes(&[
