@@ -536,3 +536,48 @@ fn traversal_digest_in_a_descriptor_is_refused() {
     std::fs::remove_dir_all(&layout).unwrap();
     env.assert_consistent();
 }
+
+#[test]
+fn xattrs_are_preserved_but_overlay_ones_refused() {
+    let env = Env::new();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([
+        ("SCHILY.xattr.user.gantry", &b"v1"[..]),
+        ("SCHILY.xattr.trusted.overlay.opaque", &b"y"[..]),
+    ])
+    .unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_path("f").unwrap();
+    h.set_size(1);
+    h.set_mode(0o4755);
+    h.set_mtime(1_000_000);
+    h.set_cksum();
+    b.append(&h, &b"x"[..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let (dest, r) = env.unpack(&tar, &flat_opts());
+    let stats = r.unwrap();
+    let mut buf = [0u8; 16];
+    match rustix::fs::getxattr(dest.join("f"), "user.gantry", &mut buf) {
+        Ok(n) => assert_eq!(&buf[..n], b"v1"),
+        // Some filesystems (old tmpfs) lack user xattrs: then a warning must say so.
+        Err(_) => assert!(
+            stats.warnings.iter().any(|w| w.contains("user.gantry")),
+            "{:?}",
+            stats.warnings
+        ),
+    }
+    assert!(rustix::fs::getxattr(dest.join("f"), "trusted.overlay.opaque", &mut buf).is_err());
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("trusted.overlay.opaque")),
+        "{:?}",
+        stats.warnings
+    );
+    let m = std::fs::metadata(dest.join("f")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(m.mode() & 0o7777, 0o4755, "setuid kept");
+    assert_eq!(m.mtime(), 1_000_000);
+    env.assert_outside_untouched();
+}

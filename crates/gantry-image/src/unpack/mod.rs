@@ -277,8 +277,8 @@ impl Unpacker {
                     .mode()
                     .map_err(|x| self.refuse(&path, format!("bad mode: {x}")))?
                     & 0o7777,
-                uid: id32(h.uid()).ok_or_else(|| self.refuse(&path, "bad uid"))?,
-                gid: id32(h.gid()).ok_or_else(|| self.refuse(&path, "bad gid"))?,
+                uid: id32(h.uid(), &h.as_old().uid).ok_or_else(|| self.refuse(&path, "bad uid"))?,
+                gid: id32(h.gid(), &h.as_old().gid).ok_or_else(|| self.refuse(&path, "bad gid"))?,
                 mtime: h.mtime().map(|m| m as i64).unwrap_or(0),
                 xattrs: Vec::new(),
             };
@@ -353,8 +353,13 @@ fn trim_nul(mut v: Vec<u8>) -> Vec<u8> {
     v
 }
 
-fn id32(r: std::io::Result<u64>) -> Option<u32> {
-    r.ok().and_then(|v| u32::try_from(v).ok())
+/// A uid/gid header field; an entirely blank field (some writers leave it so) means 0.
+fn id32(r: std::io::Result<u64>, raw: &[u8]) -> Option<u32> {
+    match r {
+        Ok(v) => u32::try_from(v).ok(),
+        Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Some(0),
+        Err(_) => None,
+    }
 }
 
 /// Removes a directory tree without following symlinks (store-internal cleanup).
