@@ -68,6 +68,12 @@ fn invalid(what: &'static str, name: &str, reason: impl Into<String>) -> ImageEr
     }
 }
 
+/// Reads a manifest, index or config from an untrusted stream (e.g. an HTTP body), refusing
+/// more than [`MAX_DOCUMENT_SIZE`] bytes without buffering them.
+pub fn read_document(r: impl std::io::Read, name: &str) -> Result<Vec<u8>> {
+    crate::store::read_bounded(r, MAX_DOCUMENT_SIZE, "manifest", name)
+}
+
 /// Whether a media type names a manifest (OCI or Docker).
 pub fn is_manifest_type(m: &str) -> bool {
     m == mt::OCI_MANIFEST || m == mt::DOCKER_MANIFEST

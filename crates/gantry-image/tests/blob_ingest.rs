@@ -133,3 +133,46 @@ fn gc_respects_grace_and_active_writers() {
         "blobs younger than the grace period survive"
     );
 }
+
+#[test]
+fn registry_style_pull_put_manifest_then_blobs_then_register() {
+    let (_d, s) = store(3600);
+    let layer = b"not really a tar".to_vec();
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]}}"#;
+    let (ld, cd) = (Digest::sha256_of(&layer), Digest::sha256_of(config));
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{ld}","size":{}}}]}}"#,
+        config.len(),
+        layer.len()
+    );
+    let md = Digest::sha256_of(manifest.as_bytes());
+    let bytes = gantry_image::manifest::read_document(manifest.as_bytes(), "m").unwrap();
+    // Wrong digest for the bytes: refused before anything is stored.
+    assert!(s.put_manifest(&bytes, &cd, None).is_err());
+    let doc = s
+        .put_manifest(
+            &bytes,
+            &md,
+            Some("application/vnd.oci.image.manifest.v1+json"),
+        )
+        .unwrap();
+    assert!(matches!(doc, gantry_image::manifest::Document::Manifest(_)));
+    // Registering before the blobs are there names the missing one.
+    let e = s
+        .register_image("r/x:1", &md, &gantry_image::Platform::host())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&cd.to_string()), "{e}");
+    for (d, data) in [(&cd, &config[..]), (&ld, &layer[..])] {
+        let mut w = s.begin_blob(d, data.len() as u64).unwrap();
+        w.write_all(data).unwrap();
+        w.commit().unwrap();
+    }
+    let img = s
+        .register_image("r/x:1", &md, &gantry_image::Platform::host())
+        .unwrap();
+    assert_eq!(img.manifest, md);
+    assert_eq!(s.images().unwrap().len(), 1);
+    let big = vec![b' '; (4 << 20) + 1];
+    assert!(gantry_image::manifest::read_document(big.as_slice(), "big").is_err());
+}

@@ -179,6 +179,30 @@ impl Store {
         Ok(image)
     }
 
+    /// Verifies and stores a manifest or index fetched from a registry (`bytes` already read
+    /// with [`crate::manifest::read_document`]), returning it parsed so the caller can choose
+    /// a platform ([`crate::manifest::select_platform`]) and fetch the blobs it names.
+    /// `declared` is the HTTP `Content-Type` or descriptor media type, if any.
+    pub fn put_manifest(
+        &self,
+        bytes: &[u8],
+        expected: &Digest,
+        declared: Option<&str>,
+    ) -> Result<Document> {
+        let mut h = crate::digest::Hasher::new(expected.algorithm());
+        h.update(bytes);
+        let actual = h.finish();
+        if &actual != expected {
+            return Err(ImageError::DigestMismatch {
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        let doc = parse_document(bytes, declared, &expected.to_string())?;
+        self.write_blob(expected, bytes.len() as u64, bytes)?;
+        Ok(doc)
+    }
+
     /// Looks an image up by name.
     pub fn image(&self, name: &str) -> Result<ImageRecord> {
         self.db
