@@ -346,3 +346,56 @@ impl Bundle {
         hp
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle() -> Bundle {
+        Bundle {
+            dir: PathBuf::from("/nonexistent"),
+            config: template("/gantry-tests/unit"),
+            cgroups_path: "/gantry-tests/unit".into(),
+        }
+    }
+
+    #[test]
+    fn template_has_an_absolute_cgroups_path() {
+        let b = bundle();
+        assert_eq!(b.config["linux"]["cgroupsPath"], "/gantry-tests/unit");
+    }
+
+    #[test]
+    fn set_unset_and_push_edit_nested_values() {
+        let mut b = bundle();
+        b.set("linux/sysctl/kernel.shmmax", json!("1"));
+        assert_eq!(b.config["linux"]["sysctl"]["kernel.shmmax"], "1");
+        b.unset("hostname");
+        assert!(b.config.get("hostname").is_none());
+        b.unset("linux/sysctl");
+        assert!(b.config["linux"].get("sysctl").is_none());
+        b.push("hooks/poststop", json!({"path": "/bin/true"}));
+        assert_eq!(b.config["hooks"]["poststop"][0]["path"], "/bin/true");
+    }
+
+    #[test]
+    fn namespace_helpers_replace_entries() {
+        let mut b = bundle();
+        b.namespace("network", Some("/run/netns/x"));
+        let ns = b.config["linux"]["namespaces"].as_array().unwrap();
+        assert_eq!(ns.iter().filter(|n| n["type"] == "network").count(), 1);
+        assert!(ns.iter().any(|n| n["path"] == "/run/netns/x"));
+        b.remove_namespace("network");
+        let ns = b.config["linux"]["namespaces"].as_array().unwrap();
+        assert!(!ns.iter().any(|n| n["type"] == "network"));
+    }
+
+    #[test]
+    fn rlimit_replaces_the_same_type() {
+        let mut b = bundle();
+        b.rlimit("RLIMIT_NOFILE", 10, 20);
+        let r = b.config["process"]["rlimits"].as_array().unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["soft"], 10);
+    }
+}

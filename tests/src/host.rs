@@ -167,3 +167,24 @@ pub fn wait_until(timeout: std::time::Duration, mut f: impl FnMut() -> bool) -> 
         pause = (pause * 2).min(std::time::Duration::from_millis(50));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_mountinfo_lines_with_escapes_and_optional_fields() {
+        let text = "36 35 98:0 /mnt1 /mnt/with\\040space rw,noatime master:1 shared:2 - ext3 /dev/root rw,errors=continue\n\
+                    37 35 0:5 / /dev rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755\n\
+                    garbage line\n";
+        let m = parse_mountinfo(text);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].mount_point, "/mnt/with space");
+        assert_eq!(m[0].optional, "master:1 shared:2");
+        assert_eq!(m[0].fstype, "ext3");
+        assert_eq!(m[0].super_options, "rw,errors=continue");
+        assert_eq!(m[1].mount_point, "/dev");
+        assert_eq!(m[1].optional, "");
+        assert_eq!(m[1].options, "rw,nosuid");
+    }
+}
