@@ -36,8 +36,8 @@ pub struct SnapshotRecord {
     pub diff_id: Digest,
     /// The layer blob it was unpacked from.
     pub layer: Digest,
-    /// `true` for overlay whiteouts, `false` for a flat (whiteouts applied) directory.
-    pub overlay: bool,
+    /// How whiteouts are represented in it.
+    pub whiteouts: WhiteoutMode,
     /// Entries unpacked.
     pub entries: u64,
     /// File bytes written.
@@ -55,6 +55,8 @@ pub struct ContainerRecord {
     pub manifest: Digest,
     /// Snapshot chain IDs in use, bottom first.
     pub chain_ids: Vec<Digest>,
+    /// Whiteout mode of its snapshots (`flat` for a private flattened copy).
+    pub whiteouts: WhiteoutMode,
 }
 
 /// The directories making up a container's root filesystem.
@@ -68,12 +70,18 @@ pub struct ContainerRootfs {
     pub workdir: PathBuf,
     /// Where the engine mounts the overlay (or copies the flat fallback).
     pub rootfs: PathBuf,
+    /// The snapshots use `user.overlay.*` xattrs: mount with `userxattr` (rootless).
+    pub userxattr: bool,
 }
 
 impl ContainerRootfs {
     /// overlayfs mount data for this rootfs.
     pub fn overlay_options(&self) -> Result<String> {
-        overlay_options(&self.lowerdirs, Some(&self.upperdir), Some(&self.workdir))
+        let mut o = overlay_options(&self.lowerdirs, Some(&self.upperdir), Some(&self.workdir))?;
+        if self.userxattr {
+            o.push_str(",userxattr");
+        }
+        Ok(o)
     }
 }
 
@@ -181,15 +189,14 @@ impl Store {
         let mut parent: Option<Digest> = None;
         for l in &man.layers {
             let path = self.snapshot_path(&l.chain_id);
-            let overlay = opts.whiteouts == WhiteoutMode::Overlay;
             match self.snapshot(&l.chain_id)? {
-                Some(r) if r.overlay != overlay => {
+                Some(r) if r.whiteouts != opts.whiteouts => {
                     return Err(ImageError::RunConfig {
                         field: "snapshot",
                         reason: format!(
-                            "layer stack {} is already unpacked with {} whiteouts; use the same WhiteoutMode or remove the images using it and run gc",
+                            "layer stack {} is already unpacked with {:?} whiteouts; use the same WhiteoutMode or remove the images using it and run gc",
                             l.chain_id,
-                            if r.overlay { "overlay" } else { "flat" }
+                            r.whiteouts
                         ),
                     })
                 }
@@ -253,7 +260,7 @@ impl Store {
             parent,
             diff_id: l.diff_id.clone(),
             layer: l.digest.clone(),
-            overlay: opts.whiteouts == WhiteoutMode::Overlay,
+            whiteouts: opts.whiteouts,
             entries: stats.entries,
             bytes: stats.bytes,
         };
@@ -310,7 +317,9 @@ impl Store {
             });
         }
         let mut o = opts.clone();
-        o.whiteouts = WhiteoutMode::Overlay;
+        if !o.whiteouts.is_overlay() {
+            o.whiteouts = WhiteoutMode::overlay_for_this_user();
+        }
         self.prepare_snapshots(image, &o)?;
         let img = self.image(image)?;
         let man = self.manifest(&img.manifest)?;
@@ -324,6 +333,7 @@ impl Store {
             image: image.to_owned(),
             manifest: img.manifest.clone(),
             chain_ids: man.layers.iter().map(|l| l.chain_id.clone()).collect(),
+            whiteouts: o.whiteouts,
         };
         let _lock = StoreLock::shared(self.root())?;
         self.db()
@@ -365,6 +375,7 @@ impl Store {
             image: image.to_owned(),
             manifest: img.manifest.clone(),
             chain_ids: Vec::new(),
+            whiteouts: WhiteoutMode::Flat,
         };
         let _lock = StoreLock::shared(self.root())?;
         self.db()
@@ -374,6 +385,7 @@ impl Store {
             upperdir: dir.join("upper"),
             workdir: dir.join("work"),
             rootfs,
+            userxattr: false,
         })
     }
 
@@ -398,6 +410,7 @@ impl Store {
             upperdir: dir.join("upper"),
             workdir: dir.join("work"),
             rootfs: dir.join("rootfs"),
+            userxattr: rec.whiteouts == WhiteoutMode::OverlayUserXattr,
         })
     }
 

@@ -101,7 +101,7 @@ fn concurrent_snapshot_preparation_shares_one_unpack() {
         .prepare_snapshots("img", &overlay)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("flat whiteouts"), "{e}");
+    assert!(e.contains("Flat whiteouts"), "{e}");
 }
 
 #[test]

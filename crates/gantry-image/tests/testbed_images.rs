@@ -80,8 +80,7 @@ fn layers_image_flattens_like_umoci() {
     assert!(std::os::unix::fs::MetadataExt::nlink(&bb) > 100);
 }
 
-#[test]
-fn overlay_snapshots_of_layers_merge_like_umoci() {
+fn overlay_merge_check(mode: WhiteoutMode) {
     let Some(imgs) = common::images_dir() else {
         return;
     };
@@ -99,10 +98,21 @@ fn overlay_snapshots_of_layers_merge_like_umoci() {
     )
     .unwrap();
     let rootfs = s
-        .create_container("c1", "layers", &UnpackOptions::default())
+        .create_container(
+            "c1",
+            "layers",
+            &UnpackOptions {
+                whiteouts: mode,
+                ..Default::default()
+            },
+        )
         .unwrap();
     assert_eq!(rootfs.lowerdirs.len(), 3);
     let data = rootfs.overlay_options().unwrap();
+    assert_eq!(
+        data.ends_with(",userxattr"),
+        mode == WhiteoutMode::OverlayUserXattr
+    );
     let mnt = dir.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
     let cdata = std::ffi::CString::new(data).unwrap();
@@ -131,6 +141,17 @@ fn overlay_snapshots_of_layers_merge_like_umoci() {
     let report = s.gc().unwrap();
     assert_eq!(report.snapshots.len(), 3, "{report:?}");
     assert!(!report.blobs.is_empty());
+}
+
+#[test]
+fn overlay_snapshots_of_layers_merge_like_umoci() {
+    overlay_merge_check(WhiteoutMode::Overlay);
+}
+
+/// The rootless representation (user.overlay.opaque, mounted with userxattr) merges the same.
+#[test]
+fn userxattr_overlay_snapshots_merge_like_umoci() {
+    overlay_merge_check(WhiteoutMode::OverlayUserXattr);
 }
 
 #[test]

@@ -196,7 +196,7 @@ impl Unpacker {
         }
         fs::fchmod(fd, Mode::from_raw_mode(meta.mode)).map_err(|e| self.os_err(raw, "chmod", e))?;
         for (k, v) in &meta.xattrs {
-            if k.starts_with("trusted.overlay.") {
+            if k.starts_with("trusted.overlay.") || k.starts_with("user.overlay.") {
                 let shown = String::from_utf8_lossy(raw).into_owned();
                 self.warn(
                     &shown,

@@ -29,13 +29,42 @@ use limits::Budget;
 use path::Component;
 
 /// How whiteouts are represented in the destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum WhiteoutMode {
     /// One directory per layer for overlayfs: `.wh.NAME` becomes a 0:0 character device,
     /// `.wh..wh..opq` the `trusted.overlay.opaque=y` xattr (needs root).
     Overlay,
+    /// As `Overlay` for rootless overlayfs mounted with `userxattr` (kernel >= 5.11):
+    /// opaque directories get `user.overlay.opaque=y`; 0:0 whiteout devices need no privilege.
+    OverlayUserXattr,
     /// Layers applied in order onto one directory: whiteouts delete what lower layers made.
     Flat,
+}
+
+impl WhiteoutMode {
+    /// `Overlay` when running as root, `OverlayUserXattr` otherwise.
+    pub fn overlay_for_this_user() -> WhiteoutMode {
+        if rustix::process::geteuid().is_root() {
+            WhiteoutMode::Overlay
+        } else {
+            WhiteoutMode::OverlayUserXattr
+        }
+    }
+
+    /// Whether this mode makes per-layer overlayfs directories.
+    pub fn is_overlay(self) -> bool {
+        self != WhiteoutMode::Flat
+    }
+
+    /// The xattr marking an opaque directory, for overlay modes.
+    pub fn opaque_xattr(self) -> Option<&'static str> {
+        match self {
+            WhiteoutMode::Overlay => Some("trusted.overlay.opaque"),
+            WhiteoutMode::OverlayUserXattr => Some("user.overlay.opaque"),
+            WhiteoutMode::Flat => None,
+        }
+    }
 }
 
 /// Options of one unpack.
@@ -56,11 +85,7 @@ impl Default for UnpackOptions {
         let root = rustix::process::geteuid().is_root();
         UnpackOptions {
             limits: UnpackLimits::default(),
-            whiteouts: if root {
-                WhiteoutMode::Overlay
-            } else {
-                WhiteoutMode::Flat
-            },
+            whiteouts: WhiteoutMode::overlay_for_this_user(),
             preserve_ownership: root,
             create_devices: root,
         }

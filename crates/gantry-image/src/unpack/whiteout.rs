@@ -33,7 +33,7 @@ impl Unpacker {
         }
         let layer = self.layer.clone();
         match self.opts.whiteouts {
-            WhiteoutMode::Overlay => {
+            WhiteoutMode::Overlay | WhiteoutMode::OverlayUserXattr => {
                 let d = self
                     .tree
                     .dir(dir, true)
@@ -81,7 +81,8 @@ impl Unpacker {
             .map_err(|e| refuse_in(&layer, raw, e.to_string()))?;
         let Some(d) = d else { return Ok(()) };
         match mode {
-            WhiteoutMode::Overlay => {
+            WhiteoutMode::Overlay | WhiteoutMode::OverlayUserXattr => {
+                let name = mode.opaque_xattr().unwrap_or("trusted.overlay.opaque");
                 let d = fs::openat(
                     d,
                     ".",
@@ -89,8 +90,8 @@ impl Unpacker {
                     Mode::empty(),
                 )
                 .map_err(|e| refuse_in(&layer, raw, format!("open: {e}")))?;
-                fs::fsetxattr(d.as_fd(), "trusted.overlay.opaque", b"y", XattrFlags::empty()).map_err(|e| {
-                    self.refuse(raw, format!("cannot set trusted.overlay.opaque: {e} (use WhiteoutMode::Flat when not root)"))
+                fs::fsetxattr(d.as_fd(), name, b"y", XattrFlags::empty()).map_err(|e| {
+                    self.refuse(raw, format!("cannot set {name}: {e} (trusted.* needs root: use WhiteoutMode::OverlayUserXattr or Flat)"))
                 })?;
             }
             WhiteoutMode::Flat => {
