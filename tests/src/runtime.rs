@@ -300,3 +300,61 @@ impl Runtime {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn fake_runtime(name: &str, script: &str) -> Runtime {
+        let dir =
+            std::env::temp_dir().join(format!("gantry-tests.unit-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bin = dir.join("fake-runtime");
+        std::fs::write(&bin, script).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Runtime {
+            binary: bin,
+            root: dir.join("state"),
+            work: dir,
+        }
+    }
+
+    #[test]
+    fn a_hanging_runtime_is_killed_and_reported() {
+        let rt = fake_runtime("hang", "#!/bin/sh\nexec sleep 30\n");
+        let opts = RunOpts {
+            timeout: Duration::from_millis(300),
+            ..RunOpts::default()
+        };
+        let o = rt.cmd_with(&["state", "x"], &opts);
+        assert!(o.timed_out, "{o}");
+        assert!(o.elapsed < Duration::from_secs(5), "{o}");
+        assert!(!o.success());
+        let _ = std::fs::remove_dir_all(&rt.work);
+    }
+
+    #[test]
+    fn output_exit_code_and_args_are_captured() {
+        let rt = fake_runtime(
+            "echo",
+            "#!/bin/sh\necho \"out $*\"; echo err >&2; [ -n \"$LISTEN_PID\" ] && echo pid-set; cat <&3; exit 7\n",
+        );
+        let extra = rt.work.join("extra");
+        std::fs::write(&extra, "fd3\n").unwrap();
+        let opts = RunOpts {
+            extra_fds: vec![extra],
+            env: vec![("LISTEN_FDS".into(), "1".into())],
+            ..RunOpts::default()
+        };
+        let o = rt.cmd_with(&["kill", "id", "TERM"], &opts);
+        assert_eq!(o.code, Some(7));
+        let root = rt.root.display().to_string();
+        assert_eq!(
+            o.stdout,
+            format!("out --root {root} kill id TERM\npid-set\nfd3\n")
+        );
+        assert_eq!(o.stderr, "err\n");
+        let _ = std::fs::remove_dir_all(&rt.work);
+    }
+}
