@@ -60,6 +60,16 @@ impl Store {
     /// Opens (creating if needed) the store at `root`.
     pub fn open_with(root: impl AsRef<Path>, opts: StoreOptions) -> Result<Store> {
         let root = root.as_ref().to_path_buf();
+        // Private: snapshots hold image setuid binaries and device nodes that other local
+        // users must not reach.
+        if !root.exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&root)
+                .map_err(|e| ImageError::io("mkdir", &root, e))?;
+        }
         for d in [
             "blobs/sha256",
             "blobs/sha512",

@@ -53,8 +53,10 @@ impl Unpacker {
         } else {
             0
         };
+        // Charge the declared size of every entry: data of skipped or non-file entries is
+        // still decompressed (and discarded) by the tar reader.
         self.budget
-            .charge(&self.opts.limits, size)
+            .charge(&self.opts.limits, meta.size)
             .map_err(|x| x.into_error(&self.layer, &String::from_utf8_lossy(raw)))?;
         if comps.len() > self.opts.limits.max_depth {
             return Err(self.refuse(
