@@ -131,6 +131,19 @@ pub enum CgroupError {
 }
 
 impl CgroupError {
+    /// Whether the kernel refused for lack of privilege (`EPERM`/`EACCES`), e.g. in a rootless container without
+    /// a delegated cgroup: the runtime may then go on without cgroups when no resource was requested, as runc does.
+    pub fn is_permission_denied(&self) -> bool {
+        let source = match self {
+            CgroupError::Io { source, .. }
+            | CgroupError::Write { source, .. }
+            | CgroupError::Bpf { source, .. } => source,
+            _ => return false,
+        };
+        source.kind() == io::ErrorKind::PermissionDenied
+            || source.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error())
+    }
+
     /// Shorthand for [`CgroupError::Io`].
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         CgroupError::Io {
@@ -138,5 +151,25 @@ impl CgroupError {
             path: path.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_errors_are_recognised() {
+        let eperm = CgroupError::io("mkdir", "/x", io::Error::from_raw_os_error(1));
+        let eacces = CgroupError::io("mkdir", "/x", io::Error::from_raw_os_error(13));
+        let enoent = CgroupError::io("mkdir", "/x", io::Error::from_raw_os_error(2));
+        assert!(eperm.is_permission_denied() && eacces.is_permission_denied());
+        assert!(
+            !enoent.is_permission_denied() && !CgroupError::NoCgroupMounts.is_permission_denied()
+        );
+        assert_eq!(
+            eperm.to_string(),
+            "cgroup: mkdir /x: Operation not permitted (os error 1)"
+        );
     }
 }

@@ -174,3 +174,14 @@ fn dirs_with(dirs: &[PathBuf], controller: &str) -> PathBuf {
 fn libc_sigkill() -> i32 {
     9
 }
+
+#[test]
+fn systemd_driver_is_refused_on_this_host() {
+    if std::path::Path::new("/run/systemd/system").exists() {
+        return; // a host with systemd gets SystemdUnsupported instead
+    }
+    let err = gantry_cgroups::systemd_driver().unwrap_err();
+    assert!(err.to_string().starts_with(
+        "systemd cgroup driver requested but systemd is not running (no /run/systemd/system)"
+    ));
+}
