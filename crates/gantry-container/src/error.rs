@@ -39,6 +39,9 @@ pub enum Error {
     /// A cgroup operation failed.
     #[error(transparent)]
     Cgroup(#[from] gantry_cgroups::CgroupError),
+    /// Capabilities or seccomp settings are invalid.
+    #[error(transparent)]
+    Security(#[from] gantry_security::SecurityError),
     /// A system call on a path failed.
     #[error("{op} {path}: {source}")]
     Path {

@@ -5,6 +5,7 @@
 //! [`rootfs`] (mounts, devices, pivot) and [`namespaces`] (the pure namespace plan); [`state`] keeps what lives
 //! between the separate CLI calls.
 
+pub mod device_rules;
 pub mod error;
 pub mod hooks;
 pub mod id;

@@ -68,6 +68,21 @@ impl Kind {
         }
     }
 
+    /// rustix's name for the kind, so `setns` checks the file really is a namespace of this kind.
+    pub fn link_type(self) -> rustix::thread::LinkNameSpaceType {
+        use rustix::thread::LinkNameSpaceType as L;
+        match self {
+            Kind::User => L::User,
+            Kind::Mount => L::Mount,
+            Kind::Network => L::Network,
+            Kind::Ipc => L::InterProcessCommunication,
+            Kind::Uts => L::HostNameAndNISDomainName,
+            Kind::Cgroup => L::ControlGroup,
+            Kind::Pid => L::ProcessID,
+            Kind::Time => L::Time,
+        }
+    }
+
     fn from_spec(t: LinuxNamespaceType) -> Kind {
         match t {
             LinuxNamespaceType::User => Kind::User,

@@ -400,9 +400,23 @@ impl ContainerDir {
             .map_err(|e| Error::path("remove state directory", &self.path, e))
     }
 
+    /// The directory descriptor's number (for the init to close it).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.fd.as_raw_fd()
+    }
+
     /// The directory descriptor.
     pub fn fd(&self) -> impl AsFd + '_ {
         &self.fd
+    }
+}
+
+impl Drop for ContainerDir {
+    fn drop(&mut self) {
+        // The container's init is a clone of this process and holds the same open file description until it
+        // execs: closing our copy would not release the lock, so unlock explicitly.
+        let _ = rfs::flock(&self.fd, rfs::FlockOperation::Unlock);
     }
 }
 

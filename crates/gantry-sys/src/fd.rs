@@ -43,3 +43,11 @@ pub fn clear_cloexec(fd: i32) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Closes descriptor number `fd` (in a forked child, for descriptors it inherited but must not keep); errors are
+/// ignored (the number may already be closed).
+pub fn close(fd: i32) {
+    // SAFETY: closing a descriptor number only affects the descriptor table; the caller guarantees no Rust owner
+    // will use or close this number afterwards in this process.
+    unsafe { libc::close(fd) };
+}

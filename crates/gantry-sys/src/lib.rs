@@ -10,4 +10,5 @@ pub mod exec;
 pub mod fd;
 pub mod mount;
 pub mod namespace;
+pub mod seccomp;
 pub mod signal;

@@ -12,7 +12,6 @@ use rustix::pty::OpenptFlags;
 
 use crate::process::fail::{invalid, Context, StepResult};
 use crate::rootfs::options::MountOptions;
-use crate::rootfs::resolve::ensure_file;
 
 const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
 
@@ -62,7 +61,34 @@ fn bind_console(slave: &OwnedFd) -> StepResult {
         rustix::fs::Mode::empty(),
     )
     .ctx(what)?;
-    let target = ensure_file(root.as_fd(), Path::new("/dev/console")).ctx(what)?;
+    // Whatever the image put at /dev/console (a symlink to a procfs file, say) is replaced, never followed
+    // (CVE-2025-52565).
+    let dev =
+        crate::rootfs::resolve::mkdir_all(root.as_fd(), Path::new("/dev"), 0o755).ctx(what)?;
+    match rustix::fs::unlinkat(&dev, "console", rustix::fs::AtFlags::empty()) {
+        Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => return Err(e).ctx(what),
+    }
+    drop(
+        rustix::fs::openat(
+            &dev,
+            "console",
+            rustix::fs::OFlags::CREATE
+                | rustix::fs::OFlags::EXCL
+                | rustix::fs::OFlags::NOFOLLOW
+                | rustix::fs::OFlags::WRONLY
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .ctx(what)?,
+    );
+    let target = rustix::fs::openat(
+        &dev,
+        "console",
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ctx(what)?;
     let tree = rustix::mount::open_tree(
         slave,
         "",

@@ -13,6 +13,8 @@ use crate::namespaces::{Join, Plan};
 pub trait ParentHooks {
     /// Runs `prestart` and `createRuntime` hooks for the init with host PID `pid`.
     fn runtime_hooks(&mut self, pid: i32) -> Result<()>;
+    /// Hands the seccomp notify fd (number `fd` in the init `pid`) to `linux.seccomp.listenerPath`.
+    fn seccomp_listener(&mut self, pid: i32, fd: i32) -> Result<()>;
 }
 
 /// Clones the container's init and drives it until it waits at the start gate. Returns its host PID.
@@ -78,6 +80,11 @@ fn drive(
         match chan.recv() {
             Ok(Some(Msg::RunHooks)) => {
                 hooks.runtime_hooks(pid)?;
+                chan.send(&Msg::HooksDone)
+                    .map_err(|e| Error::sys("sync with init", e))?;
+            }
+            Ok(Some(Msg::NotifyFd(fd))) => {
+                hooks.seccomp_listener(pid, fd)?;
                 chan.send(&Msg::HooksDone)
                     .map_err(|e| Error::sys("sync with init", e))?;
             }

@@ -20,6 +20,9 @@ pub enum Msg {
     MapsNeeded(i32),
     /// child → parent (staged mode): the grandchild with this host PID is the container's init.
     Init(i32),
+    /// child → parent: the seccomp user-notification fd has this number in the init; take it (pidfd_getfd) and
+    /// hand it to the listener, then answer `HooksDone`.
+    NotifyFd(i32),
     /// child → parent: setup finished; init waits at the start gate.
     Ready,
     /// child → parent: setup failed at `context` with `errno`.
@@ -38,6 +41,7 @@ const MAPS_NEEDED: u8 = 4;
 const INIT: u8 = 5;
 const READY: u8 = 6;
 const FAILED: u8 = 7;
+const NOTIFY_FD: u8 = 8;
 
 /// Largest packet (an error context is cut to fit).
 const MAX_PACKET: usize = 4096;
@@ -58,6 +62,10 @@ impl Msg {
             Msg::Init(pid) => {
                 buf.push(INIT);
                 buf.extend_from_slice(&pid.to_le_bytes());
+            }
+            Msg::NotifyFd(fd) => {
+                buf.push(NOTIFY_FD);
+                buf.extend_from_slice(&fd.to_le_bytes());
             }
             Msg::Ready => buf.push(READY),
             Msg::Failed { errno, context } => {
@@ -87,6 +95,7 @@ impl Msg {
             HOOKS_DONE => Msg::HooksDone,
             MAPS_NEEDED => Msg::MapsNeeded(int(p)?),
             INIT => Msg::Init(int(p)?),
+            NOTIFY_FD => Msg::NotifyFd(int(p)?),
             READY => Msg::Ready,
             FAILED => Msg::Failed {
                 errno: int(p)?,
@@ -175,6 +184,7 @@ mod tests {
             Msg::HooksDone,
             Msg::MapsNeeded(7),
             Msg::Init(-1),
+            Msg::NotifyFd(9),
             Msg::Ready,
             Msg::Failed {
                 errno: 2,

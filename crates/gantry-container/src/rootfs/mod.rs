@@ -35,6 +35,8 @@ pub struct RootfsCtx<'a> {
 
 /// Before pivot_root: mounts, device nodes and `/dev` links. Returns an `O_PATH` descriptor of the new root.
 pub fn prepare(ctx: &RootfsCtx<'_>) -> StepResult<OwnedFd> {
+    // Device and file modes are exactly what the spec says; the process's umask is set later.
+    rustix::process::umask(Mode::empty());
     // Keep host mount events flowing in but never out (runc's default too).
     gantry_sys::mount::mount(
         None,

@@ -75,6 +75,24 @@ pub fn mount_entry(ctx: &MountCtx<'_>, m: &Mount, index: usize) -> StepResult {
     match r {
         // sysfs cannot be mounted in a user namespace that does not own the network namespace: bind the host's
         // /sys instead, as runc does for rootless containers.
+        // devpts' gid= names a group that may not be mapped in the user namespace: retry without it, as runc does.
+        Err(e)
+            if typ == "devpts" && ctx.in_user_ns && e.raw_os_error() == Some(libc::EOVERFLOW) =>
+        {
+            let data: Vec<&str> = opts
+                .data
+                .split(',')
+                .filter(|o| !o.starts_with("gid="))
+                .collect();
+            gantry_sys::mount::mount(
+                Some(source),
+                &fd_path(&target),
+                Some(typ),
+                flags,
+                Some(&data.join(",")),
+            )
+            .ctx(what)?;
+        }
         Err(e) if typ == "sysfs" && ctx.in_user_ns && e.raw_os_error() == Some(libc::EPERM) => {
             let mut o = opts.clone();
             o.recursive = true;

@@ -114,6 +114,38 @@ impl ParentHooks for RuntimeHooks<'_> {
         }
         Ok(())
     }
+
+    fn seccomp_listener(&mut self, pid: i32, fd: i32) -> Result<()> {
+        use gantry_security::seccomp;
+        let sc = self
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref());
+        let Some(path) = sc.and_then(|s| s.listener_path().as_ref()) else {
+            return Err(Error::Unsupported {
+                field: "linux.seccomp.listenerPath".into(),
+                reason: "SCMP_ACT_NOTIFY needs a listener".into(),
+            });
+        };
+        let p =
+            rustix::process::Pid::from_raw(pid).ok_or_else(|| Error::InitDied("bad pid".into()))?;
+        let pidfd = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty())
+            .map_err(|e| Error::sys("open a pidfd for the container init", e))?;
+        let notify = seccomp::fetch_notify_fd(&pidfd, fd)?;
+        let mut state = oci_spec::runtime::State::default();
+        state.set_version(self.spec.version().clone());
+        state.set_id(self.id.to_owned());
+        state.set_status(oci_spec::runtime::ContainerState::Creating);
+        state.set_pid(Some(pid));
+        state.set_bundle(self.bundle.to_path_buf());
+        state.set_annotations(self.spec.annotations().clone());
+        let metadata = sc.and_then(|s| s.listener_metadata().as_deref());
+        let json = seccomp::process_state_json(&state, pid, metadata)?;
+        use std::os::fd::AsFd;
+        seccomp::send_to_listener(path, &[notify.as_fd()], &json)?;
+        Ok(())
+    }
 }
 
 fn create_in(
@@ -150,8 +182,36 @@ fn create_in(
     *cgroup_slot = Some(cg);
     let cg = cgroup_slot.as_ref().expect("cgroup");
     if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
-        let _ = r; // INTEGRATE: cg.apply(r)? once gantry-cgroups exports resources
+        let mut r = r.clone();
+        if let Some(rules) = r.devices().as_ref() {
+            let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+            r.set_devices(Some(crate::device_rules::effective(rules, devices)));
+        }
+        cg.apply(&r)?;
     }
+    let caps = match process.capabilities() {
+        Some(c) => {
+            let plan = gantry_security::caps::plan(c)?;
+            for w in plan.warnings() {
+                tracing::warn!("process.capabilities: {w:?}");
+            }
+            Some(plan)
+        }
+        None => None,
+    };
+    let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => {
+            let filter = gantry_security::seccomp::compile(s)?;
+            if !filter.unknown_syscalls().is_empty() {
+                tracing::debug!(
+                    "linux.seccomp: syscalls unknown to libseccomp skipped: {:?}",
+                    filter.unknown_syscalls()
+                );
+            }
+            Some(filter.program()?)
+        }
+        None => None,
+    };
     let exec_fifo = dir.make_exec_fifo()?;
     let console_socket = match (&opts.console_socket, process.terminal().unwrap_or(false)) {
         (Some(path), true) => Some(connect_unix(path)?),
@@ -171,9 +231,11 @@ fn create_in(
     let argv = CStringArray::new(process.args().iter().flatten())
         .map_err(|e| bad_arg("process.args", e))?;
     let mut env: Vec<String> = process.env().clone().unwrap_or_default();
-    if opts.preserve_fds > 0 {
+    // systemd socket activation: the caller's LISTEN_FDS pass through (fds 3..), then --preserve-fds.
+    let listen_fds = listen_fds();
+    if listen_fds > 0 {
         env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
-        env.push(format!("LISTEN_FDS={}", opts.preserve_fds));
+        env.push(format!("LISTEN_FDS={listen_fds}"));
         env.push("LISTEN_PID=1".into());
     }
     let envp = CStringArray::new(&env).map_err(|e| bad_arg("process.env", e))?;
@@ -193,11 +255,14 @@ fn create_in(
         no_pivot: opts.no_pivot,
         console_socket: console_socket.as_ref(),
         exec_fifo: &exec_fifo,
-        preserve_fds: opts.preserve_fds,
+        preserve_fds: listen_fds + opts.preserve_fds,
         argv: &argv,
         envp: &envp,
         runtime_hooks,
         sigmask,
+        close_fds: &[dir.raw_fd()],
+        caps: caps.as_ref(),
+        seccomp: seccomp.as_ref(),
     };
     let mut parent_hooks = RuntimeHooks {
         spec,
@@ -272,4 +337,21 @@ fn connect_unix(path: &Path) -> Result<OwnedFd> {
     let sock = std::os::unix::net::UnixStream::connect(path)
         .map_err(|e| Error::path("connect to --console-socket", path, e))?;
     Ok(OwnedFd::from(sock))
+}
+
+/// Number of socket-activation descriptors the caller passed (`LISTEN_FDS`, for this process's `LISTEN_PID`).
+fn listen_fds() -> u32 {
+    let Some(n) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    else {
+        return 0;
+    };
+    match std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        Some(pid) if pid != std::process::id() => 0,
+        _ => n,
+    }
 }

@@ -15,9 +15,9 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     dir.lock()?;
     let state = dir.read_state()?;
     let status = dir.status(state.as_ref());
+    // runtime.md "Delete": deleting a container that is not stopped MUST be an error (unless forced).
     match status {
-        Status::Stopped | Status::Created => {}
-        Status::Creating if force => {}
+        Status::Stopped => {}
         _ if force => {}
         _ => {
             return Err(Error::WrongState {

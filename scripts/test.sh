@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Debian packages) and runs the whole test suite as root:
+# unit tests, the runtime conformance/integration suite (real containers), image and registry tests.
+# Run from the project root: ./scripts/test.sh
+# GANTRY_TEST_RUNTIME=/path/to/runc ./scripts/test.sh points the runtime suite at another runtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+((EUID == 0)) || { echo "test.sh: run as root (the suite runs real containers)" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "test.sh: needs a Rust toolchain >= 1.85 (rustup) on PATH" >&2; exit 1; }
+pkgs=(busybox-static libseccomp-dev pkg-config jq iproute2 util-linux runc)
+need=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" &>/dev/null || need+=("$p"); done
+if ((${#need[@]})); then
+  echo "test.sh: installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; }
+fi
+cargo build --workspace --bins
+cargo test --workspace --no-fail-fast
