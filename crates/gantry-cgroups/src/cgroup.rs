@@ -265,21 +265,30 @@ fn create_dir(dir: &Dir, path: &str, cpuset: bool) -> Result<(), CgroupError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(CgroupError::io("mkdir", &dir.path, e)),
     }
-    let mut current = dir.root.clone();
-    for (index, component) in components.iter().enumerate() {
-        current.push(component);
-        match std::fs::create_dir(&current) {
-            Ok(()) => {
-                dir.created_from.fetch_min(index as u32, Ordering::Relaxed);
-                if cpuset {
-                    inherit_cpuset(&current)?;
+    // Walk down from the root. A concurrent `destroy` of a sibling may remove a shared parent between two of our
+    // mkdirs (ENOENT); walking again from the root a few times settles that race.
+    let mut attempts = 0;
+    'walk: loop {
+        attempts += 1;
+        let mut current = dir.root.clone();
+        for (index, component) in components.iter().enumerate() {
+            current.push(component);
+            match std::fs::create_dir(&current) {
+                Ok(()) => {
+                    dir.created_from.fetch_min(index as u32, Ordering::Relaxed);
+                    if cpuset {
+                        inherit_cpuset(&current)?;
+                    }
                 }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound && index > 0 && attempts < 5 => {
+                    continue 'walk
+                }
+                Err(e) => return Err(CgroupError::io("mkdir", &current, e)),
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(CgroupError::io("mkdir", &current, e)),
         }
+        return Ok(());
     }
-    Ok(())
 }
 
 /// Enables the root's delegated controllers in each directory strictly between the root and the leaf.

@@ -185,3 +185,50 @@ fn systemd_driver_is_refused_on_this_host() {
         "systemd cgroup driver requested but systemd is not running (no /run/systemd/system)"
     ));
 }
+
+#[test]
+fn v1_only_layout_on_the_real_hierarchies() {
+    if !real_host() {
+        return;
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let v1_only: String = mountinfo
+        .lines()
+        .filter(|l| !l.contains(" - cgroup2 "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let layout = Layout::from_mountinfo(&v1_only).unwrap();
+    assert_eq!(layout.mode(), Mode::V1);
+    let mut guard = Guard::new(&layout);
+    assert!(guard.cgroup.unified_dir().is_none());
+    let pid = guard.spawn_inside("exec sleep 60");
+    assert_eq!(proc_cgroup(pid, "memory"), guard.cgroup.path());
+    assert_eq!(
+        proc_cgroup(pid, ""),
+        "/",
+        "a v1 layout leaves the unified hierarchy alone"
+    );
+    guard.cgroup.kill_all(9).unwrap(); // no cgroup.kill: freeze, signal, thaw
+    assert_eq!(guard.wait_signal(0), Some(9));
+    guard.cgroup.destroy().unwrap();
+}
+
+#[test]
+fn default_path_is_under_gantry_at_the_hierarchy_roots() {
+    if !real_host() {
+        return;
+    }
+    let id = common::unique_path()[1..].to_owned();
+    let cgroup = gantry_cgroups::Cgroup::resolve(&hybrid(), None, &id).unwrap();
+    assert_eq!(cgroup.path(), format!("/gantry/{id}"));
+    assert_eq!(
+        cgroup.v1_dir("memory").unwrap(),
+        PathBuf::from(format!("/sys/fs/cgroup/memory/gantry/{id}"))
+    );
+    let guard = Guard {
+        cgroup,
+        children: Vec::new(),
+    };
+    guard.cgroup.create().unwrap();
+    assert!(guard.cgroup.dirs().all(|d| d.is_dir()));
+}
