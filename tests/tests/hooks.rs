@@ -317,3 +317,18 @@ fn failing_start_container_hook_fails_start_and_the_program_never_runs() {
         "the program ran after a failed hook"
     );
 }
+
+#[test]
+fn missing_hook_binary_fails_create_and_leaves_nothing() {
+    let t = TestCtx::new("hooks_missing");
+    let mut b = t.bundle();
+    b.hook(
+        "createRuntime",
+        json!({"path": t.path("no-such-hook"), "args": ["no-such-hook"]}),
+    )
+    .args(&["touch", "/tmp/ran"]);
+    let id = t.id();
+    t.create(&b, &id).assert_failure();
+    t.assert_nothing_left(&id, &b);
+    assert!(!b.host_path("/tmp/ran").exists());
+}

@@ -437,3 +437,37 @@ fn features_is_valid_json() {
         assert!(ns.iter().any(|x| x == n), "namespace {n} missing: {v}");
     }
 }
+
+#[test]
+fn log_flags_write_json_errors_for_shims() {
+    // containerd's shim and podman pass `--log FILE --log-format json` and read errors there.
+    let t = TestCtx::new("log_json");
+    let log = t.path("runtime-log.json");
+    let log_s = log.to_str().unwrap().to_string();
+    let missing = t.path("no-such-bundle");
+    let o = t.rt(&[
+        "--log",
+        &log_s,
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        missing.to_str().unwrap(),
+        "gt-log-json",
+    ]);
+    o.assert_failure();
+    let text = std::fs::read_to_string(&log).expect("log file written");
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .expect("a log line");
+    let v: serde_json::Value = serde_json::from_str(last).expect("log line is JSON");
+    assert_eq!(v["level"], "error", "{v}");
+    assert!(v["msg"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert!(v["time"].is_string(), "{v}");
+    assert!(
+        !o.stderr.trim().is_empty(),
+        "the error also goes to stderr: {o}"
+    );
+}
