@@ -222,3 +222,25 @@ fn missing_controllers_on_this_host_are_named() {
     // Nothing requested: nothing touched, no error.
     guard.cgroup.apply(&resources("{}")).unwrap();
 }
+
+#[test]
+fn v1_kernel_agrees_with_the_emulated_merge_and_withdraw() {
+    if !real_host() {
+        return;
+    }
+    let guard = Guard::new(&Layout::detect().unwrap());
+    // Allows for the same device merge; a deny only withdraws bits from the identical entry.
+    let rules = r#"{"devices":[
+        {"allow":true,"type":"c","major":1,"minor":3,"access":"r"},
+        {"allow":true,"type":"c","major":1,"minor":3,"access":"w"},
+        {"allow":true,"type":"c","access":"m"},
+        {"allow":false,"type":"c","major":1,"minor":3,"access":"r"},
+        {"allow":true,"type":"a","major":1,"minor":5,"access":"r"}]}"#;
+    guard.cgroup.apply(&resources(rules)).unwrap();
+    let mut list: Vec<String> = read(guard.cgroup.v1_dir("devices").unwrap(), "devices.list")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    list.sort();
+    assert_eq!(list, ["b 1:5 r", "c *:* m", "c 1:3 w", "c 1:5 r"]);
+}

@@ -14,9 +14,8 @@ mod rdma;
 pub(crate) mod target;
 mod unified;
 
-pub use devices::program::{
-    device_filter, DeviceKind, DeviceRule, ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE,
-};
+pub use devices::program::device_filter;
+pub use devices::rules::{DeviceKind, DeviceRule, ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE};
 
 use crate::cgroup::Cgroup;
 use crate::error::CgroupError;

@@ -1,7 +1,8 @@
 //! Device rules on cgroup v2: load the generated program and attach it to the container's cgroup, replacing the
 //! program a previous `apply` attached.
 
-use super::program::{device_filter, DeviceRule};
+use super::program::device_filter;
+use super::rules::DeviceRule;
 use crate::error::CgroupError;
 use gantry_sys::bpf;
 use rustix::fs::{open, Mode, OFlags};
@@ -10,7 +11,8 @@ use std::path::Path;
 
 /// Loads and attaches (with `BPF_F_ALLOW_MULTI`) the filter for `rules` to `dir`, then detaches the device
 /// programs that were attached to `dir` before, so an update never leaves a window without a filter.
-pub(super) fn apply(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
+pub(super) fn apply(dir: &Path, rules: &[(usize, DeviceRule)]) -> Result<(), CgroupError> {
+    let rules: Vec<DeviceRule> = rules.iter().map(|(_, r)| *r).collect();
     let bpf_err = |op: &'static str| {
         move |source| CgroupError::Bpf {
             op,
@@ -18,7 +20,7 @@ pub(super) fn apply(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError>
             source,
         }
     };
-    let program = device_filter(rules);
+    let program = device_filter(&rules);
     let prog = bpf::prog_load_cgroup_device(&program, c"Apache-2.0").map_err(bpf_err("load"))?;
     let cgroup = open(
         dir,

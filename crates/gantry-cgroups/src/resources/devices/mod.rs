@@ -1,7 +1,9 @@
 //! `linux.resources.devices`: v1 `devices.allow`/`devices.deny`, v2 an eBPF program attached to the cgroup.
 
 mod ebpf;
+mod emulator;
 pub(crate) mod program;
+pub(crate) mod rules;
 mod v1;
 
 use crate::cgroup::Cgroup;
@@ -14,7 +16,7 @@ pub(super) fn apply(cgroup: &Cgroup, rules: &[LinuxDeviceCgroup]) -> Result<(), 
     if rules.is_empty() {
         return Ok(());
     }
-    let rules = program::parse_rules(rules)?;
+    let rules = rules::parse_rules(rules)?;
     if let Some(dir) = cgroup.v1_dir("devices") {
         return v1::apply(dir, &rules);
     }

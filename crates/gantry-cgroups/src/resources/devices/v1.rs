@@ -1,29 +1,25 @@
 //! Device rules on cgroup v1: `devices.deny` / `devices.allow`, one rule per write.
 
-use super::program::{DeviceKind, DeviceRule};
+use super::rules::DeviceRule;
 use crate::error::CgroupError;
 use crate::fsutil;
 use std::path::Path;
 
-/// Writes the rules in order. Unless the first rule already resets the list (`a` rule), access is first reset to
-/// "deny everything" so v1 enforces the same policy as the v2 program: denied unless a rule allows it.
-pub(super) fn apply(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
+/// Writes the rules in order, the kernel doing what the emulator models. Unless the first rule is a reset (`a`),
+/// the controller is first reset to "deny everything", the starting point the v2 program assumes too.
+pub(super) fn apply(dir: &Path, rules: &[(usize, DeviceRule)]) -> Result<(), CgroupError> {
     let allow = dir.join("devices.allow");
     let deny = dir.join("devices.deny");
-    let resets = rules
-        .first()
-        .is_some_and(|r| r.kind == DeviceKind::All && r.major.is_none() && r.minor.is_none());
-    if !resets {
+    if !rules.first().is_some_and(|(_, r)| r.is_reset()) {
         write(&deny, "a", "linux.resources.devices")?;
     }
-    for (index, rule) in rules.iter().enumerate() {
+    for (index, rule) in rules {
         let file = if rule.allow { &allow } else { &deny };
-        let line = if rule.kind == DeviceKind::All && rule.major.is_none() && rule.minor.is_none() {
-            "a".to_owned()
-        } else {
-            rule.v1_line()
-        };
-        write(file, &line, &format!("linux.resources.devices[{index}]"))?;
+        write(
+            file,
+            &rule.v1_line(),
+            &format!("linux.resources.devices[{index}]"),
+        )?;
     }
     Ok(())
 }
