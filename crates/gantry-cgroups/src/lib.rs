@@ -39,7 +39,8 @@ pub use layout::{Layout, Mode, V1Hierarchy};
 pub use oom::{OomEvent, OomNotifier};
 pub use path::DEFAULT_PARENT;
 pub use resources::{
-    device_filter, DeviceKind, DeviceRule, ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE,
+    blkio_weight_to_io_weight, device_filter, shares_to_weight, DeviceKind, DeviceRule,
+    ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE,
 };
 pub use stats::{CpuStats, MemoryStats, PidsStats, Stats};
 pub use systemd::systemd_driver;

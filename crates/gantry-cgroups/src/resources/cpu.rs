@@ -16,9 +16,13 @@ const IDLE: &str = "linux.resources.cpu.idle";
 const CPUS: &str = "linux.resources.cpu.cpus";
 const MEMS: &str = "linux.resources.cpu.mems";
 
-/// cpu.weight for v1 cpu.shares (runc's linear map of [2, 262144] onto [1, 10000]).
+/// cpu.weight for v1 cpu.shares, with the log-quadratic map runc (≥ 1.3.2), crun (≥ 1.23) and Kubernetes adopted:
+/// `⌈10^((L² + 125·L)/612 − 7/34)⌉` with `L = log2(shares)`. It keeps the ends (2 → 1, 262144 → 10000) and maps
+/// the v1 default 1024 onto the v2 default 100, which the older linear map (1024 → 39) did not.
 pub fn shares_to_weight(shares: u64) -> u64 {
-    1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142
+    let l = (shares.clamp(2, 262_144) as f64).log2();
+    let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
+    (10f64.powf(exponent).ceil() as u64).clamp(1, 10_000)
 }
 
 /// Applies the cpu and cpuset settings.
@@ -190,7 +194,9 @@ mod tests {
     #[test]
     fn shares_conversion_matches_runc() {
         assert_eq!(shares_to_weight(2), 1);
-        assert_eq!(shares_to_weight(1024), 39);
+        assert_eq!(shares_to_weight(512), 59);
+        assert_eq!(shares_to_weight(1024), 100);
+        assert_eq!(shares_to_weight(2048), 174);
         assert_eq!(shares_to_weight(262_144), 10_000);
     }
 
@@ -234,7 +240,7 @@ mod tests {
                 r#"{"cpu":{"shares":1024,"quota":-1,"period":50000}}"#,
             ))
             .unwrap();
-        assert_eq!(get(&dir, "cpu.weight"), "39");
+        assert_eq!(get(&dir, "cpu.weight"), "100");
         assert_eq!(get(&dir, "cpu.max"), "max 50000");
         put(&dir, "cpu.max", "20000 100000\n");
         fake.cgroup

@@ -14,6 +14,8 @@ mod rdma;
 pub(crate) mod target;
 mod unified;
 
+pub use blkio::blkio_weight_to_io_weight;
+pub use cpu::shares_to_weight;
 pub use devices::program::device_filter;
 pub use devices::rules::{DeviceKind, DeviceRule, ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE};
 
