@@ -39,7 +39,7 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000000Z");
-        let t = UNIX_EPOCH + Duration::new(1_795_412_400, 5);
+        let t = UNIX_EPOCH + Duration::new(1_795_323_600, 5);
         assert_eq!(rfc3339(t), "2026-11-22T05:00:00.000000005Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert!(rfc3339(leap).starts_with("2000-02-29T00:00:00"));

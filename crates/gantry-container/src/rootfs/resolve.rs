@@ -3,6 +3,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags};
@@ -30,8 +31,16 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: OFlags) -> io::Res
 }
 
 /// Opens `path` as an `O_PATH` directory under `root`, creating missing components with `mode` (each `mkdirat` is
-/// relative to an already resolved parent, so a racing symlink swap cannot redirect it outside the root).
+/// relative to an already resolved parent, so a racing symlink swap cannot redirect it outside the root). A
+/// dangling symlink on the way is followed inside the root and its target created, as runc does.
 pub fn mkdir_all(root: BorrowedFd<'_>, path: &Path, mode: u32) -> io::Result<OwnedFd> {
+    mkdir_all_links(root, path, mode, 0)
+}
+
+/// Most symlinks followed while creating one path (the kernel's own limit).
+const MAX_LINKS: u32 = 40;
+
+fn mkdir_all_links(root: BorrowedFd<'_>, path: &Path, mode: u32, links: u32) -> io::Result<OwnedFd> {
     let dir = OFlags::PATH | OFlags::DIRECTORY;
     match open_in_root(root, path, dir) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
@@ -39,7 +48,8 @@ pub fn mkdir_all(root: BorrowedFd<'_>, path: &Path, mode: u32) -> io::Result<Own
     }
     let mut cur = open_in_root(root, Path::new("."), dir)?;
     let mut prefix = PathBuf::new();
-    for comp in path.components() {
+    let mut comps = path.components();
+    while let Some(comp) = comps.next() {
         let name = match comp {
             Component::Normal(n) => n,
             Component::ParentDir => {
@@ -54,10 +64,25 @@ pub fn mkdir_all(root: BorrowedFd<'_>, path: &Path, mode: u32) -> io::Result<Own
             Ok(fd) => fd,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                 match rfs::mkdirat(&cur, name, Mode::from_raw_mode(mode)) {
-                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Ok(()) => open_in_root(root, &prefix, dir)?,
+                    Err(rustix::io::Errno::EXIST) => {
+                        // Something is there that does not resolve: a dangling symlink. Create its target (inside
+                        // the root) followed by the rest of the path.
+                        if links >= MAX_LINKS {
+                            return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                        }
+                        let target = PathBuf::from(std::ffi::OsStr::from_bytes(
+                            rfs::readlinkat(&cur, name, Vec::new())?.as_bytes(),
+                        ));
+                        let mut next = match prefix.parent() {
+                            Some(p) if !target.is_absolute() => p.join(&target),
+                            _ => target,
+                        };
+                        next.push(comps.as_path());
+                        return mkdir_all_links(root, &next, mode, links + 1);
+                    }
                     Err(e) => return Err(e.into()),
                 }
-                open_in_root(root, &prefix, dir)?
             }
             Err(e) => return Err(e),
         };
