@@ -305,29 +305,12 @@ impl Store {
         image: &str,
         opts: &UnpackOptions,
     ) -> Result<ContainerRootfs> {
-        validate_container_id(id)?;
-        if self
-            .db()
-            .get::<ContainerRecord>(Table::Containers, id)?
-            .is_some()
-        {
-            return Err(ImageError::RunConfig {
-                field: "container id",
-                reason: format!("{id:?} already exists"),
-            });
-        }
         let mut o = opts.clone();
         if !o.whiteouts.is_overlay() {
             o.whiteouts = WhiteoutMode::overlay_for_this_user();
         }
-        self.prepare_snapshots(image, &o)?;
         let img = self.image(image)?;
         let man = self.manifest(&img.manifest)?;
-        let dir = self.root().join("containers").join(id);
-        for sub in ["upper", "work", "rootfs"] {
-            let p = dir.join(sub);
-            std::fs::create_dir_all(&p).map_err(|e| ImageError::io("mkdir", &p, e))?;
-        }
         let rec = ContainerRecord {
             id: id.to_owned(),
             image: image.to_owned(),
@@ -335,10 +318,34 @@ impl Store {
             chain_ids: man.layers.iter().map(|l| l.chain_id.clone()).collect(),
             whiteouts: o.whiteouts,
         };
+        // Record first (atomically claiming the ID): from then on gc keeps the snapshots and
+        // the directories, and a crash leaves a record `remove_container` can clean up.
+        self.claim_container(&rec)?;
+        let setup = (|| -> Result<ContainerRootfs> {
+            self.prepare_snapshots(image, &o)?;
+            let dir = self.root().join("containers").join(id);
+            for sub in ["upper", "work", "rootfs"] {
+                let p = dir.join(sub);
+                std::fs::create_dir_all(&p).map_err(|e| ImageError::io("mkdir", &p, e))?;
+            }
+            self.container_rootfs(id)
+        })();
+        if setup.is_err() {
+            let _ = self.remove_container(id);
+        }
+        setup
+    }
+
+    fn claim_container(&self, rec: &ContainerRecord) -> Result<()> {
+        validate_container_id(&rec.id)?;
         let _lock = StoreLock::shared(self.root())?;
-        self.db()
-            .write(vec![Op::put(Table::Containers, id, &rec)])?;
-        self.container_rootfs(id)
+        if !self.db().insert_new(Table::Containers, &rec.id, rec)? {
+            return Err(ImageError::RunConfig {
+                field: "container id",
+                reason: format!("{:?} already exists", rec.id),
+            });
+        }
+        Ok(())
     }
 
     /// Fallback when overlayfs is unavailable (e.g. rootless without it): records the
@@ -350,25 +357,7 @@ impl Store {
         image: &str,
         opts: &UnpackOptions,
     ) -> Result<ContainerRootfs> {
-        validate_container_id(id)?;
-        if self
-            .db()
-            .get::<ContainerRecord>(Table::Containers, id)?
-            .is_some()
-        {
-            return Err(ImageError::RunConfig {
-                field: "container id",
-                reason: format!("{id:?} already exists"),
-            });
-        }
         let img = self.image(image)?;
-        let dir = self.root().join("containers").join(id);
-        let rootfs = dir.join("rootfs");
-        std::fs::create_dir_all(&rootfs).map_err(|e| ImageError::io("mkdir", &rootfs, e))?;
-        if let Err(e) = self.flatten(image, &rootfs, opts) {
-            let _ = crate::unpack::remove_tree(&dir);
-            return Err(e);
-        }
         // No snapshots are used: the manifest record alone keeps the blobs for a later `save`.
         let rec = ContainerRecord {
             id: id.to_owned(),
@@ -377,9 +366,16 @@ impl Store {
             chain_ids: Vec::new(),
             whiteouts: WhiteoutMode::Flat,
         };
-        let _lock = StoreLock::shared(self.root())?;
-        self.db()
-            .write(vec![Op::put(Table::Containers, id, &rec)])?;
+        self.claim_container(&rec)?;
+        let dir = self.root().join("containers").join(id);
+        let rootfs = dir.join("rootfs");
+        let setup = std::fs::create_dir_all(&rootfs)
+            .map_err(|e| ImageError::io("mkdir", &rootfs, e))
+            .and_then(|()| self.flatten(image, &rootfs, opts));
+        if let Err(e) = setup {
+            let _ = self.remove_container(id);
+            return Err(e);
+        }
         Ok(ContainerRootfs {
             lowerdirs: Vec::new(),
             upperdir: dir.join("upper"),

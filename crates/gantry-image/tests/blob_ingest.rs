@@ -112,13 +112,19 @@ fn gc_respects_grace_and_active_writers() {
         stale.write_all(b"t").unwrap();
     }
     let orphan = s.put_blob(b"orphan", None).unwrap();
+    std::fs::create_dir_all(s.root().join("containers/crashed/upper")).unwrap();
     let r = s.gc().unwrap();
+    assert!(!s.root().join("containers/crashed").exists());
+    assert!(
+        r.to_string().starts_with("removed 1 blobs (6 bytes)"),
+        "{r}"
+    );
     assert_eq!(r.blobs, vec![orphan.digest.clone()]);
     assert_eq!(r.bytes_freed, 6);
     assert_eq!(
         r.temporary.len(),
-        1,
-        "only the abandoned partial goes: {r:?}"
+        2,
+        "the abandoned partial and the crashed container dir go, not the active partial: {r:?}"
     );
     assert_eq!(ingest_files(&s).len(), 1);
     active.write_all(b"ne").unwrap();

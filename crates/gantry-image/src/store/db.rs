@@ -118,6 +118,21 @@ impl MetaDb {
         Ok(out)
     }
 
+    /// Inserts `key` only if absent, atomically; returns false (and writes nothing) if present.
+    pub fn insert_new<T: Serialize>(&self, table: Table, key: &str, value: &T) -> Result<bool> {
+        let bytes = serde_json::to_vec(value).map_err(|e| self.err(e))?;
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = txn.open_table(table.def()).map_err(|e| self.err(e))?;
+            if t.get(key).map_err(|e| self.err(e))?.is_some() {
+                return Ok(false);
+            }
+            t.insert(key, bytes.as_slice()).map_err(|e| self.err(e))?;
+        }
+        txn.commit().map_err(|e| self.err(e))?;
+        Ok(true)
+    }
+
     /// Applies a batch of writes in one transaction: all or nothing.
     pub fn write(&self, ops: Vec<Op>) -> Result<()> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;

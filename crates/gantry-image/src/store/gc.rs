@@ -29,6 +29,20 @@ pub struct GcReport {
     pub bytes_freed: u64,
 }
 
+impl std::fmt::Display for GcReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "removed {} blobs ({} bytes), {} snapshots, {} manifest records, {} temporary files",
+            self.blobs.len(),
+            self.bytes_freed,
+            self.snapshots.len(),
+            self.manifests.len(),
+            self.temporary.len()
+        )
+    }
+}
+
 fn older_than(path: &Path, grace: std::time::Duration) -> bool {
     let Ok(m) = fs::symlink_metadata(path).and_then(|m| m.modified()) else {
         return true;
@@ -101,6 +115,16 @@ impl Store {
         for name in read_names(&tmp_root)? {
             let p = tmp_root.join(&name);
             if older_than(&p, grace) {
+                crate::unpack::remove_tree(&p)?;
+                report.temporary.push(p);
+            }
+        }
+        // Container directories without a record (a crash between mkdir and record).
+        let cdir = self.root().join("containers");
+        let known: HashSet<&str> = containers.iter().map(|(id, _)| id.as_str()).collect();
+        for name in read_names(&cdir)? {
+            let p = cdir.join(&name);
+            if !known.contains(name.as_str()) && older_than(&p, grace) {
                 crate::unpack::remove_tree(&p)?;
                 report.temporary.push(p);
             }
