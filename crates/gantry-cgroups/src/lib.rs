@@ -15,8 +15,10 @@
 //!   the serialized [`Cgroup`], and [`Cgroup::destroy`] removes exactly those (plus sub-cgroups of the leaf).
 //! * **Hybrid hosts.** Controllers bound to v1 are driven through v1 files; the others (e.g. `hugetlb` here) through
 //!   the unified hierarchy, which also receives every process.
-//! * **Devices.** Access is denied unless a rule allows it; the last matching rule wins. v1 writes
-//!   `devices.deny`/`devices.allow`; v2 attaches a generated eBPF program ([`device_filter`]).
+//! * **Devices.** Starting from "deny everything", the rules act as on the kernel's v1 controller (an `a` rule
+//!   resets the default, allows for one device merge, a rule agreeing with the default withdraws access from the
+//!   identical entry). v1 writes `devices.deny`/`devices.allow`; v2 attaches an eBPF program generated from the
+//!   same emulation ([`device_filter`]), so a container sees the same devices on both.
 //! * **Errors** name the spec field (`linux.resources.memory.swap`) and, for a missing controller, which one.
 #![forbid(unsafe_code)]
 
