@@ -244,3 +244,33 @@ fn v1_kernel_agrees_with_the_emulated_merge_and_withdraw() {
     list.sort();
     assert_eq!(list, ["b 1:5 r", "c *:* m", "c 1:3 w", "c 1:5 r"]);
 }
+
+#[test]
+fn v2_unified_map_reaches_the_kernel() {
+    if !real_host() {
+        return;
+    }
+    let guard = Guard::new(&Layout::v2(PathBuf::from("/sys/fs/cgroup/unified")));
+    guard
+        .cgroup
+        .apply(&resources(r#"{"unified":{"cgroup.max.descendants":"1"}}"#))
+        .unwrap();
+    let dir = guard.cgroup.unified_dir().unwrap();
+    assert_eq!(read(dir, "cgroup.max.descendants"), "1");
+    std::fs::create_dir(dir.join("one")).unwrap();
+    let err = std::fs::create_dir(dir.join("two")).unwrap_err();
+    assert_eq!(
+        err.raw_os_error(),
+        Some(11),
+        "EAGAIN past cgroup.max.descendants: {err}"
+    );
+    // destroy removes the sub-cgroup "one" before the leaf.
+    let err = guard
+        .cgroup
+        .apply(&resources(r#"{"unified":{"memory.max":"1"}}"#))
+        .unwrap_err();
+    assert!(
+        matches!(err, CgroupError::MissingController { .. }),
+        "no memory controller in this unified mount: {err}"
+    );
+}
