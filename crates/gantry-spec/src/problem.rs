@@ -114,9 +114,15 @@ pub enum Problem {
         /// Path of the first entry.
         first: String,
     },
-    /// A field that only makes sense with a namespace the container does not get.
-    #[error("needs a new {kind} namespace: add {{\"type\": \"{kind}\"}} (without \"path\") to linux.namespaces, or remove this field")]
+    /// A field that would change the host: it needs a namespace of the container's own.
+    #[error("needs the container's own {kind} namespace (it would change the host's): add {{\"type\": \"{kind}\"}} to linux.namespaces, or remove this field")]
     NeedsNamespace {
+        /// The namespace type.
+        kind: &'static str,
+    },
+    /// A field that can only be applied while creating a namespace, not when joining one.
+    #[error("needs a new {kind} namespace: add {{\"type\": \"{kind}\"}} without \"path\" to linux.namespaces, or remove this field")]
+    NeedsNewNamespace {
         /// The namespace type.
         kind: &'static str,
     },

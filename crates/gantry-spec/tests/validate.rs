@@ -270,7 +270,7 @@ fn namespaces() {
     refuses(
         |v| v["linux"]["namespaces"] = json!([{"type": "mount"}]),
         "hostname",
-        "new uts namespace",
+        "own uts namespace",
     );
     refuses(
         |v| {

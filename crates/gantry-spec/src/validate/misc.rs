@@ -45,7 +45,7 @@ pub(super) fn check_linux(linux: &Linux, ns: &Namespaces) -> Result<(), SpecErro
         if !offsets.is_empty() && ns.mode(LinuxNamespaceType::Time) != NamespaceMode::New {
             return Err(SpecError::invalid(
                 "linux.timeOffsets",
-                Problem::NeedsNamespace { kind: "time" },
+                Problem::NeedsNewNamespace { kind: "time" },
             ));
         }
         for key in offsets.keys() {
