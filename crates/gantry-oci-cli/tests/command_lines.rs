@@ -260,3 +260,28 @@ fn unknown_things_fail() {
     fails("--log-format xml list");
     fails("create");
 }
+
+#[test]
+fn podman_conmon_style_with_equals() {
+    let cli = parse(
+        "--root=/run/runc --systemd-cgroup --log-format=json --log=/run/ctr/oci-log create \
+         --bundle=/var/lib/containers/b --pid-file=/run/ctr/pidfile --no-new-keyring \
+         --console-socket=/tmp/conmon-term.sock abc",
+    );
+    assert_eq!(cli.global.root, PathBuf::from("/run/runc"));
+    assert_eq!(cli.global.log_format, LogFormat::Json);
+    let Some(Command::Create(c)) = &cli.command else {
+        panic!()
+    };
+    assert!(c.opts.no_new_keyring);
+    assert_eq!(c.opts.bundle, PathBuf::from("/var/lib/containers/b"));
+    let cli = parse("exec -d --pid-file=/p --process=/tmp/exec_process --console-socket=/s abc");
+    let Some(Command::Exec(e)) = &cli.command else {
+        panic!()
+    };
+    assert!(e.detach && e.process.is_some() && e.console_socket.is_some());
+    let Some(Command::Update(u)) = parse("update --resources=- abc").command else {
+        panic!()
+    };
+    assert_eq!(u.resources, Some(PathBuf::from("-")));
+}
