@@ -21,7 +21,7 @@ pub enum Table {
     Manifests,
     /// chain ID → [`crate::snapshot::SnapshotRecord`].
     Snapshots,
-    /// container ID → [`crate::snapshot::ContainerRecord`].
+    /// container ID → [`crate::container::ContainerRecord`].
     Containers,
 }
 

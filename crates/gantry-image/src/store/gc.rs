@@ -10,9 +10,10 @@ use rustix::fs::{flock, FlockOperation};
 
 use super::db::{Op, Table};
 use super::{ManifestRecord, Store, StoreLock};
+use crate::container::ContainerRecord;
 use crate::digest::Digest;
 use crate::error::{ImageError, Result};
-use crate::snapshot::{ContainerRecord, SnapshotRecord};
+use crate::snapshot::SnapshotRecord;
 
 /// What `gc` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
