@@ -184,7 +184,18 @@ impl Cgroup {
     /// init system) are enabled in every directory *between* the root and the container's cgroup, so that its
     /// usage is accounted (for `events --stats`) even when no limit is set. The root itself is never written here,
     /// nor the leaf (a cgroup with controllers enabled for children cannot hold processes).
+    ///
+    /// On error, whatever this call made is removed again before returning.
     pub fn create(&self) -> Result<(), CgroupError> {
+        let result = self.create_all();
+        if result.is_err() {
+            // Leave nothing half-made behind: the caller has no Cgroup with a record to destroy from.
+            let _ = self.destroy();
+        }
+        result
+    }
+
+    fn create_all(&self) -> Result<(), CgroupError> {
         for h in &self.v1 {
             let cpuset = h.controllers.iter().any(|c| c == "cpuset");
             create_dir(&h.dir, &self.path, cpuset)?;

@@ -121,6 +121,10 @@ fn create_fails_on_a_cpuset_dir_without_files() {
         matches!(&err, CgroupError::Io { op: "write", path, .. } if path.ends_with("cpuset/x/cpuset.cpus")),
         "{err}"
     );
+    assert!(
+        !tmp.path().join("cpuset/x").exists(),
+        "a failed create removes what it made"
+    );
 }
 
 #[test]
