@@ -207,7 +207,7 @@ fn duplicate_rlimit_type() {
     let id = t.id();
     let o = t.create(&b, &id);
     known_deviation("runc crun", "duplicate rlimit types are accepted", || {
-        refused(&t, &b, &id, &o, &["RLIMIT_NOFILE"]);
+        refused(&t, &b, &id, &o, &["rlimit"]);
     });
 }
 
