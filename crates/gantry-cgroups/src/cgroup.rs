@@ -232,7 +232,8 @@ impl Cgroup {
 
     /// Removes the directories [`Cgroup::create`] made, leaf first in every hierarchy, after removing any cgroups
     /// the container made below its own. Retries for up to two seconds in all while exiting processes still hold
-    /// the leaf busy (on v1 a dead process keeps its cgroup busy until it is reaped). Directories that already exist before `create` are left alone; missing ones are not an error.
+    /// the leaf busy (on v1 a dead process keeps its cgroup busy until it is reaped). Directories that existed
+    /// before `create` are left alone; missing ones are not an error.
     pub fn destroy(&self) -> Result<(), CgroupError> {
         let depth = self.path[1..].split('/').count() as u32;
         let mut first_error = None;
@@ -421,5 +422,7 @@ fn remove_leaf(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
 }
 
 fn is_busy(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(code) if code == rustix::io::Errno::BUSY.raw_os_error() || code == rustix::io::Errno::NOTEMPTY.raw_os_error())
+    let busy = [rustix::io::Errno::BUSY, rustix::io::Errno::NOTEMPTY];
+    e.raw_os_error()
+        .is_some_and(|code| busy.iter().any(|b| b.raw_os_error() == code))
 }
