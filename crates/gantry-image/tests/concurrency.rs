@@ -149,3 +149,77 @@ fn flat_container_fallback_and_gc_keeps_what_containers_use() {
     assert_eq!(r.blobs.len(), 4, "manifest, config, two layers: {r:?}");
     assert_eq!(r.manifests.len(), 1);
 }
+
+/// Real processes: this test binary re-runs `process_inner` three times at once on one root.
+#[test]
+fn several_processes_share_one_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    let layout = tmp.path().join("layout");
+    common::write_layout(
+        &layout,
+        "img",
+        &[
+            tar_bytes(&[dir(b"etc/"), file(b"etc/x", b"x")]),
+            tar_bytes(&[file(b"etc/y", b"y")]),
+        ],
+    );
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "process_inner", "--ignored", "--test-threads=1"])
+                .env("GANTRY_PROC_ROOT", &root)
+                .env("GANTRY_PROC_LAYOUT", &layout)
+                .env("GANTRY_PROC_INDEX", i.to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && text.contains("1 passed"),
+            "child failed:\n{text}"
+        );
+    }
+    let s = Store::open(&root).unwrap();
+    assert_eq!(s.images().unwrap().len(), 1);
+    let opts = gantry_image::UnpackOptions {
+        whiteouts: gantry_image::WhiteoutMode::Flat,
+        ..Default::default()
+    };
+    let snaps = s.prepare_snapshots("img", &opts).unwrap();
+    assert_eq!(std::fs::read(snaps[1].join("etc/y")).unwrap(), b"y");
+    assert!(s.gc().unwrap().blobs.is_empty());
+}
+
+#[test]
+#[ignore = "started by several_processes_share_one_store"]
+fn process_inner() {
+    let (Some(root), Some(layout)) = (
+        std::env::var_os("GANTRY_PROC_ROOT"),
+        std::env::var_os("GANTRY_PROC_LAYOUT"),
+    ) else {
+        return;
+    };
+    let s = Store::open(&root).unwrap();
+    let opts = gantry_image::UnpackOptions {
+        whiteouts: gantry_image::WhiteoutMode::Flat,
+        ..Default::default()
+    };
+    for _ in 0..5 {
+        s.import_oci_layout(std::path::Path::new(&layout), &ImportOptions::default())
+            .unwrap();
+        s.prepare_snapshots("img", &opts).unwrap();
+        if std::env::var("GANTRY_PROC_INDEX").as_deref() == Ok("0") {
+            s.gc().unwrap();
+        }
+    }
+}
