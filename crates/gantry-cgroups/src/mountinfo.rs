@@ -43,16 +43,19 @@ pub(crate) fn cgroup_mounts(text: &str) -> Result<Vec<CgroupMount>, CgroupError>
         })?;
         let mut right = right.split(' ');
         let fstype = right.next().unwrap_or_default();
-        if fstype != "cgroup" && fstype != "cgroup2" {
-            continue;
-        }
-        let _source = right.next();
-        let super_options = right.next().unwrap_or_default();
         let mount_point = left.split(' ').nth(4).ok_or(CgroupError::MountInfo {
             line: line_no,
             reason: "fewer than 5 fields before ' - '",
         })?;
         let mount_point = PathBuf::from(unescape(mount_point));
+        // A later mount on the same mount point hides an earlier cgroup mount (e.g. a tmpfs over the hybrid
+        // host's /sys/fs/cgroup/unified): only the top one counts.
+        out.retain(|m: &CgroupMount| m.mount_point() != mount_point.as_path());
+        if fstype != "cgroup" && fstype != "cgroup2" {
+            continue;
+        }
+        let _source = right.next();
+        let super_options = right.next().unwrap_or_default();
         if fstype == "cgroup2" {
             out.push(CgroupMount::V2 { mount_point });
             continue;
@@ -75,6 +78,14 @@ pub(crate) fn cgroup_mounts(text: &str) -> Result<Vec<CgroupMount>, CgroupError>
         });
     }
     Ok(out)
+}
+
+impl CgroupMount {
+    fn mount_point(&self) -> &std::path::Path {
+        match self {
+            CgroupMount::V1 { mount_point, .. } | CgroupMount::V2 { mount_point } => mount_point,
+        }
+    }
 }
 
 /// Decodes the octal escapes (`\040` for space, ...) mountinfo uses in paths.
@@ -146,6 +157,16 @@ mod tests {
                 controllers: vec!["cpu".into(), "cpuacct".into()]
             }]
         );
+    }
+
+    #[test]
+    fn overmounted_cgroup_mount_is_hidden() {
+        let text = "30 25 0:26 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n\
+                    31 25 0:27 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
+                    90 30 0:50 / /sys/fs/cgroup/unified rw - tmpfs lifecycle rw,size=65536k\n";
+        let mounts = cgroup_mounts(text).unwrap();
+        assert_eq!(mounts.len(), 1);
+        assert!(matches!(&mounts[0], CgroupMount::V1 { .. }));
     }
 
     #[test]
