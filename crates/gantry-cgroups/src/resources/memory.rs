@@ -44,6 +44,14 @@ impl MemoryPlan {
                     ),
                 ));
             }
+            if l == -1 && s > 0 {
+                return Err(invalid(
+                    SWAP,
+                    format!(
+                        "memory+swap limit {s} with an unlimited memory limit; set both or neither"
+                    ),
+                ));
+            }
         }
         if let Some(s) = m.swappiness() {
             if s > 100 {
@@ -279,6 +287,19 @@ mod tests {
         assert_eq!(get(&dir, "memory.swappiness"), "10");
         assert_eq!(get(&dir, "memory.oom_control"), "1");
         assert_eq!(get(&dir, "memory.kmem.tcp.limit_in_bytes"), "4096");
+    }
+
+    #[test]
+    fn swap_without_a_memory_bound_is_refused() {
+        let fake = Fake::v1(&["memory"]);
+        let err = fake
+            .cgroup
+            .apply(&resources(r#"{"memory":{"limit":-1,"swap":1048576}}"#))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("linux.resources.memory.swap"),
+            "{err}"
+        );
     }
 
     #[test]
