@@ -196,3 +196,91 @@ fn multiarch_index_selects_the_requested_platform() {
         "{e}"
     );
 }
+
+/// The debian image (when `images.sh --debian` built it) flattens to the same tree as GNU tar
+/// extracting its layer with --xattrs --same-owner, including xattrs like security.capability.
+#[test]
+fn debian_flattens_like_gnu_tar() {
+    let Some(imgs) = common::images_dir() else {
+        return;
+    };
+    if !common::is_root() {
+        eprintln!("SKIP: ownership comparison needs root");
+        return;
+    }
+    let (dir, s) = store();
+    let opts = ImportOptions {
+        refs: Some(vec!["debian".into()]),
+        ..Default::default()
+    };
+    if s.import_oci_layout(&imgs.join("oci"), &opts).is_err() {
+        eprintln!("SKIP: no debian image (run images.sh --debian)");
+        return;
+    }
+    let ours = dir.path().join("ours");
+    std::fs::create_dir(&ours).unwrap();
+    let stats = s
+        .flatten("debian", &ours, &UnpackOptions::default())
+        .unwrap();
+    assert!(stats.warnings.is_empty(), "{:?}", stats.warnings);
+    let man = s.manifest(&s.image("debian").unwrap().manifest).unwrap();
+    let theirs = dir.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    let st = std::process::Command::new("tar")
+        .args([
+            "--xattrs",
+            "--xattrs-include=*",
+            "--same-owner",
+            "--numeric-owner",
+            "-xpzf",
+        ])
+        .arg(s.blob_path(&man.layers[0].digest))
+        .arg("-C")
+        .arg(&theirs)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let a = common::listing(&ours, false);
+    let b = common::listing(&theirs, false);
+    let diff: Vec<_> = b
+        .iter()
+        .filter(|l| !a.contains(l))
+        .map(|l| format!("- {l}"))
+        .chain(
+            a.iter()
+                .filter(|l| !b.contains(l))
+                .map(|l| format!("+ {l}")),
+        )
+        .collect();
+    assert!(
+        diff.is_empty(),
+        "differs from GNU tar:\n{}",
+        diff.join("\n")
+    );
+    // Same xattrs and mtimes on every entry.
+    for line in &b {
+        let head = line.split(" links=").next().unwrap();
+        let rel = head.rsplitn(4, ' ').last().unwrap();
+        let (pa, pb) = (ours.join(rel), theirs.join(rel));
+        let (ma, mb) = (
+            std::fs::symlink_metadata(&pa).unwrap(),
+            std::fs::symlink_metadata(&pb).unwrap(),
+        );
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(ma.mtime(), mb.mtime(), "mtime of {rel}");
+        if !mb.file_type().is_symlink() {
+            let names = |p: &std::path::Path| {
+                let mut buf = vec![0u8; 4096];
+                let n = rustix::fs::listxattr(p, &mut buf).unwrap_or(0);
+                let mut v: Vec<Vec<u8>> = buf[..n]
+                    .split(|&c| c == 0)
+                    .filter(|x| !x.is_empty())
+                    .map(<[u8]>::to_vec)
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(names(&pa), names(&pb), "xattrs of {rel}");
+        }
+    }
+}
