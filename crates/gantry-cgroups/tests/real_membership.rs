@@ -232,3 +232,40 @@ fn default_path_is_under_gantry_at_the_hierarchy_roots() {
     guard.cgroup.create().unwrap();
     assert!(guard.cgroup.dirs().all(|d| d.is_dir()));
 }
+
+/// A frozen cgroup's processes make no progress; thawed, they resume.
+fn check_freeze_stops_progress(layout: &Layout) {
+    let tmp = tempfile::tempdir().unwrap();
+    let ticks = tmp.path().join("ticks");
+    let mut guard = Guard::new(layout);
+    guard.spawn_inside(&format!(
+        "while :; do echo t >> {}; sleep 0.01; done",
+        ticks.display()
+    ));
+    let size = || std::fs::metadata(&ticks).map(|m| m.len()).unwrap_or(0);
+    let wait = |ms| std::thread::sleep(std::time::Duration::from_millis(ms));
+    wait(100);
+    guard.cgroup.freeze().unwrap();
+    let frozen_at = size();
+    wait(300);
+    assert_eq!(size(), frozen_at, "no progress while frozen");
+    guard.cgroup.thaw().unwrap();
+    wait(300);
+    assert!(size() > frozen_at, "progress after thaw");
+}
+
+#[test]
+fn v1_freezer_stops_progress() {
+    if !real_host() {
+        return;
+    }
+    check_freeze_stops_progress(&hybrid());
+}
+
+#[test]
+fn v2_freeze_stops_progress() {
+    if !real_host() {
+        return;
+    }
+    check_freeze_stops_progress(&v2());
+}
