@@ -371,7 +371,7 @@ fn rkt_cve_2019_10144_exec_is_confined_like_init() {
     let t = TestCtx::new("rktexec");
     let mut b = t.bundle();
     let probe = "cat /proc/self/cgroup; grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; \
-                 readlink /proc/self/ns/pid /proc/self/ns/mnt /proc/self/ns/net";
+                 for n in pid mnt net; do readlink /proc/self/ns/$n; done";
     b.sh(&format!("({probe}) > /tmp/init-info; exec sleep 1000"));
     let id = t.id();
     t.create(&b, &id).assert_success();
