@@ -274,3 +274,23 @@ fn v2_unified_map_reaches_the_kernel() {
         "no memory controller in this unified mount: {err}"
     );
 }
+
+#[test]
+fn stats_count_cpu_time_on_both_layouts() {
+    if !real_host() {
+        return;
+    }
+    for layout in [
+        Layout::detect().unwrap(),
+        Layout::v2(PathBuf::from("/sys/fs/cgroup/unified")),
+    ] {
+        let guard = Guard::new(&layout);
+        let out = guard.run_inside("i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done");
+        assert!(out.status.success(), "{out:?}");
+        let cpu = guard.cgroup.stats().unwrap().cpu.expect("cpu stats");
+        assert!(
+            cpu.usage_ns > 1_000_000,
+            "a busy loop uses over 1 ms of CPU: {cpu:?}"
+        );
+    }
+}
