@@ -115,6 +115,24 @@ impl Cgroup {
         })
     }
 
+    /// [`Cgroup::resolve`] for `linux.cgroupsPath` as oci-spec types it (a `PathBuf`): a path that is not UTF-8 is
+    /// refused rather than silently replaced by the default.
+    pub fn resolve_path(
+        layout: &Layout,
+        cgroups_path: Option<&Path>,
+        container_id: &str,
+    ) -> Result<Cgroup, CgroupError> {
+        let text = match cgroups_path {
+            None => None,
+            Some(p) => Some(p.to_str().ok_or_else(|| CgroupError::InvalidPath {
+                field: "linux.cgroupsPath",
+                value: p.to_string_lossy().into_owned(),
+                reason: "is not valid UTF-8",
+            })?),
+        };
+        Cgroup::resolve(layout, text, container_id)
+    }
+
     /// The normalized cgroup path shared by all hierarchies, e.g. `/gantry/abc`.
     pub fn path(&self) -> &str {
         &self.path

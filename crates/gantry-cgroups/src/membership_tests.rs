@@ -243,3 +243,23 @@ fn state_json_is_readable_and_stable() {
         r#"{"mode":"hybrid","path":"/x","v1":[{"controllers":["memory"],"dir":{"root":"/cg/memory","path":"/cg/memory/x","created_from":4294967295}}],"unified":{"root":"/cg/unified","path":"/cg/unified/x","created_from":4294967295}}"#
     );
 }
+
+#[test]
+fn resolve_path_refuses_non_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let layout = Layout::v2("/cg".into());
+    let bad = Path::new(std::ffi::OsStr::from_bytes(b"/a\xff"));
+    let err = Cgroup::resolve_path(&layout, Some(bad), "x").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CgroupError::InvalidPath {
+                field: "linux.cgroupsPath",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let ok = Cgroup::resolve_path(&layout, Some(Path::new("/a")), "x").unwrap();
+    assert_eq!(ok.path(), "/a");
+}
