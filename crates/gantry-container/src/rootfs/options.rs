@@ -65,6 +65,7 @@ impl MountOptions {
                 "nostrictatime" => clear(&mut o, libc::MS_STRICTATIME),
                 "silent" => set(&mut o, libc::MS_SILENT),
                 "loud" => clear(&mut o, libc::MS_SILENT),
+                "defaults" => {}
                 "bind" => o.bind = true,
                 "rbind" => {
                     o.bind = true;

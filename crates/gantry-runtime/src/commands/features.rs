@@ -1,6 +1,6 @@
 //! `features` (runtime-spec features.md): exactly what this build supports.
 
-use gantry_spec::features::CgroupFeatures;
+use gantry_spec::features::{CgroupFeatures, SeccompFeatures};
 use gantry_spec::Features;
 
 /// Mount options `mounts[].options` understands.
@@ -64,6 +64,7 @@ pub fn run() -> anyhow::Result<()> {
             systemd_user: false,
             rdma: false,
         })
+        .seccomp(seccomp())
         .apparmor(false)
         .selinux(false)
         .intel_rdt(false)
@@ -71,4 +72,17 @@ pub fn run() -> anyhow::Result<()> {
         .build();
     println!("{}", f.to_json());
     Ok(())
+}
+
+/// What this libseccomp and kernel support, as the features document spells it.
+fn seccomp() -> SeccompFeatures {
+    let s = gantry_security::seccomp::support();
+    SeccompFeatures {
+        enabled: s.enabled,
+        actions: Some(s.actions),
+        operators: Some(s.operators),
+        archs: Some(s.archs),
+        known_flags: Some(s.known_flags),
+        supported_flags: Some(s.supported_flags),
+    }
 }

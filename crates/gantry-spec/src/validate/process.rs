@@ -82,6 +82,11 @@ pub(super) fn check_env(env: &[String], field: &str) -> Result<(), SpecError> {
 /// config.md POSIX process rlimits: "If rlimits contains duplicated entries with same type,
 /// the runtime MUST generate an error." Unknown types are refused by the parser already.
 /// soft > hard would make setrlimit(2) fail with EINVAL inside the container: refuse it here.
+/// The spec's name of an rlimit type (`RLIMIT_NOFILE`).
+fn rlimit_name(t: oci_spec::runtime::PosixRlimitType) -> String {
+    serde_json::to_string(&t).map(|s| s.trim_matches('"').to_owned()).unwrap_or_default()
+}
+
 fn check_rlimits(rlimits: &[oci_spec::runtime::PosixRlimit]) -> Result<(), SpecError> {
     let mut seen: [Option<usize>; 16] = [None; 16];
     for (i, r) in rlimits.iter().enumerate() {
@@ -90,7 +95,7 @@ fn check_rlimits(rlimits: &[oci_spec::runtime::PosixRlimit]) -> Result<(), SpecE
             return Err(SpecError::invalid(
                 format!("process.rlimits[{i}].type"),
                 Problem::DuplicateRlimit {
-                    first: format!("process.rlimits[{first}]"),
+                    first: format!("process.rlimits[{first}] ({})", rlimit_name(r.typ())),
                 },
             ));
         }

@@ -1,0 +1,15 @@
+//! One file per command: its clap arguments and a `run` returning the exit status.
+
+pub mod gc;
+pub mod images;
+pub mod import;
+pub mod inspect;
+pub mod load;
+pub mod ps;
+pub mod pull;
+pub mod push;
+pub mod rm;
+pub mod rmi;
+pub mod run;
+pub mod save;
+pub mod tag;
