@@ -35,13 +35,13 @@ pub enum Error {
     },
     /// The bundle's config.json is invalid.
     #[error(transparent)]
-    Spec(#[from] gantry_spec::SpecError),
+    Spec(Box<gantry_spec::SpecError>),
     /// A cgroup operation failed.
     #[error(transparent)]
-    Cgroup(#[from] gantry_cgroups::CgroupError),
+    Cgroup(Box<gantry_cgroups::CgroupError>),
     /// Capabilities or seccomp settings are invalid.
     #[error(transparent)]
-    Security(#[from] gantry_security::SecurityError),
+    Security(Box<gantry_security::SecurityError>),
     /// A system call on a path failed.
     #[error("{op} {path}: {source}")]
     Path {
@@ -101,6 +101,24 @@ pub enum Error {
         /// Why, and what to do.
         reason: String,
     },
+}
+
+impl From<gantry_spec::SpecError> for Error {
+    fn from(e: gantry_spec::SpecError) -> Self {
+        Error::Spec(Box::new(e))
+    }
+}
+
+impl From<gantry_cgroups::CgroupError> for Error {
+    fn from(e: gantry_cgroups::CgroupError) -> Self {
+        Error::Cgroup(Box::new(e))
+    }
+}
+
+impl From<gantry_security::SecurityError> for Error {
+    fn from(e: gantry_security::SecurityError) -> Self {
+        Error::Security(Box::new(e))
+    }
 }
 
 impl Error {

@@ -98,11 +98,13 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     if cfg.plan.new_user {
         // Our host root identity is not mapped in the new user namespace: become its root (the maps are written).
         let root_gid = rustix::process::Gid::from_raw(0);
-        rustix::thread::set_thread_res_gid(root_gid, root_gid, root_gid)
-            .ctx(|| "become gid 0 in the new user namespace (map gid 0 in linux.gidMappings)".into())?;
+        rustix::thread::set_thread_res_gid(root_gid, root_gid, root_gid).ctx(|| {
+            "become gid 0 in the new user namespace (map gid 0 in linux.gidMappings)".into()
+        })?;
         let root_uid = rustix::process::Uid::from_raw(0);
-        rustix::thread::set_thread_res_uid(root_uid, root_uid, root_uid)
-            .ctx(|| "become uid 0 in the new user namespace (map uid 0 in linux.uidMappings)".into())?;
+        rustix::thread::set_thread_res_uid(root_uid, root_uid, root_uid).ctx(|| {
+            "become uid 0 in the new user namespace (map uid 0 in linux.uidMappings)".into()
+        })?;
     }
     join_namespaces(cfg.plan)?;
     if let Some(oom) = process.oom_score_adj() {
@@ -244,7 +246,8 @@ fn join_namespaces(plan: &Plan) -> StepResult {
     for j in &plan.child_joins {
         let what = || format!("join {} namespace {}", j.kind.name(), j.path.display());
         let fd = rfs::open(&j.path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx(what)?;
-        rustix::thread::move_into_link_name_space(fd.as_fd(), Some(j.kind.link_type())).ctx(what)?;
+        rustix::thread::move_into_link_name_space(fd.as_fd(), Some(j.kind.link_type()))
+            .ctx(what)?;
     }
     if plan.child_unshare != 0 {
         gantry_sys::namespace::unshare_namespaces(plan.child_unshare)

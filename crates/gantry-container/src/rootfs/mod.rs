@@ -38,14 +38,8 @@ pub fn prepare(ctx: &RootfsCtx<'_>) -> StepResult<OwnedFd> {
     // Device and file modes are exactly what the spec says; the process's umask is set later.
     rustix::process::umask(Mode::empty());
     // Keep host mount events flowing in but never out (runc's default too).
-    gantry_sys::mount::mount(
-        None,
-        "/",
-        None,
-        (libc::MS_SLAVE | libc::MS_REC) as u64,
-        None,
-    )
-    .ctx(|| "make / a recursive slave mount".into())?;
+    gantry_sys::mount::mount(None, "/", None, libc::MS_SLAVE | libc::MS_REC, None)
+        .ctx(|| "make / a recursive slave mount".into())?;
     let rootfs = ctx
         .rootfs
         .to_str()
@@ -54,7 +48,7 @@ pub fn prepare(ctx: &RootfsCtx<'_>) -> StepResult<OwnedFd> {
         Some(rootfs),
         rootfs,
         None,
-        (libc::MS_BIND | libc::MS_REC) as u64,
+        libc::MS_BIND | libc::MS_REC,
         None,
     )
     .ctx(|| format!("bind-mount the rootfs {rootfs} onto itself"))?;

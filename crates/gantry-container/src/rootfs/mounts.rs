@@ -64,7 +64,7 @@ pub fn mount_entry(ctx: &MountCtx<'_>, m: &Mount, index: usize) -> StepResult {
     }
     let target = mkdir_all(ctx.root, dest, 0o755).ctx(what)?;
     let source = m.source().as_ref().and_then(|s| s.to_str()).unwrap_or(typ);
-    let flags = opts.flags & !(libc::MS_BIND as u64);
+    let flags = opts.flags & !libc::MS_BIND;
     let r = gantry_sys::mount::mount(
         Some(source),
         &fd_path(&target),
@@ -185,8 +185,8 @@ fn mount_cgroup(ctx: &MountCtx<'_>, dest: &Path, opts: &MountOptions) -> std::io
             "no cgroup hierarchy found on this host",
         ));
     };
-    let flags = opts.flags & !(libc::MS_RDONLY as u64 | libc::MS_BIND as u64);
-    let ro = opts.flags & libc::MS_RDONLY as u64 != 0;
+    let flags = opts.flags & !(libc::MS_RDONLY | libc::MS_BIND);
+    let ro = opts.flags & libc::MS_RDONLY != 0;
     let sub_opts = MountOptions {
         flags: opts.flags,
         ..MountOptions::default()
@@ -270,7 +270,7 @@ fn mount_cgroup(ctx: &MountCtx<'_>, dest: &Path, opts: &MountOptions) -> std::io
             None,
             &fd_path(&top),
             None,
-            flags | (libc::MS_REMOUNT | libc::MS_RDONLY) as u64,
+            flags | (libc::MS_REMOUNT | libc::MS_RDONLY),
             Some("mode=755"),
         )?;
     }

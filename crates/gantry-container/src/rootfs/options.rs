@@ -33,12 +33,12 @@ impl MountOptions {
         for opt in options {
             let opt = opt.as_ref();
             let set = |o: &mut MountOptions, f: libc::c_ulong| {
-                o.flags |= f as u64;
-                o.cleared &= !(f as u64);
+                o.flags |= f;
+                o.cleared &= !f;
             };
             let clear = |o: &mut MountOptions, f: libc::c_ulong| {
-                o.flags &= !(f as u64);
-                o.cleared |= f as u64;
+                o.flags &= !f;
+                o.cleared |= f;
             };
             match opt {
                 "ro" => set(&mut o, libc::MS_RDONLY),
@@ -71,16 +71,14 @@ impl MountOptions {
                     o.bind = true;
                     o.recursive = true;
                 }
-                "private" => o.propagation.push(libc::MS_PRIVATE as u64),
-                "rprivate" => o.propagation.push((libc::MS_PRIVATE | libc::MS_REC) as u64),
-                "shared" => o.propagation.push(libc::MS_SHARED as u64),
-                "rshared" => o.propagation.push((libc::MS_SHARED | libc::MS_REC) as u64),
-                "slave" => o.propagation.push(libc::MS_SLAVE as u64),
-                "rslave" => o.propagation.push((libc::MS_SLAVE | libc::MS_REC) as u64),
-                "unbindable" => o.propagation.push(libc::MS_UNBINDABLE as u64),
-                "runbindable" => o
-                    .propagation
-                    .push((libc::MS_UNBINDABLE | libc::MS_REC) as u64),
+                "private" => o.propagation.push(libc::MS_PRIVATE),
+                "rprivate" => o.propagation.push(libc::MS_PRIVATE | libc::MS_REC),
+                "shared" => o.propagation.push(libc::MS_SHARED),
+                "rshared" => o.propagation.push(libc::MS_SHARED | libc::MS_REC),
+                "slave" => o.propagation.push(libc::MS_SLAVE),
+                "rslave" => o.propagation.push(libc::MS_SLAVE | libc::MS_REC),
+                "unbindable" => o.propagation.push(libc::MS_UNBINDABLE),
+                "runbindable" => o.propagation.push(libc::MS_UNBINDABLE | libc::MS_REC),
                 "rro" => o.rec_set |= MOUNT_ATTR_RDONLY,
                 "rrw" => o.rec_clear |= MOUNT_ATTR_RDONLY,
                 "rnosuid" => o.rec_set |= MOUNT_ATTR_NOSUID,
@@ -107,16 +105,16 @@ impl MountOptions {
         use gantry_sys::mount::*;
         let map = |f: u64| {
             let mut a = 0;
-            if f & libc::MS_RDONLY as u64 != 0 {
+            if f & libc::MS_RDONLY != 0 {
                 a |= MOUNT_ATTR_RDONLY;
             }
-            if f & libc::MS_NOSUID as u64 != 0 {
+            if f & libc::MS_NOSUID != 0 {
                 a |= MOUNT_ATTR_NOSUID;
             }
-            if f & libc::MS_NODEV as u64 != 0 {
+            if f & libc::MS_NODEV != 0 {
                 a |= MOUNT_ATTR_NODEV;
             }
-            if f & libc::MS_NOEXEC as u64 != 0 {
+            if f & libc::MS_NOEXEC != 0 {
                 a |= MOUNT_ATTR_NOEXEC;
             }
             a
@@ -132,7 +130,7 @@ mod tests {
     #[test]
     fn default_spec_options() {
         let o = MountOptions::parse(&["nosuid", "strictatime", "mode=755", "size=65536k"]);
-        assert_eq!(o.flags, (libc::MS_NOSUID | libc::MS_STRICTATIME) as u64);
+        assert_eq!(o.flags, (libc::MS_NOSUID | libc::MS_STRICTATIME));
         assert_eq!(o.data, "mode=755,size=65536k");
         assert!(!o.bind);
     }
@@ -140,15 +138,15 @@ mod tests {
     #[test]
     fn later_words_win() {
         let o = MountOptions::parse(&["ro", "rw"]);
-        assert_eq!(o.flags & libc::MS_RDONLY as u64, 0);
-        assert_ne!(o.cleared & libc::MS_RDONLY as u64, 0);
+        assert_eq!(o.flags & libc::MS_RDONLY, 0);
+        assert_ne!(o.cleared & libc::MS_RDONLY, 0);
     }
 
     #[test]
     fn bind_and_propagation() {
         let o = MountOptions::parse(&["rbind", "ro", "rslave", "rro"]);
         assert!(o.bind && o.recursive);
-        assert_eq!(o.propagation, vec![(libc::MS_SLAVE | libc::MS_REC) as u64]);
+        assert_eq!(o.propagation, vec![(libc::MS_SLAVE | libc::MS_REC)]);
         assert_eq!(o.rec_set, gantry_sys::mount::MOUNT_ATTR_RDONLY);
         assert_eq!(o.attr_flags().0, gantry_sys::mount::MOUNT_ATTR_RDONLY);
     }

@@ -68,7 +68,7 @@ pub fn mask(
             Some("tmpfs"),
             &fd_path(&target),
             Some("tmpfs"),
-            libc::MS_RDONLY as u64,
+            libc::MS_RDONLY,
             Some("size=0k"),
         )
         .ctx(what)

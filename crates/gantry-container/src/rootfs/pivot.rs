@@ -11,14 +11,8 @@ pub fn pivot(root: BorrowedFd<'_>) -> StepResult {
     rustix::process::pivot_root(".", ".").ctx(|| "pivot_root".into())?;
     // The old root is now stacked on ".": make it a slave so unmounting it cannot propagate to the host, then
     // detach it.
-    gantry_sys::mount::mount(
-        None,
-        ".",
-        None,
-        (libc::MS_SLAVE | libc::MS_REC) as u64,
-        None,
-    )
-    .ctx(|| "make the old root a slave mount".into())?;
+    gantry_sys::mount::mount(None, ".", None, libc::MS_SLAVE | libc::MS_REC, None)
+        .ctx(|| "make the old root a slave mount".into())?;
     rustix::mount::unmount(".", rustix::mount::UnmountFlags::DETACH)
         .ctx(|| "detach the old root".into())?;
     rustix::process::chdir("/").ctx(|| "chdir /".into())
@@ -28,7 +22,7 @@ pub fn pivot(root: BorrowedFd<'_>) -> StepResult {
 /// e.g. a ramfs root).
 pub fn move_root(root: BorrowedFd<'_>) -> StepResult {
     rustix::process::fchdir(root).ctx(|| "chdir to rootfs".into())?;
-    gantry_sys::mount::mount(Some("."), "/", None, libc::MS_MOVE as u64, None)
+    gantry_sys::mount::mount(Some("."), "/", None, libc::MS_MOVE, None)
         .ctx(|| "move the rootfs over / (--no-pivot)".into())?;
     rustix::process::chroot(".").ctx(|| "chroot (--no-pivot)".into())?;
     rustix::process::chdir("/").ctx(|| "chdir /".into())

@@ -40,7 +40,12 @@ pub fn mkdir_all(root: BorrowedFd<'_>, path: &Path, mode: u32) -> io::Result<Own
 /// Most symlinks followed while creating one path (the kernel's own limit).
 const MAX_LINKS: u32 = 40;
 
-fn mkdir_all_links(root: BorrowedFd<'_>, path: &Path, mode: u32, links: u32) -> io::Result<OwnedFd> {
+fn mkdir_all_links(
+    root: BorrowedFd<'_>,
+    path: &Path,
+    mode: u32,
+    links: u32,
+) -> io::Result<OwnedFd> {
     let dir = OFlags::PATH | OFlags::DIRECTORY;
     match open_in_root(root, path, dir) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
