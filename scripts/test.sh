@@ -15,5 +15,7 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; }
 fi
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -q -- -D warnings
 cargo build --workspace --bins
 cargo test --workspace --no-fail-fast
