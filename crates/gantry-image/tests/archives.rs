@@ -130,6 +130,27 @@ fn docker_save_tarball_loads_and_roundtrips() {
 }
 
 #[test]
+fn tag_adds_a_name_that_outlives_the_source_name() {
+    let (_d, s) = store();
+    let imgs = s
+        .load(docker_save_tar().as_slice(), &ImportOptions::default())
+        .unwrap();
+    let t = s
+        .tag_image("example.com/app:v1", "example.com/app:v2")
+        .unwrap();
+    assert_eq!(
+        (&t.target, &t.manifest),
+        (&imgs[0].target, &imgs[0].manifest)
+    );
+    assert!(s.tag_image("example.com/nope:v1", "x:y").is_err());
+    assert!(s.tag_image("example.com/app:v1", "bad name").is_err());
+    s.remove_image("example.com/app:v1").unwrap();
+    let report = s.gc().unwrap();
+    assert!(report.blobs.is_empty(), "{report}");
+    assert!(s.image_config("example.com/app:v2").is_ok());
+}
+
+#[test]
 fn archive_member_escaping_is_refused() {
     let (_d, s) = store();
     let mut b = tar::Builder::new(Vec::new());

@@ -235,6 +235,20 @@ impl Store {
         parse_image_config(&bytes, &man.config.to_string())
     }
 
+    /// Gives the image named `source` the additional name `name` (repointing `name` if it
+    /// already exists): same target and platform manifest, no content copied.
+    pub fn tag_image(&self, source: &str, name: &str) -> Result<ImageRecord> {
+        validate_name(name)?;
+        // Held across the read so `gc` cannot drop the source's content in between.
+        let _lock = StoreLock::shared(self.root())?;
+        let image = ImageRecord {
+            name: name.to_owned(),
+            ..self.image(source)?
+        };
+        self.db.write(vec![Op::put(Table::Images, name, &image)])?;
+        Ok(image)
+    }
+
     /// Removes a name; content is reclaimed by [`Store::gc`] when nothing else uses it.
     pub fn remove_image(&self, name: &str) -> Result<()> {
         self.image(name)?;
