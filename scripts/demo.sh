@@ -19,7 +19,7 @@ work=$(mktemp -d /tmp/gantry-demo.XXXXXX)
 trap '"$rt" --root "$work/state" delete -f demo &>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/bundle/rootfs"/{bin,proc,sys,dev,tmp,etc}
 cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do ln -sf busybox "$work/bundle/rootfs/bin/$a"; done
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$work/bundle/rootfs/bin/$a"; done
 (cd "$work/bundle" && "$rt" spec)
 jq '.process.terminal = false | .hostname = "gantry-demo" | .linux.cgroupsPath = "/gantry-demo/demo"
     | .process.args = ["sh", "-c", "echo hello from a gantry container: host $(hostname), pid $$, uid $(id -u); ls /"]' \
