@@ -366,7 +366,6 @@ fn ghsa_q6r4_cwd_through_symlink_creates_nothing_outside() {
 }
 
 #[test]
-#[ignore = "needs `exec` (issue #3)"]
 fn rkt_cve_2019_10144_exec_is_confined_like_init() {
     let t = TestCtx::new("rktexec");
     let mut b = t.bundle();

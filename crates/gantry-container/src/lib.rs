@@ -18,6 +18,8 @@ pub mod time;
 pub mod verbs;
 
 pub use error::{Error, Result};
+/// The OCI spec types this library speaks (re-exported so callers use the same version).
+pub use oci_spec;
 pub use state::{State, StateRoot, Status};
 
 /// The runtime-spec version this library implements.

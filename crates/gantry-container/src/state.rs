@@ -17,7 +17,10 @@ use crate::procfs;
 pub const STATE_FILE: &str = "state.json";
 /// Name of the start gate FIFO inside a container's directory.
 pub const EXEC_FIFO: &str = "exec.fifo";
-/// Name of the marker file written while a container is paused.
+/// Name of the copy of the bundle's config.json kept at create (for `exec`).
+pub const CONFIG_FILE: &str = "config.json";
+/// Name of the marker file written while a container is paused (after the freeze succeeded; the status is
+/// `paused` only while the cgroup is frozen too).
 pub const PAUSED_MARKER: &str = "paused";
 
 /// The OCI status of a container (runtime.md "State").
@@ -332,6 +335,28 @@ impl ContainerDir {
         .map_err(|e| Error::path("create", self.path.join(name), e.into()))
     }
 
+    /// Copies `config` (the bundle's config.json) into the directory as [`CONFIG_FILE`], in the kernel.
+    pub fn keep_config(&self, config: &Path) -> Result<()> {
+        let src = rfs::open(config, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| Error::path("read", config, e.into()))?;
+        let dst_path = || self.path.join(CONFIG_FILE);
+        let dst = rfs::openat(
+            &self.fd,
+            CONFIG_FILE,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| Error::path("keep config", dst_path(), e.into()))?;
+        loop {
+            match rfs::copy_file_range(&src, None, &dst, None, 1 << 30) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(Error::path("keep config", dst_path(), e.into())),
+            }
+        }
+    }
+
     /// Creates the start gate FIFO and opens it read-write (which never blocks), close-on-exec.
     pub fn make_exec_fifo(&self) -> Result<OwnedFd> {
         let path = || self.path.join(EXEC_FIFO);
@@ -381,7 +406,12 @@ impl ContainerDir {
         if self.has(EXEC_FIFO) {
             return Status::Created;
         }
-        if self.has(PAUSED_MARKER) {
+        if self.has(PAUSED_MARKER)
+            && state
+                .cgroup
+                .as_ref()
+                .is_some_and(|cg| cg.is_frozen().unwrap_or(false))
+        {
             return Status::Paused;
         }
         Status::Running

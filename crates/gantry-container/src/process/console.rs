@@ -17,6 +17,15 @@ const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
 
 /// Sets up the console after pivot_root and sends the master to `socket`. Returns the slave (now fds 0-2).
 pub fn setup(socket: BorrowedFd<'_>, size: Option<(u16, u16)>) -> StepResult {
+    let (master, slave) = open_pty(size)?;
+    bind_console(&slave)?;
+    send_master(socket, &master)?;
+    drop(master);
+    make_controlling(&slave)
+}
+
+/// Opens a pty pair in the devpts at the current root's `/dev/pts` (checked to be devpts), sized `(rows, cols)`.
+pub(crate) fn open_pty(size: Option<(u16, u16)>) -> StepResult<(OwnedFd, OwnedFd)> {
     let what = || "process.terminal: open a pty in the container's devpts".to_string();
     let master =
         rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
@@ -39,16 +48,24 @@ pub fn setup(socket: BorrowedFd<'_>, size: Option<(u16, u16)>) -> StepResult {
         };
         rustix::termios::tcsetwinsize(&master, ws).ctx(|| "process.consoleSize".into())?;
     }
-    bind_console(&slave)?;
-    let name = rustix::pty::ptsname(&master, Vec::new()).ctx(what)?;
+    Ok((master, slave))
+}
+
+/// Sends the pty master (with its name) to the `--console-socket` connection.
+pub(crate) fn send_master(socket: BorrowedFd<'_>, master: &OwnedFd) -> StepResult {
+    let name = rustix::pty::ptsname(master, Vec::new())
+        .ctx(|| "process.terminal: name of the pty".into())?;
     send_fd(socket, name.as_bytes(), master.as_fd())
-        .ctx(|| "send the pty master to --console-socket".into())?;
-    drop(master);
+        .ctx(|| "send the pty master to --console-socket".into())
+}
+
+/// Starts a new session with the pty slave as controlling terminal and stdio.
+pub(crate) fn make_controlling(slave: &OwnedFd) -> StepResult {
     rustix::process::setsid().ctx(|| "setsid".into())?;
-    rustix::process::ioctl_tiocsctty(&slave)
+    rustix::process::ioctl_tiocsctty(slave)
         .ctx(|| "make the pty the controlling terminal".into())?;
     for fd in 0..3 {
-        dup_onto(&slave, fd).ctx(|| format!("dup the pty onto fd {fd}"))?;
+        dup_onto(slave, fd).ctx(|| format!("dup the pty onto fd {fd}"))?;
     }
     Ok(())
 }

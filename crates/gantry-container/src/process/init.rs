@@ -64,6 +64,11 @@ pub fn run(cfg: &InitConfig<'_>, chan: Channel) -> ! {
         Ok(never) => match never {},
         Err(e) => e,
     };
+    fail(&chan, err)
+}
+
+/// Reports a failed setup step to the runtime and exits the child with status 1.
+pub(crate) fn fail(chan: &Channel, err: StepError) -> ! {
     let _ = chan.send(&Msg::Failed {
         errno: err.source.raw_os_error().unwrap_or(libc::EINVAL),
         context: if err.source.raw_os_error().is_none() {
@@ -158,35 +163,12 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         super::console::setup(socket.as_fd(), size)?;
     }
     rootfs::finish(spec)?;
-    enter_cwd(process.cwd())?;
+    enter_cwd(process.cwd(), true)?;
     let exe = find_executable(cfg.argv, cfg.envp)?;
-    let nnp = process.no_new_privileges().unwrap_or(false);
-    if !nnp {
-        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load before capabilities are dropped.
-        load_seccomp(cfg, chan)?;
-    }
-    if let Some(caps) = cfg.caps {
-        caps.drop_bounding().map_err(|e| invalid(e.to_string()))?;
-        rustix::thread::set_keep_capabilities(true)
-            .ctx(|| "keep capabilities across setuid".into())?;
-    }
-    set_user(process, cfg.plan)?;
-    if let Some(caps) = cfg.caps {
-        rustix::thread::set_keep_capabilities(false).ctx(|| "clear keep-capabilities".into())?;
-        caps.apply().map_err(|e| invalid(e.to_string()))?;
-    }
-    if nnp {
-        rustix::thread::set_no_new_privs(true).ctx(|| "process.noNewPrivileges".into())?;
-        // As late as possible while the runtime still waits for us (a notify fd must reach it).
-        load_seccomp(cfg, chan)?;
-    }
+    confine(process, cfg.seccomp, cfg.caps, cfg.plan.in_user_ns, chan)?;
     // Nothing of the runtime's may cross exec: mark every descriptor above stdio (and the preserved ones)
     // close-on-exec, and clear it on the preserved ones (CVE-2024-21626).
-    for fd in 3..3 + cfg.preserve_fds as i32 {
-        gantry_sys::fd::clear_cloexec(fd).ctx(|| format!("--preserve-fds: fd {fd}"))?;
-    }
-    gantry_sys::fd::cloexec_from(3 + cfg.preserve_fds)
-        .ctx(|| "mark descriptors close-on-exec".into())?;
+    seal_fds(cfg.preserve_fds)?;
     rustix::process::set_parent_process_death_signal(None)
         .ctx(|| "clear parent-death signal".into())?;
     chan.send(&Msg::Ready).ctx(|| "sync".into())?;
@@ -212,8 +194,49 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     gantry_sys::clone::exit_immediately(127)
 }
 
-fn load_seccomp(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult {
-    let Some(prog) = cfg.seccomp else {
+/// Applies the process's confinement in the order the kernel needs: seccomp (before dropping capabilities unless
+/// `noNewPrivileges`), bounding set, uid/gid/groups, the other capability sets, then no_new_privs and seccomp.
+/// Shared by the container's init and `exec` (which must be confined exactly like it: rkt CVE-2019-10144).
+pub(crate) fn confine(
+    process: &Process,
+    seccomp: Option<&gantry_security::seccomp::Program>,
+    caps: Option<&gantry_security::caps::CapPlan>,
+    in_user_ns: bool,
+    chan: &Channel,
+) -> StepResult {
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    if !nnp {
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load before capabilities are dropped.
+        load_seccomp(seccomp, chan)?;
+    }
+    if let Some(caps) = caps {
+        caps.drop_bounding().map_err(|e| invalid(e.to_string()))?;
+        rustix::thread::set_keep_capabilities(true)
+            .ctx(|| "keep capabilities across setuid".into())?;
+    }
+    set_user(process, in_user_ns)?;
+    if let Some(caps) = caps {
+        rustix::thread::set_keep_capabilities(false).ctx(|| "clear keep-capabilities".into())?;
+        caps.apply().map_err(|e| invalid(e.to_string()))?;
+    }
+    if nnp {
+        rustix::thread::set_no_new_privs(true).ctx(|| "process.noNewPrivileges".into())?;
+        // As late as possible while the runtime still waits for us (a notify fd must reach it).
+        load_seccomp(seccomp, chan)?;
+    }
+    Ok(())
+}
+
+/// Marks every descriptor above stdio close-on-exec except the `preserve` ones after it, whose flag is cleared.
+pub(crate) fn seal_fds(preserve: u32) -> StepResult {
+    for fd in 3..3 + preserve as i32 {
+        gantry_sys::fd::clear_cloexec(fd).ctx(|| format!("--preserve-fds: fd {fd}"))?;
+    }
+    gantry_sys::fd::cloexec_from(3 + preserve).ctx(|| "mark descriptors close-on-exec".into())
+}
+
+fn load_seccomp(seccomp: Option<&gantry_security::seccomp::Program>, chan: &Channel) -> StepResult {
+    let Some(prog) = seccomp else {
         return Ok(());
     };
     let fd = prog
@@ -301,7 +324,8 @@ fn rlimit_resource(t: PosixRlimitType) -> rustix::process::Resource {
     }
 }
 
-fn set_rlimits(process: &Process) -> StepResult {
+/// Sets `process.rlimits`, explaining EPERM (no CAP_SYS_RESOURCE).
+pub(crate) fn set_rlimits(process: &Process) -> StepResult {
     for (i, r) in process.rlimits().iter().flatten().enumerate() {
         let res = rlimit_resource(r.typ());
         let limit = rustix::process::Rlimit {
@@ -335,7 +359,8 @@ fn set_rlimits(process: &Process) -> StepResult {
     Ok(())
 }
 
-fn enter_cwd(cwd: &Path) -> StepResult {
+/// Changes into `cwd`, resolved inside the current root without magic links (made first when `create`).
+pub(crate) fn enter_cwd(cwd: &Path, create: bool) -> StepResult {
     let what = || format!("process.cwd {}", cwd.display());
     let root = rfs::open(
         "/",
@@ -345,7 +370,16 @@ fn enter_cwd(cwd: &Path) -> StepResult {
     .ctx(what)?;
     // Resolved inside the root without magic links: a cwd of /proc/self/fd/N cannot reach a host directory
     // (CVE-2024-21626).
-    let dir = resolve::mkdir_all(root.as_fd(), cwd, 0o755).ctx(what)?;
+    let dir = if create {
+        resolve::mkdir_all(root.as_fd(), cwd, 0o755).ctx(what)?
+    } else {
+        resolve::open_in_root(
+            root.as_fd(),
+            cwd,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        )
+        .ctx(what)?
+    };
     rustix::process::fchdir(&dir).ctx(what)?;
     let here = rustix::process::getcwd(Vec::new()).ctx(what)?;
     if !here.to_bytes().starts_with(b"/") {
@@ -368,7 +402,7 @@ fn env_path(envp: &CStringArray) -> String {
 
 /// Finds `args[0]` as runc does (a name without `/` is searched in the container's `PATH`), so that a missing
 /// executable fails `create`, not the container after `start`.
-fn find_executable(argv: &CStringArray, envp: &CStringArray) -> StepResult<CString> {
+pub(crate) fn find_executable(argv: &CStringArray, envp: &CStringArray) -> StepResult<CString> {
     let arg0 = argv
         .strings()
         .first()
@@ -402,7 +436,7 @@ fn find_executable(argv: &CStringArray, envp: &CStringArray) -> StepResult<CStri
     })
 }
 
-fn set_user(process: &Process, plan: &Plan) -> StepResult {
+fn set_user(process: &Process, in_user_ns: bool) -> StepResult {
     let user = process.user();
     let (uid, gid) = (user.uid(), user.gid());
     let gids: Vec<rustix::process::Gid> = user
@@ -411,7 +445,7 @@ fn set_user(process: &Process, plan: &Plan) -> StepResult {
         .flatten()
         .map(|g| rustix::process::Gid::from_raw(*g))
         .collect();
-    let setgroups_denied = plan.in_user_ns
+    let setgroups_denied = in_user_ns
         && std::fs::read("/proc/self/setgroups")
             .map(|s| s.starts_with(b"deny"))
             .unwrap_or(false);

@@ -32,6 +32,7 @@
 //! [`crate::namespaces`]), which is not implemented yet and is refused with a clear error.
 
 pub mod console;
+pub mod exec_init;
 pub mod fail;
 pub mod init;
 pub mod spawn;

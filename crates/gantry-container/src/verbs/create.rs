@@ -301,6 +301,8 @@ fn create_in(
         },
     };
     let finish = || -> Result<()> {
+        // exec builds its process from the container's config, independent of the bundle from now on.
+        dir.keep_config(&bundle.dir.join("config.json"))?;
         dir.write_state(&state)?;
         if let Some(p) = &opts.pid_file {
             write_pid_file(p, pid)?;
@@ -333,7 +335,8 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::path("write --pid-file", path, e))
 }
 
-fn connect_unix(path: &Path) -> Result<OwnedFd> {
+/// Connects to the `--console-socket` at `path`.
+pub(crate) fn connect_unix(path: &Path) -> Result<OwnedFd> {
     let sock = std::os::unix::net::UnixStream::connect(path)
         .map_err(|e| Error::path("connect to --console-socket", path, e))?;
     Ok(OwnedFd::from(sock))

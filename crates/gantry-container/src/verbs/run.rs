@@ -11,6 +11,16 @@ use gantry_sys::signal::{self, SigSet};
 
 /// Runs a container; returns its exit code (128+N when killed by signal N). With `detach`, returns 0 once started.
 pub fn run(root: &StateRoot, opts: &CreateOptions, detach: bool) -> Result<i32> {
+    let set = forwarded_signals();
+    let old = signal::block(&set).map_err(|e| Error::sys("block signals", e))?;
+    let result = run_blocked(root, opts, detach, &set, old);
+    let _ = signal::set_mask(&old);
+    result
+}
+
+/// The signals a foreground runtime blocks and takes with `sigwaitinfo` (all but the synchronous and
+/// uncatchable ones); SIGCHLD is reset to its default disposition so it is generated.
+pub(crate) fn forwarded_signals() -> SigSet {
     signal::set_default(libc::SIGCHLD);
     let mut set = SigSet::all();
     for sig in [
@@ -24,10 +34,7 @@ pub fn run(root: &StateRoot, opts: &CreateOptions, detach: bool) -> Result<i32> 
     ] {
         set.remove(sig);
     }
-    let old = signal::block(&set).map_err(|e| Error::sys("block signals", e))?;
-    let result = run_blocked(root, opts, detach, &set, old);
-    let _ = signal::set_mask(&old);
-    result
+    set
 }
 
 fn run_blocked(
@@ -68,7 +75,9 @@ fn run_blocked(
     Ok(code)
 }
 
-fn wait_forwarding(pid: i32, set: &SigSet) -> Result<i32> {
+/// Waits for child `pid` while forwarding every signal of `set` but SIGCHLD to it; returns its exit code
+/// (128+N when killed by signal N).
+pub(crate) fn wait_forwarding(pid: i32, set: &SigSet) -> Result<i32> {
     let child =
         rustix::process::Pid::from_raw(pid).ok_or_else(|| Error::InitDied("invalid pid".into()))?;
     loop {

@@ -2,13 +2,18 @@
 
 mod create;
 mod delete;
+mod events;
+mod exec;
 mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use anyhow::bail;
 use gantry_container::StateRoot;
@@ -63,12 +68,12 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::List(l) => list::run(&root, l).map(|()| 0),
         Command::Spec(s) => spec::run(s).map(|()| 0),
         Command::Features => features::run().map(|()| 0),
-        Command::Exec(_) => bail!("exec: not implemented yet (issue #3)"),
-        Command::Ps(_) => bail!("ps: not implemented yet (issue #3)"),
-        Command::Pause(_) => bail!("pause: not implemented yet (issue #3)"),
-        Command::Resume(_) => bail!("resume: not implemented yet (issue #3)"),
-        Command::Update(_) => bail!("update: not implemented yet (issue #3)"),
-        Command::Events(_) => bail!("events: not implemented yet (issue #3)"),
+        Command::Exec(e) => exec::run(&root, e),
+        Command::Ps(p) => ps::run(&root, p).map(|()| 0),
+        Command::Pause(c) => pause::pause(&root, &c.id).map(|()| 0),
+        Command::Resume(c) => pause::resume(&root, &c.id).map(|()| 0),
+        Command::Update(u) => update::run(&root, u).map(|()| 0),
+        Command::Events(e) => events::run(&root, e).map(|()| 0),
         Command::Checkpoint(_) | Command::Restore(_) => {
             bail!("checkpoint/restore is not supported")
         }

@@ -1,0 +1,94 @@
+//! The child side of `exec`: a clone of the runtime that joins the container's namespaces (descriptors the runtime
+//! opened from `/proc/<init>/ns/*`, user namespace first; PID and time namespaces were entered by the runtime before
+//! cloning, so the child is born in them), waits until the runtime has put it in the container's cgroup, then is
+//! confined exactly like the container's init (rlimits, capabilities, seccomp, user, no_new_privs: rkt
+//! CVE-2019-10144) before `execve`.
+
+use std::convert::Infallible;
+use std::os::fd::{AsFd, OwnedFd};
+
+use oci_spec::runtime::Process;
+use rustix::thread::LinkNameSpaceType;
+
+use super::fail::{invalid, Context, StepResult};
+use super::init;
+use super::sync::{Channel, Msg};
+use gantry_sys::exec::CStringArray;
+use gantry_sys::signal::SigSet;
+
+/// Everything the exec child needs, prepared by the runtime before cloning.
+pub struct ExecConfig<'a> {
+    /// The process to run.
+    pub process: &'a Process,
+    /// Namespaces to join in this order (the user namespace first), as descriptors opened by the runtime.
+    pub namespaces: &'a [(OwnedFd, LinkNameSpaceType)],
+    /// Whether the container runs in a user namespace (setgroups may be denied there).
+    pub in_user_ns: bool,
+    /// The connected `--console-socket`, when `process.terminal` is true.
+    pub console_socket: Option<&'a OwnedFd>,
+    /// `--preserve-fds`.
+    pub preserve_fds: u32,
+    /// `process.args`.
+    pub argv: &'a CStringArray,
+    /// `process.env`.
+    pub envp: &'a CStringArray,
+    /// The signal mask to restore before exec.
+    pub sigmask: SigSet,
+    /// The container's seccomp program.
+    pub seccomp: Option<&'a gantry_security::seccomp::Program>,
+    /// The capability sets (None: keep the runtime's, as the init does when the spec names none).
+    pub caps: Option<&'a gantry_security::caps::CapPlan>,
+}
+
+/// Runs the exec child to `execve`, or reports the failed step and exits 1.
+pub fn run(cfg: &ExecConfig<'_>, chan: Channel) -> ! {
+    match setup(cfg, &chan) {
+        Ok(never) => match never {},
+        Err(e) => init::fail(&chan, e),
+    }
+}
+
+fn setup(cfg: &ExecConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
+    let process = cfg.process;
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .ctx(|| "set parent-death signal".into())?;
+    // Other container processes must not ptrace us or reach our host descriptors while we set up (CVE-2016-9962).
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .ctx(|| "make the exec process non-dumpable".into())?;
+    match chan.recv().ctx(|| "wait for the runtime".into())? {
+        Some(Msg::Go(_)) => {}
+        other => return Err(invalid(format!("sync: expected Go, got {other:?}"))),
+    }
+    for (fd, kind) in cfg.namespaces {
+        rustix::thread::move_into_link_name_space(fd.as_fd(), Some(*kind))
+            .ctx(|| format!("join the container's {kind:?} namespace"))?;
+    }
+    init::set_rlimits(process)?;
+    if process.terminal().unwrap_or(false) {
+        let socket = cfg.console_socket.ok_or_else(|| {
+            invalid("exec --tty needs --console-socket (where to send the pty master)".into())
+        })?;
+        let size = process
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        let (master, slave) = super::console::open_pty(size)?;
+        super::console::send_master(socket.as_fd(), &master)?;
+        drop(master);
+        super::console::make_controlling(&slave)?;
+    }
+    // We are in the container's mount namespace, whose root is the container's: resolve cwd inside it, no magic
+    // links (CVE-2024-21626).
+    init::enter_cwd(process.cwd(), false)?;
+    let exe = init::find_executable(cfg.argv, cfg.envp)?;
+    init::confine(process, cfg.seccomp, cfg.caps, cfg.in_user_ns, chan)?;
+    init::seal_fds(cfg.preserve_fds)?;
+    rustix::process::set_parent_process_death_signal(None)
+        .ctx(|| "clear parent-death signal".into())?;
+    chan.send(&Msg::Ready).ctx(|| "sync".into())?;
+    gantry_sys::signal::set_default(libc::SIGPIPE);
+    let _ = gantry_sys::signal::set_mask(&cfg.sigmask);
+    let err = gantry_sys::exec::execve(&exe, cfg.argv, cfg.envp);
+    eprintln!("gantry-runtime: exec {exe:?}: {err}");
+    gantry_sys::clone::exit_immediately(127)
+}
