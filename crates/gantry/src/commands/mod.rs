@@ -1,5 +1,6 @@
 //! One file per command: its clap arguments and a `run` returning the exit status.
 
+pub mod container;
 pub mod gc;
 pub mod images;
 pub mod import;

@@ -1,12 +1,174 @@
-//! `gantry ps`.
+//! `gantry ps`: the engine's containers, with their live status from the runtime state.
 
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::container::record::{Record, Records};
+use super::container::runtime_root;
 use crate::Global;
 
 /// Arguments of `gantry ps`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct PsArgs {}
+pub struct PsArgs {
+    /// Show all containers (default: only running ones).
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Output format: `table` or `json`.
+    #[arg(long, default_value = "table")]
+    pub format: Format,
+    /// Show full IDs and commands.
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+/// Output formats of `ps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns.
+    Table,
+    /// A JSON array.
+    Json,
+}
+
+/// One container as `ps` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Full ID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Image.
+    pub image: String,
+    /// Process arguments.
+    pub command: Vec<String>,
+    /// Creation time (RFC 3339).
+    pub created: String,
+    /// `created`, `running`, `paused` or `exited`.
+    pub state: String,
+    /// Exit code, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Init PID while running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+}
+
+/// The live state of each record: the runtime's view when it has one, else what the engine last wrote.
+pub fn rows(g: &Global) -> anyhow::Result<Vec<Row>> {
+    let records = Records::open(&g.root)?;
+    let live: HashMap<String, (String, i32)> = if g.state_root.exists() {
+        gantry_container::verbs::list::list(&runtime_root(&g.state_root))?
+            .into_iter()
+            .map(|e| (e.id, (e.status.to_owned(), e.pid)))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    Ok(records.list()?.into_iter().map(|r| row(r, &live)).collect())
+}
+
+fn row(r: Record, live: &HashMap<String, (String, i32)>) -> Row {
+    let (state, pid) = match live.get(&r.id) {
+        Some((s, pid)) if s == "stopped" => ("exited".to_owned(), (*pid != 0).then_some(*pid)),
+        Some((s, pid)) => (s.clone(), (*pid != 0).then_some(*pid)),
+        // A "running" record without runtime state: its supervisor died before recording the end.
+        None if r.status == "running" || r.status == "created" => ("exited".to_owned(), None),
+        None => (r.status.clone(), None),
+    };
+    Row {
+        pid: pid.filter(|_| state != "exited"),
+        id: r.id,
+        name: r.name,
+        image: r.image,
+        command: r.command,
+        created: r.created,
+        exit_code: if state == "exited" { r.exit_code } else { None },
+        state,
+    }
+}
+
+fn status_text(r: &Row) -> String {
+    match (r.state.as_str(), r.exit_code) {
+        ("exited", Some(c)) => format!("Exited ({c})"),
+        ("exited", None) => "Exited".into(),
+        ("running", _) => "Up".into(),
+        (s, _) => {
+            let mut c = s.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
 
 /// Runs `gantry ps`.
-pub fn run(_g: &Global, _a: &PsArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("ps: not implemented yet")
+pub fn run(g: &Global, a: &PsArgs) -> anyhow::Result<i32> {
+    let rows: Vec<Row> = rows(g)?
+        .into_iter()
+        .filter(|r| a.all || r.state == "running" || r.state == "paused")
+        .collect();
+    // The global `-q`/`--quiet` means IDs only here, as in docker and podman.
+    if g.quiet {
+        for r in &rows {
+            println!("{}", if a.no_trunc { &r.id } else { &r.id[..12] });
+        }
+        return Ok(0);
+    }
+    if a.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(0);
+    }
+    let table: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            let cmd = r.command.join(" ");
+            [
+                if a.no_trunc {
+                    r.id.clone()
+                } else {
+                    r.id[..12].to_owned()
+                },
+                r.image.clone(),
+                if a.no_trunc { cmd } else { truncate(&cmd, 24) },
+                r.created.clone(),
+                status_text(r),
+                r.name.clone(),
+            ]
+        })
+        .collect();
+    let header = [
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "NAMES",
+    ]
+    .map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &table {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&table) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    Ok(0)
 }

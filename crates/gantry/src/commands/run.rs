@@ -1,12 +1,308 @@
-//! `gantry run`.
+//! `gantry run [FLAGS] IMAGE [CMD...]`: one container from an image, supervised in the foreground by this
+//! process (no daemon). The rootfs is an overlay mounted in a mount namespace private to this process, the
+//! container is driven in-process by `gantry-container` (no exec of a runtime binary), and its exit status
+//! (128+N when killed by signal N) becomes gantry's. Signals sent to gantry are forwarded to the container.
+//! Exit 125 means gantry itself failed, 126 the command could not be executed, 127 it was not found.
 
+use std::path::Path;
+
+use anyhow::Context;
+use gantry_image::bundle::{run_config, RunOverrides};
+use gantry_image::Store;
+
+use super::container::record::{self, Record, Records};
+use super::container::spec::{self, Net, Volume};
+use super::container::{self as ctr, rootfs};
 use crate::Global;
 
 /// Arguments of `gantry run`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {}
+#[command(trailing_var_arg = true)]
+pub struct RunArgs {
+    /// Remove the container (record, rootfs, runtime state) when it exits, also when it fails.
+    #[arg(long)]
+    pub rm: bool,
+    /// Container name (default: the first 12 digits of its ID).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set an environment variable (`KEY=VALUE`, or `KEY` to copy it from gantry's environment).
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// User (`name`, `uid`, `name:group`, `uid:gid`), resolved in the image's /etc/passwd and /etc/group.
+    #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    /// Bind-mount a host path: `HOST:CONTAINER[:ro|rw]`.
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CTR[:ro]")]
+    pub volume: Vec<String>,
+    /// Network: `none` (a new namespace with only loopback) or `host`.
+    #[arg(
+        long = "net",
+        visible_alias = "network",
+        value_enum,
+        default_value = "none"
+    )]
+    pub net: Net,
+    /// Keep stdin open (otherwise the container reads /dev/null).
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a terminal (not supported yet).
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Start the container and exit, printing its ID (output goes to `<root>/containers/ID/output.log`).
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Hostname inside the container (default: the name... of the first 12 digits of the ID).
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Replace the image's Entrypoint (and drop its Cmd unless a command is given).
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Image name (`hello` is built in).
+    pub image: String,
+    /// Command and arguments (default: the image's Entrypoint + Cmd).
+    #[arg(allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
 
 /// Runs `gantry run`.
-pub fn run(_g: &Global, _a: &RunArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("run: not implemented yet")
+pub fn run(g: &Global, a: &RunArgs) -> anyhow::Result<i32> {
+    anyhow::ensure!(
+        !a.tty,
+        "-t: terminals are not supported by gantry run yet; run without -t (stdio is passed through; -i keeps stdin)"
+    );
+    anyhow::ensure!(
+        !(a.rm && a.detach),
+        "--rm with -d is not supported yet (no process would remain to remove the container); use gantry rm later"
+    );
+    if let Some(n) = &a.name {
+        record::validate_name(n)?;
+    }
+    let volumes = a
+        .volume
+        .iter()
+        .map(|v| Volume::parse(v))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let store = Store::open(&g.root)
+        .with_context(|| format!("opening the image store at {}", g.root.display()))?;
+    let image = ctr::resolve_image(&store, &a.image)?;
+    let records = Records::open(&g.root)?;
+    let id = record::new_id()?;
+    let name = a.name.clone().unwrap_or_else(|| id[..12].to_owned());
+    let rec = {
+        let _lock = records.lock()?;
+        if let Some(other) = records.list()?.into_iter().find(|r| r.name == name) {
+            anyhow::bail!(
+                "the name {name:?} is in use by container {}; remove it (gantry rm {name}) or choose another --name",
+                &other.id[..12]
+            );
+        }
+        let rec = Record {
+            id: id.clone(),
+            name: name.clone(),
+            image: image.clone(),
+            command: Vec::new(),
+            created: gantry_container::time::rfc3339(std::time::SystemTime::now()),
+            status: "created".into(),
+            exit_code: None,
+            finished: None,
+            auto_remove: a.rm,
+        };
+        records.write(&rec)?;
+        rec
+    };
+    let outcome = prepare_and_run(g, a, &store, &records, rec, &volumes);
+    match outcome {
+        Ok((code, rootfs_path, rec)) => {
+            if a.detach {
+                println!("{id}");
+                return Ok(0);
+            }
+            if a.rm {
+                rootfs::remove(&store, &id, &rootfs_path)?;
+                records.remove(&id)?;
+            } else {
+                let _ = rustix::mount::unmount(&rootfs_path, rustix::mount::UnmountFlags::DETACH);
+                // `gantry rm -f` may have removed it meanwhile: do not bring the record back.
+                if records.find(&id).is_err() {
+                    return Ok(code);
+                }
+                records.write(&Record {
+                    status: "exited".into(),
+                    exit_code: Some(code),
+                    finished: Some(gantry_container::time::rfc3339(std::time::SystemTime::now())),
+                    ..rec
+                })?;
+            }
+            Ok(code)
+        }
+        Err(e) => {
+            // Never started (or the runtime failed): nothing of it may stay behind.
+            let _ = gantry_container::verbs::delete::delete(
+                &ctr::runtime_root(&g.state_root),
+                &id,
+                true,
+            );
+            if let Ok(r) = store.container_rootfs(&id) {
+                let _ = rootfs::remove(&store, &id, &r.rootfs);
+            }
+            let _ = records.remove(&id);
+            if let Some(x) = e.downcast_ref::<ExecFailed>() {
+                eprintln!("gantry: {x}");
+                return Ok(x.code);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Rootfs, spec, and the container itself; returns (exit code, rootfs path, updated record).
+fn prepare_and_run(
+    g: &Global,
+    a: &RunArgs,
+    store: &Store,
+    records: &Records,
+    mut rec: Record,
+    volumes: &[Volume],
+) -> anyhow::Result<(i32, std::path::PathBuf, Record)> {
+    rootfs::private_mount_namespace()?;
+    let (rfs, _kind) = rootfs::create(store, &rec.id, &rec.image)?;
+    let cfg = store.image_config(&rec.image)?;
+    let overrides = RunOverrides {
+        entrypoint: a.entrypoint.as_ref().map(|e| vec![e.clone()]),
+        cmd: (!a.command.is_empty()).then(|| a.command.clone()),
+        env: a.env.iter().filter_map(|e| host_env(e)).collect(),
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        volumes: Vec::new(),
+    };
+    let rc = run_config(&cfg, &overrides, &rfs.rootfs)?;
+    let hostname = a
+        .hostname
+        .clone()
+        .unwrap_or_else(|| rec.id[..12].to_owned());
+    let spec = spec::build(
+        &rc.process,
+        &spec::Settings {
+            id: &rec.id,
+            hostname: &hostname,
+            rootfs: &rfs.rootfs,
+            net: a.net,
+            volumes,
+            terminal: false,
+        },
+    )?;
+    let bundle = ctr::bundle_dir(&rfs.rootfs);
+    let config = bundle.join("config.json");
+    std::fs::write(&config, serde_json::to_vec(&spec)?)
+        .with_context(|| format!("writing {}", config.display()))?;
+    rec.command = rc.process.args().clone().unwrap_or_default();
+    rec.status = "running".into();
+    records.write(&rec)?;
+    let opts = gantry_container::verbs::create::CreateOptions {
+        id: rec.id.clone(),
+        bundle: bundle.clone(),
+        ..Default::default()
+    };
+    let stdio = Stdio::set_up(a, &bundle)?;
+    let result =
+        gantry_container::verbs::run::run(&ctr::runtime_root(&g.state_root), &opts, a.detach);
+    stdio.restore()?;
+    let code = result.map_err(exec_error)?;
+    Ok((code, rfs.rootfs, rec))
+}
+
+/// `-e KEY` takes KEY's value from gantry's own environment (and is dropped when unset), as docker does.
+fn host_env(e: &str) -> Option<String> {
+    if e.contains('=') {
+        return Some(e.to_owned());
+    }
+    std::env::var(e).ok().map(|v| format!("{e}={v}"))
+}
+
+/// Exec failures inside the container get the shell's codes (126 cannot execute, 127 not found), like podman.
+fn exec_error(e: gantry_container::Error) -> anyhow::Error {
+    if let gantry_container::Error::Init { context, source } = &e {
+        if context.starts_with("exec:") {
+            let code = if source.raw_os_error() == Some(libc::ENOENT) {
+                127
+            } else {
+                126
+            };
+            return anyhow::Error::new(ExecFailed {
+                code,
+                message: e.to_string(),
+            });
+        }
+    }
+    anyhow::Error::new(e)
+}
+
+/// The container's command could not be executed; carries the exit code gantry ends with.
+#[derive(Debug)]
+pub struct ExecFailed {
+    /// 126 or 127.
+    pub code: i32,
+    /// What the runtime said.
+    pub message: String,
+}
+
+impl std::fmt::Display for ExecFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExecFailed {}
+
+/// The container's stdio: inherited, except stdin from /dev/null without `-i`, and for `-d` everything
+/// redirected (stdout/stderr to `<bundle>/output.log`); gantry's own stdio is restored afterwards.
+struct Stdio {
+    saved: Vec<(i32, std::os::fd::OwnedFd)>,
+}
+
+impl Stdio {
+    fn set_up(a: &RunArgs, bundle: &Path) -> anyhow::Result<Stdio> {
+        let mut s = Stdio { saved: Vec::new() };
+        if !a.interactive || a.detach {
+            let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
+            s.save(0)?;
+            rustix::stdio::dup2_stdin(&null).context("redirecting stdin")?;
+        }
+        if a.detach {
+            let log = bundle.join("output.log");
+            let f = std::fs::File::create(&log)
+                .with_context(|| format!("creating {}", log.display()))?;
+            s.save(1)?;
+            s.save(2)?;
+            rustix::stdio::dup2_stdout(&f).context("redirecting stdout")?;
+            rustix::stdio::dup2_stderr(&f).context("redirecting stderr")?;
+        }
+        Ok(s)
+    }
+
+    fn save(&mut self, fd: i32) -> anyhow::Result<()> {
+        let b = match fd {
+            0 => rustix::stdio::stdin(),
+            1 => rustix::stdio::stdout(),
+            _ => rustix::stdio::stderr(),
+        };
+        let copy = rustix::io::fcntl_dupfd_cloexec(b, 3).context("saving a stdio descriptor")?;
+        self.saved.push((fd, copy));
+        Ok(())
+    }
+
+    fn restore(self) -> anyhow::Result<()> {
+        for (fd, copy) in &self.saved {
+            match fd {
+                0 => rustix::stdio::dup2_stdin(copy),
+                1 => rustix::stdio::dup2_stdout(copy),
+                _ => rustix::stdio::dup2_stderr(copy),
+            }
+            .context("restoring stdio")?;
+        }
+        Ok(())
+    }
 }

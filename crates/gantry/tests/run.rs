@@ -1,0 +1,410 @@
+//! `gantry run`, `ps` and `rm` end to end: the built binary, as root, with its store and state in a temp dir.
+//! Each test leaves nothing behind (containers, mounts, cgroups, state), even when it fails: the `Env` guard
+//! force-removes every container it knows and checks for leftovers.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
+
+/// The testbed's OCI layout (busybox, ...), built once per machine under the target's scratch dir.
+fn testbed_images() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gantry-run-images");
+        if !out.join("oci/index.json").exists() {
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testbed/images.sh");
+            let st = Command::new("bash")
+                .arg(&script)
+                .arg(&out)
+                .status()
+                .expect("run images.sh");
+            assert!(st.success(), "{} failed", script.display());
+        }
+        out
+    })
+}
+
+/// A store root and state root of our own, cleaned up on drop.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        assert!(
+            rustix::process::geteuid().is_root(),
+            "these tests run containers and need root"
+        );
+        Env {
+            dir: tempfile::Builder::new()
+                .prefix("gantry-run-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    /// With busybox imported from the testbed layout (as `busybox`).
+    fn with_busybox() -> Env {
+        let env = Env::new();
+        let store = gantry_image::Store::open(env.root()).unwrap();
+        let opts = gantry_image::layout::ImportOptions {
+            refs: Some(vec!["busybox".into()]),
+            ..Default::default()
+        };
+        store
+            .import_oci_layout(&testbed_images().join("oci"), &opts)
+            .unwrap();
+        env
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(GANTRY);
+        c.arg("--root")
+            .arg(self.root())
+            .arg("--state-root")
+            .arg(self.state());
+        c.args(args);
+        c
+    }
+
+    fn gantry(&self, args: &[&str]) -> Output {
+        self.cmd(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run gantry")
+    }
+
+    fn ids(&self) -> Vec<String> {
+        let o = self.gantry(&["ps", "-a", "-q", "--no-trunc"]);
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for id in self.ids() {
+            let _ = self.gantry(&["rm", "-f", &id]);
+        }
+        if !std::thread::panicking() {
+            assert_clean(self);
+        }
+    }
+}
+
+/// Nothing of the env's containers remains: no mounts under its dir, no container dirs, no runtime state.
+fn assert_clean(env: &Env) {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let d = env.dir.path().to_str().unwrap();
+    assert!(!mi.contains(d), "mounts left under {d}:\n{mi}");
+    let containers = env.root().join("containers");
+    if containers.exists() {
+        let left: Vec<_> = std::fs::read_dir(&containers).unwrap().collect();
+        assert!(left.is_empty(), "container dirs left: {left:?}");
+    }
+    if env.state().exists() {
+        let left: Vec<_> = std::fs::read_dir(env.state())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(left.is_empty(), "runtime state left: {left:?}");
+    }
+}
+
+/// No cgroup directory of container `id` in any hierarchy.
+fn assert_no_cgroup(id: &str) {
+    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let p = e.path().join("gantry").join(id);
+        assert!(!p.exists(), "cgroup left: {}", p.display());
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn describe(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn hello_prints_the_greeting_without_network() {
+    let env = Env::new();
+    let o = env.gantry(&["run", "--rm", "hello"]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert_eq!(stdout(&o), "Hello from Gantry!\n");
+    // Second run: the image is already in the store.
+    let o = env.gantry(&["run", "--rm", "hello"]);
+    assert_eq!(stdout(&o), "Hello from Gantry!\n", "{}", describe(&o));
+    assert!(env.ids().is_empty());
+}
+
+#[test]
+fn exit_codes_pass_through() {
+    let env = Env::with_busybox();
+    let o = env.gantry(&["run", "--rm", "busybox", "sh", "-c", "exit 3"]);
+    assert_eq!(o.status.code(), Some(3), "{}", describe(&o));
+    let o = env.gantry(&["run", "--rm", "busybox", "no-such-command"]);
+    assert_eq!(o.status.code(), Some(127), "{}", describe(&o));
+    let o = env.gantry(&["run", "--rm", "no-such-image"]);
+    assert_eq!(o.status.code(), Some(125), "{}", describe(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("gantry pull"),
+        "{}",
+        describe(&o)
+    );
+    assert!(env.ids().is_empty());
+}
+
+#[test]
+fn signals_are_forwarded() {
+    let env = Env::with_busybox();
+    // The container's init is PID 1 of its namespace: the kernel only delivers SIGTERM to a handler there.
+    let script = "trap 'echo got-term; exit 7' TERM; echo ready; sleep 30 & wait";
+    let mut child = env
+        .cmd(&["run", "--rm", "busybox", "sh", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "got-term\n");
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+}
+
+#[test]
+fn killed_container_exits_128_plus_signal() {
+    let env = Env::with_busybox();
+    let mut child = env
+        .cmd(&["run", "--name", "sleeper", "busybox", "sleep", "30"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(|| {
+        let o = env.gantry(&["ps"]);
+        stdout(&o).contains("sleeper")
+    });
+    let o = env.gantry(&["rm", "-f", "sleeper"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert_eq!(child.wait().unwrap().code(), Some(137));
+    assert!(env.ids().is_empty(), "rm -f forgot the container");
+}
+
+fn wait_for(mut f: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out");
+}
+
+#[test]
+fn env_workdir_and_user() {
+    let env = Env::with_busybox();
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "-e",
+        "FOO=bar baz",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $FOO; pwd; id -u; id -g",
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "bar baz\n/tmp\n1000\n1000\n",
+        "{}",
+        describe(&o)
+    );
+    let o = env.gantry(&["run", "--rm", "-u", "1000:2000", "busybox", "id", "-g"]);
+    assert_eq!(stdout(&o), "2000\n", "{}", describe(&o));
+}
+
+#[test]
+fn bind_mounts_read_only_and_read_write() {
+    let env = Env::with_busybox();
+    let host = env.dir.path().join("vol");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("f"), "from host\n").unwrap();
+    let ro = format!("{}:/data:ro", host.display());
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "-v",
+        &ro,
+        "busybox",
+        "sh",
+        "-c",
+        "cat /data/f; touch /data/x",
+    ]);
+    assert_eq!(stdout(&o), "from host\n", "{}", describe(&o));
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "write to a read-only volume succeeded"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Read-only"),
+        "{}",
+        describe(&o)
+    );
+    assert!(!host.join("x").exists());
+    let rw = format!("{}:/deep/data", host.display());
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "-v",
+        &rw,
+        "busybox",
+        "sh",
+        "-c",
+        "echo hi > /deep/data/x",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert_eq!(std::fs::read_to_string(host.join("x")).unwrap(), "hi\n");
+}
+
+#[test]
+fn network_none_has_only_loopback() {
+    let env = Env::with_busybox();
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--net",
+        "none",
+        "busybox",
+        "ls",
+        "/sys/class/net",
+    ]);
+    assert_eq!(stdout(&o), "lo\n", "{}", describe(&o));
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--net",
+        "host",
+        "busybox",
+        "ls",
+        "/sys/class/net",
+    ]);
+    let host: Vec<_> = std::fs::read_dir("/sys/class/net").unwrap().collect();
+    assert_eq!(stdout(&o).lines().count(), host.len(), "{}", describe(&o));
+}
+
+#[test]
+fn hostname_and_name() {
+    let env = Env::with_busybox();
+    let o = env.gantry(&["run", "--rm", "--hostname", "box1", "busybox", "hostname"]);
+    assert_eq!(stdout(&o), "box1\n", "{}", describe(&o));
+    let o = env.gantry(&["run", "--name", "twice", "busybox", "true"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let o = env.gantry(&["run", "--name", "twice", "busybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("in use"),
+        "{}",
+        describe(&o)
+    );
+}
+
+#[test]
+fn ps_lists_and_rm_removes_everything() {
+    let env = Env::with_busybox();
+    let o = env.gantry(&["run", "--name", "keep", "busybox", "sh", "-c", "exit 4"]);
+    assert_eq!(o.status.code(), Some(4), "{}", describe(&o));
+    let ps = stdout(&env.gantry(&["ps"]));
+    assert!(
+        !ps.contains("keep"),
+        "exited container listed without -a:\n{ps}"
+    );
+    let ps = stdout(&env.gantry(&["ps", "-a"]));
+    assert!(ps.starts_with("CONTAINER ID"), "{ps}");
+    assert!(
+        ps.contains("keep") && ps.contains("Exited (4)") && ps.contains("busybox"),
+        "{ps}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&env.gantry(&["ps", "-a", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json[0]["name"], "keep");
+    assert_eq!(json[0]["exit_code"], 4);
+    assert_eq!(json[0]["state"], "exited");
+    let id = json[0]["id"].as_str().unwrap().to_owned();
+    let o = env.gantry(&["rm", "keep"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(env.ids().is_empty());
+    assert_no_cgroup(&id);
+    assert!(!env.root().join("containers").join(&id).exists());
+    let o = env.gantry(&["rm", "keep"]);
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+}
+
+#[test]
+fn detached_container_runs_until_removed() {
+    let env = Env::with_busybox();
+    let o = env.gantry(&[
+        "run",
+        "-d",
+        "--name",
+        "bg",
+        "busybox",
+        "sh",
+        "-c",
+        "echo started; sleep 30",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let id = stdout(&o).trim().to_owned();
+    assert_eq!(id.len(), 64);
+    let ps = stdout(&env.gantry(&["ps"]));
+    assert!(ps.contains("bg") && ps.contains("Up"), "{ps}");
+    let o = env.gantry(&["rm", "bg"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "removed a running container without -f"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("running"),
+        "{}",
+        describe(&o)
+    );
+    let log = env.root().join("containers").join(&id).join("output.log");
+    wait_for(|| std::fs::read_to_string(&log).unwrap_or_default() == "started\n");
+    let o = env.gantry(&["rm", "-f", "bg"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert_no_cgroup(&id);
+    assert!(env.ids().is_empty());
+}
