@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 mod commands;
+mod lookup;
+mod store_sink;
 
 use std::path::PathBuf;
 
