@@ -117,6 +117,9 @@ pub struct Plan {
     pub clone_flags: u32,
     /// Joins done by the child, in order (user first).
     pub child_joins: Vec<Join>,
+    /// Staged mode: clone without namespace flags; the child joins, unshares and maybe forks (see
+    /// `process::staged`).
+    pub staged: bool,
     /// Staged mode: the child unshares a new user namespace after its joins and waits for its id maps.
     pub child_new_user: bool,
     /// Namespaces the child unshares once it is in its cgroup (always cgroup; in staged mode also the others).
@@ -177,6 +180,7 @@ pub fn plan(namespaces: &[LinuxNamespace]) -> Plan {
         .filter(|k| !matches!(k, Kind::Cgroup | Kind::Time | Kind::User))
         .fold(0, |acc, k| acc | k.flag());
     if staged {
+        p.staged = true;
         p.child_new_user = is_new(Kind::User);
         p.child_unshare = others;
         p.fork_again = is_new(Kind::Pid);

@@ -100,18 +100,16 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         Some(Msg::Go(pid)) => pid,
         other => return Err(invalid(format!("sync: expected Go, got {other:?}"))),
     };
-    if cfg.plan.new_user {
-        // Our host root identity is not mapped in the new user namespace: become its root (the maps are written).
-        let root_gid = rustix::process::Gid::from_raw(0);
-        rustix::thread::set_thread_res_gid(root_gid, root_gid, root_gid).ctx(|| {
-            "become gid 0 in the new user namespace (map gid 0 in linux.gidMappings)".into()
-        })?;
-        let root_uid = rustix::process::Uid::from_raw(0);
-        rustix::thread::set_thread_res_uid(root_uid, root_uid, root_uid).ctx(|| {
-            "become uid 0 in the new user namespace (map uid 0 in linux.uidMappings)".into()
-        })?;
-    }
-    join_namespaces(cfg.plan)?;
+    let host_pid = if cfg.plan.staged {
+        super::staged::enter(cfg.plan, chan, host_pid)?
+    } else {
+        if cfg.plan.new_user {
+            // Our host root identity is not mapped in the new user namespace: become its root (maps are written).
+            super::staged::become_root()?;
+        }
+        join_namespaces(cfg.plan, true)?;
+        host_pid
+    };
     if let Some(oom) = process.oom_score_adj() {
         set_oom_score_adj(oom)?;
     }
@@ -265,14 +263,15 @@ fn hook_state(cfg: &InitConfig<'_>, pid: i32, status: &str) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap_or_default()
 }
 
-fn join_namespaces(plan: &Plan) -> StepResult {
+/// Joins the namespaces given by path (user first); with `unshare`, also unshares `plan.child_unshare`.
+pub(crate) fn join_namespaces(plan: &Plan, unshare: bool) -> StepResult {
     for j in &plan.child_joins {
         let what = || format!("join {} namespace {}", j.kind.name(), j.path.display());
         let fd = rfs::open(&j.path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ctx(what)?;
         rustix::thread::move_into_link_name_space(fd.as_fd(), Some(j.kind.link_type()))
             .ctx(what)?;
     }
-    if plan.child_unshare != 0 {
+    if unshare && plan.child_unshare != 0 {
         gantry_sys::namespace::unshare_namespaces(plan.child_unshare)
             .ctx(|| "unshare the cgroup namespace".into())?;
     }

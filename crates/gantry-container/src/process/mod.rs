@@ -29,11 +29,12 @@
 //! child exits; the runtime then kills and reaps it, removes the cgroup and the state directory, and reports the
 //! error with its errno and context. If the runtime dies mid-setup, the child dies with it (parent-death signal).
 //! There is exactly one clone; a second fork happens only in the staged namespace mode (see
-//! [`crate::namespaces`]), which is not implemented yet and is refused with a clear error.
+//! [`crate::namespaces`] and [`staged`]) when it creates a PID namespace.
 
 pub mod console;
 pub mod exec_init;
 pub mod fail;
 pub mod init;
 pub mod spawn;
+pub mod staged;
 pub mod sync;

@@ -20,19 +20,11 @@ pub trait ParentHooks {
 /// Clones the container's init and drives it until it waits at the start gate. Returns its host PID.
 /// On error the init has been killed and reaped.
 pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> Result<i32> {
-    if plan.child_new_user
-        || plan.fork_again
-        || plan
-            .child_joins
-            .iter()
-            .any(|j| j.kind == crate::namespaces::Kind::User)
-    {
-        return Err(Error::Unsupported {
-            field: "linux.namespaces".into(),
-            reason: "joining a user namespace by path, or a new user namespace together with namespaces joined by \
-                     path, is not supported yet"
-                .into(),
-        });
+    if plan.fork_again {
+        // The init will be a grandchild: become its reaper when the intermediate child exits, so `run` can wait
+        // for it.
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+            .map_err(|e| Error::sys("become a child subreaper", e))?;
     }
     let (parent, child) = Channel::pair().map_err(|e| Error::sys("create sync socket", e))?;
     let restore = enter_for_children(plan, cfg.spec)?;
@@ -52,10 +44,14 @@ pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> 
     };
     drop(child);
     restore_after(restore)?;
-    match drive(cfg, plan, &parent, pid, hooks) {
-        Ok(()) => Ok(pid),
+    let mut init_pid = pid;
+    match drive(cfg, plan, &parent, &mut init_pid, hooks) {
+        Ok(()) => Ok(init_pid),
         Err(e) => {
-            kill_and_reap(pid);
+            kill_and_reap(init_pid);
+            if init_pid != pid {
+                kill_and_reap(pid);
+            }
             Err(e)
         }
     }
@@ -65,10 +61,12 @@ fn drive(
     cfg: &InitConfig<'_>,
     plan: &Plan,
     chan: &Channel,
-    pid: i32,
+    init_pid: &mut i32,
     hooks: &mut dyn ParentHooks,
 ) -> Result<()> {
-    if plan.new_user {
+    let first = *init_pid;
+    let pid = first;
+    if plan.new_user && !plan.staged {
         write_id_maps(cfg, pid)?;
     }
     if let Some((_, cg)) = cfg.cgroup {
@@ -78,13 +76,28 @@ fn drive(
         .map_err(|e| Error::sys("sync with init", e))?;
     loop {
         match chan.recv() {
+            Ok(Some(Msg::MapsNeeded(_))) if plan.staged => {
+                write_id_maps(cfg, first)?;
+                chan.send(&Msg::HooksDone)
+                    .map_err(|e| Error::sys("sync with init", e))?;
+            }
+            Ok(Some(Msg::Init(grandchild))) if plan.fork_again => {
+                // The intermediate child exits right after the fork: reap it; the grandchild is the init.
+                let _ = rustix::process::waitpid(
+                    rustix::process::Pid::from_raw(first),
+                    rustix::process::WaitOptions::empty(),
+                );
+                *init_pid = grandchild;
+                chan.send(&Msg::Go(grandchild))
+                    .map_err(|e| Error::sys("sync with init", e))?;
+            }
             Ok(Some(Msg::RunHooks)) => {
-                hooks.runtime_hooks(pid)?;
+                hooks.runtime_hooks(*init_pid)?;
                 chan.send(&Msg::HooksDone)
                     .map_err(|e| Error::sys("sync with init", e))?;
             }
             Ok(Some(Msg::NotifyFd(fd))) => {
-                hooks.seccomp_listener(pid, fd)?;
+                hooks.seccomp_listener(*init_pid, fd)?;
                 chan.send(&Msg::HooksDone)
                     .map_err(|e| Error::sys("sync with init", e))?;
             }
@@ -98,7 +111,7 @@ fn drive(
             Ok(Some(other)) => {
                 return Err(Error::InitDied(format!("unexpected message {other:?}")))
             }
-            Ok(None) => return Err(Error::InitDied(describe_exit(pid))),
+            Ok(None) => return Err(Error::InitDied(describe_exit(*init_pid))),
             Err(e) => return Err(Error::sys("sync with init", e)),
         }
     }
