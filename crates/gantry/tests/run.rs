@@ -408,3 +408,57 @@ fn detached_container_runs_until_removed() {
     assert_no_cgroup(&id);
     assert!(env.ids().is_empty());
 }
+
+#[test]
+fn terminal_is_a_tty_sized_like_ours_and_gets_stdin() {
+    use rustix::pty::OpenptFlags;
+    use std::io::{Read, Write};
+    let env = Env::with_busybox();
+    // gantry's own terminal: a pty pair made here, 33x101.
+    let master =
+        rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+            .unwrap();
+    rustix::pty::grantpt(&master).unwrap();
+    rustix::pty::unlockpt(&master).unwrap();
+    let name = rustix::pty::ptsname(&master, Vec::new()).unwrap();
+    let slave = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    let ws = rustix::termios::Winsize {
+        ws_row: 33,
+        ws_col: 101,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    rustix::termios::tcsetwinsize(&slave, ws).unwrap();
+    let mut child = env
+        .cmd(&["run", "--rm", "-it", "busybox", "sh"])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut m = std::fs::File::from(master);
+    m.write_all(b"tty; stty size; echo sum-$((40+2)); exit 5\n")
+        .unwrap();
+    let code = child.wait().unwrap().code();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The slave is closed in this process: EIO once everything was read.
+    while let Ok(n @ 1..) = m.read(&mut buf) {
+        out.extend_from_slice(&buf[..n]);
+    }
+    let out = String::from_utf8_lossy(&out);
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains("/dev/pts/0"), "not a tty inside:\n{out}");
+    assert!(
+        out.contains("33 101"),
+        "terminal size not passed on:\n{out}"
+    );
+    assert!(
+        out.contains("sum-42"),
+        "stdin did not reach the shell:\n{out}"
+    );
+}

@@ -12,7 +12,7 @@ use gantry_image::Store;
 
 use super::container::record::{self, Record, Records};
 use super::container::spec::{self, Net, Volume};
-use super::container::{self as ctr, rootfs};
+use super::container::{self as ctr, rootfs, terminal};
 use crate::Global;
 
 /// Arguments of `gantry run`.
@@ -48,7 +48,7 @@ pub struct RunArgs {
     /// Keep stdin open (otherwise the container reads /dev/null).
     #[arg(short = 'i', long)]
     pub interactive: bool,
-    /// Allocate a terminal (not supported yet).
+    /// Allocate a terminal (a pty proxied to gantry's own terminal in raw mode).
     #[arg(short = 't', long)]
     pub tty: bool,
     /// Start the container and exit, printing its ID (output goes to `<root>/containers/ID/output.log`).
@@ -70,8 +70,8 @@ pub struct RunArgs {
 /// Runs `gantry run`.
 pub fn run(g: &Global, a: &RunArgs) -> anyhow::Result<i32> {
     anyhow::ensure!(
-        !a.tty,
-        "-t: terminals are not supported by gantry run yet; run without -t (stdio is passed through; -i keeps stdin)"
+        !(a.tty && a.detach),
+        "-t with -d is not supported yet (nothing would hold the terminal); run -it in the foreground"
     );
     anyhow::ensure!(
         !(a.rm && a.detach),
@@ -191,7 +191,8 @@ fn prepare_and_run(
             rootfs: &rfs.rootfs,
             net: a.net,
             volumes,
-            terminal: false,
+            terminal: a.tty,
+            console_size: terminal::own_size().map(|w| (w.ws_row, w.ws_col)),
         },
     )?;
     let bundle = ctr::bundle_dir(&rfs.rootfs);
@@ -201,16 +202,27 @@ fn prepare_and_run(
     rec.command = rc.process.args().clone().unwrap_or_default();
     rec.status = "running".into();
     records.write(&rec)?;
-    let opts = gantry_container::verbs::create::CreateOptions {
+    let mut opts = gantry_container::verbs::create::CreateOptions {
         id: rec.id.clone(),
         bundle: bundle.clone(),
         ..Default::default()
     };
-    let stdio = Stdio::set_up(a, &bundle)?;
-    let result =
-        gantry_container::verbs::run::run(&ctr::runtime_root(&g.state_root), &opts, a.detach);
-    stdio.restore()?;
-    let code = result.map_err(exec_error)?;
+    let runtime = ctr::runtime_root(&g.state_root);
+    let code = if a.tty {
+        let console = terminal::ConsoleSocket::bind(&rec.id)?;
+        opts.console_socket = Some(console.path());
+        terminal::run(&runtime, &opts, &console, a.interactive).map_err(|e| {
+            match e.downcast::<gantry_container::Error>() {
+                Ok(ce) => exec_error(ce),
+                Err(e) => e,
+            }
+        })?
+    } else {
+        let stdio = Stdio::set_up(a, &bundle)?;
+        let result = gantry_container::verbs::run::run(&runtime, &opts, a.detach);
+        stdio.restore()?;
+        result.map_err(exec_error)?
+    };
     Ok((code, rfs.rootfs, rec))
 }
 

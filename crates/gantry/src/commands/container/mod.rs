@@ -5,6 +5,7 @@ pub mod hello;
 pub mod record;
 pub mod rootfs;
 pub mod spec;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 

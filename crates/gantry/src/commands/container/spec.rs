@@ -75,6 +75,8 @@ pub struct Settings<'a> {
     pub volumes: &'a [Volume],
     /// Allocate a terminal.
     pub terminal: bool,
+    /// Initial terminal size (rows, columns).
+    pub console_size: Option<(u16, u16)>,
 }
 
 /// Builds the runtime spec from runc's defaults, the image's `process` and the settings.
@@ -93,6 +95,13 @@ pub fn build(image_process: &Process, s: &Settings<'_>) -> anyhow::Result<Spec> 
     p.set_cwd(image_process.cwd().clone());
     p.set_user(image_process.user().clone());
     p.set_terminal(Some(s.terminal));
+    if let (true, Some((rows, cols))) = (s.terminal, s.console_size) {
+        let b = oci_spec::runtime::BoxBuilder::default()
+            .height(u64::from(rows))
+            .width(u64::from(cols))
+            .build()?;
+        p.set_console_size(Some(b));
+    }
     spec.set_process(Some(p));
     let mut root = spec.root().clone().unwrap_or_default();
     root.set_path(s.rootfs.to_path_buf());
@@ -155,6 +164,7 @@ mod tests {
             net: Net::Host,
             volumes: &vols,
             terminal: false,
+            console_size: None,
         };
         let spec = build(&p, &s).unwrap();
         let l = spec.linux().clone().unwrap();
