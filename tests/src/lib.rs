@@ -14,6 +14,7 @@ pub mod deviation;
 pub mod host;
 pub mod rootfs;
 pub mod runtime;
+pub mod testbed;
 
 pub use bundle::Bundle;
 pub use ctx::TestCtx;
