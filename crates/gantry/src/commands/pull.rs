@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use gantry_image::{Platform as ImagePlatform, UnpackOptions};
+use gantry_image::{Platform as ImagePlatform, Store, UnpackOptions};
 use gantry_registry::{Platform, ProgressMode, PullOptions, RegistryConfig};
 
 use crate::lookup::{normalize, open_store};
@@ -27,28 +27,83 @@ pub struct PullArgs {
     pub jobs: usize,
 }
 
+/// What [`pull_image`] did.
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    /// The store name the image was recorded under.
+    pub name: String,
+    /// Digest of what the reference resolved to (an index or a manifest).
+    pub digest: String,
+    /// Blobs downloaded.
+    pub fetched: usize,
+    /// Blobs the store already had.
+    pub skipped: usize,
+    /// Bytes downloaded.
+    pub bytes: u64,
+    /// Time to fetch and record the image.
+    pub download: std::time::Duration,
+    /// Time including the unpack, if done.
+    pub unpacked: Option<std::time::Duration>,
+}
+
 /// Runs `gantry pull`.
 pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
     let store = open_store(g)?;
-    let reference = normalize(&a.reference)?;
-    let platform = a
-        .platform
-        .as_deref()
+    let pulled = pull_image(
+        &store,
+        &a.reference,
+        a.platform.as_deref(),
+        !a.no_unpack,
+        a.jobs,
+        g.quiet,
+    )?;
+    if !g.quiet {
+        eprintln!(
+            "{}: {} blobs fetched ({} bytes), {} already present; {:.2?} download{}",
+            pulled.name,
+            pulled.fetched,
+            pulled.bytes,
+            pulled.skipped,
+            pulled.download,
+            pulled
+                .unpacked
+                .map(|t| format!(", {t:.2?} total with unpack"))
+                .unwrap_or_default()
+        );
+    }
+    println!("{}", pulled.digest);
+    Ok(0)
+}
+
+/// Pulls `reference` into `store`, records it under its normalised name and, with `unpack`,
+/// prepares its layer snapshots. Safe to call before cloning a container in this process: it
+/// returns only once no other thread is alive.
+pub fn pull_image(
+    store: &Store,
+    reference: &str,
+    platform: Option<&str>,
+    unpack: bool,
+    jobs: usize,
+    quiet: bool,
+) -> Result<Pulled> {
+    let reference = normalize(reference)?;
+    let platform = platform
         .map(Platform::parse)
         .transpose()
         .context("--platform must be os/arch[/variant], e.g. linux/arm64")?;
     let mut opts = PullOptions::new(reference.clone());
     opts.platform = platform.clone();
     opts.config = RegistryConfig::load_default()?;
-    opts.progress = if g.quiet {
+    opts.progress = if quiet {
         ProgressMode::Quiet
     } else {
         ProgressMode::Auto
     };
-    opts.concurrency = a.jobs.max(1);
+    opts.concurrency = jobs.max(1);
     let started = Instant::now();
-    let pulled = gantry_registry::pull(&opts, &StoreSink::new(&store))
+    let pulled = gantry_registry::pull(&opts, &StoreSink::new(store))
         .with_context(|| format!("pull {reference}"))?;
+    wait_single_threaded()?;
     let name = reference.to_string();
 
     // The pull wrote the manifest blob verified; parse it the store's way before recording.
@@ -73,27 +128,46 @@ pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
         .register_image(&name, &top, &chosen)
         .with_context(|| format!("record image {name}"))?;
     let fetched_at = started.elapsed();
-    if !a.no_unpack {
+    if unpack {
         store
             .prepare_snapshots(&name, &UnpackOptions::default())
             .with_context(|| {
                 format!("unpack the layers of {name} (the image stays pulled; `gantry gc` removes partial unpacks)")
             })?;
     }
-    if !g.quiet {
-        eprintln!(
-            "{name}: {} blobs fetched ({} bytes), {} already present; {:.2?} download{}",
-            pulled.fetched.len(),
-            pulled.bytes_downloaded,
-            pulled.skipped.len(),
-            fetched_at,
-            if a.no_unpack {
-                String::new()
-            } else {
-                format!(", {:.2?} total with unpack", started.elapsed())
-            }
-        );
+    Ok(Pulled {
+        name,
+        digest: pulled.digest.to_string(),
+        fetched: pulled.fetched.len(),
+        skipped: pulled.skipped.len(),
+        bytes: pulled.bytes_downloaded,
+        download: fetched_at,
+        unpacked: unpack.then(|| started.elapsed()),
+    })
+}
+
+/// Threads of this process, from `/proc/self/task`.
+fn thread_count() -> Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/task")
+        .context("read /proc/self/task")?
+        .count())
+}
+
+/// Checks that the registry client left no thread behind (a joined thread may linger in
+/// `/proc` for a moment, hence the short wait): `gantry run` clones containers in-process.
+fn wait_single_threaded() -> Result<()> {
+    let deadline = Instant::now() + std::time::Duration::from_millis(500);
+    loop {
+        let n = thread_count()?;
+        if n == 1 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!(
+                "internal error: {} threads still alive after the pull; refusing to go on (report this bug)",
+                n
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    println!("{}", pulled.digest);
-    Ok(0)
 }
