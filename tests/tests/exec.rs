@@ -318,3 +318,37 @@ fn exec_forwards_signals_to_the_process() {
     o.assert_code(3);
     assert_eq!(o.out(), "got-term");
 }
+
+#[test]
+fn exec_joins_the_containers_user_namespace_first() {
+    let t = TestCtx::new("exec_userns");
+    let mut b = t.bundle();
+    b.namespace("user", None)
+        .id_maps(0, 200000, 65536)
+        .args(&["sleep", "1000"]);
+    let id = running(&t, &b);
+    let init = t.state_json(&id)["pid"].as_i64().unwrap() as i32;
+    let o = t.rt(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "id -u; readlink /proc/self/ns/user; hostname",
+    ]);
+    o.assert_success();
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines[0], "0", "root inside the user namespace: {o}");
+    let want = std::fs::read_link(format!("/proc/{init}/ns/user")).unwrap();
+    assert_eq!(lines[1], want.to_string_lossy());
+    assert_eq!(lines[2], "gantry-test");
+    // And on the host the exec'd process is the mapped uid.
+    let o = t.rt(&["exec", "-d", &id, "sleep", "999"]);
+    o.assert_success();
+    let pid = host::pids_in_cgroup(&b.cgroups_path)
+        .into_iter()
+        .find(|p| host::cmdline(*p) == "sleep 999")
+        .expect("the detached exec");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(uid.split_whitespace().nth(1), Some("200000"), "{uid}");
+}
