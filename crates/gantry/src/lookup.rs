@@ -53,6 +53,9 @@ pub fn find_image(store: &Store, input: &str) -> Result<ImageRecord> {
             Err(e) => return Err(e).with_context(|| format!("look up image {c}")),
         }
     }
+    if let Some(img) = by_short_name(store, input)? {
+        return Ok(img);
+    }
     let hex = input.strip_prefix("sha256:").unwrap_or(input);
     if hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
         let mut found: Vec<ImageRecord> = Vec::new();
@@ -86,6 +89,35 @@ pub fn find_image(store: &Store, input: &str) -> Result<ImageRecord> {
         "image {input:?} is not in the store at {} (see `gantry images`; fetch it with `gantry pull {input}`)",
         store.root().display()
     )
+}
+
+/// A short name (`layers`, `layers:docker`) matching exactly one image's last repository
+/// component and tag (default `latest`), like podman's short-name lookup in local storage.
+fn by_short_name(store: &Store, input: &str) -> Result<Option<ImageRecord>> {
+    if input.contains('/') || input.contains('@') {
+        return Ok(None);
+    }
+    let (want_repo, want_tag) = input.split_once(':').unwrap_or((input, "latest"));
+    let mut found: Vec<ImageRecord> = store
+        .images()?
+        .into_iter()
+        .filter(|i| {
+            let (repo, tag) = split_name(&i.name);
+            tag == want_tag && repo.rsplit('/').next() == Some(want_repo)
+        })
+        .collect();
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(Some(found.remove(0))),
+        _ => bail!(
+            "short name {input:?} matches several images ({}); give the full name",
+            found
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// Short ID of a digest as shown in tables (12 hex digits).

@@ -335,6 +335,11 @@ fn pull_push_resume_and_gc_against_the_loopback_registry() {
         assert_eq!(g.inspect(&r)["architecture"], "amd64");
         assert!(platform_file(&g, &r).contains("amd64"));
     }
+    // Short names find images when they are unambiguous.
+    assert_eq!(
+        g.inspect("busybox:docker")["name"],
+        format!("{a}/testbed/busybox:docker").as_str()
+    );
     let table = g.ok(&["images"]);
     assert!(table.starts_with("REPOSITORY"), "{table}");
     assert!(table.contains(&format!("{a}/testbed/layers")) && table.contains("docker"));
