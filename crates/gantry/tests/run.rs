@@ -167,7 +167,7 @@ fn exit_codes_pass_through() {
     assert_eq!(o.status.code(), Some(3), "{}", describe(&o));
     let o = env.gantry(&["run", "--rm", "busybox", "no-such-command"]);
     assert_eq!(o.status.code(), Some(127), "{}", describe(&o));
-    let o = env.gantry(&["run", "--rm", "no-such-image"]);
+    let o = env.gantry(&["run", "--rm", "--pull", "never", "no-such-image"]);
     assert_eq!(o.status.code(), Some(125), "{}", describe(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("gantry pull"),
@@ -461,4 +461,48 @@ fn terminal_is_a_tty_sized_like_ours_and_gets_stdin() {
         out.contains("sum-42"),
         "stdin did not reach the shell:\n{out}"
     );
+}
+
+/// Runs a testbed script with a private `TESTBED_STATE`.
+fn testbed(script: &str, args: &[&str], state: &Path) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testbed")
+        .join(script);
+    let o = Command::new(&path)
+        .args(args)
+        .env("TESTBED_STATE", state)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{script} {args:?} failed: {:?}",
+        o.status
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Stops the private registry (its recorded PID only) even when the test fails.
+struct Registry(PathBuf);
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = testbed("registry.sh", &["stop"], &self.0);
+    }
+}
+
+#[test]
+fn missing_image_is_pulled_from_the_registry() {
+    let env = Env::new();
+    let reg = Registry(env.dir.path().join("testbed"));
+    let addr = testbed("registry.sh", &["start"], &reg.0).trim().to_owned();
+    let layout = testbed_images().join("oci");
+    testbed("registry.sh", &["push", layout.to_str().unwrap()], &reg.0);
+    let image = format!("{addr}/testbed/busybox:latest");
+    let o = env.gantry(&["-q", "run", "--rm", &image, "sh", "-c", "echo pulled"]);
+    assert_eq!(stdout(&o), "pulled\n", "{}", describe(&o));
+    // Now in the store: no registry needed.
+    drop(reg);
+    let o = env.gantry(&["run", "--rm", "--pull", "never", &image, "true"]);
+    assert!(o.status.success(), "{}", describe(&o));
 }

@@ -60,6 +60,9 @@ pub struct RunArgs {
     /// Replace the image's Entrypoint (and drop its Cmd unless a command is given).
     #[arg(long)]
     pub entrypoint: Option<String>,
+    /// Pull the image: `missing` (when the store lacks it), `never`, or `always`.
+    #[arg(long, value_enum, default_value = "missing")]
+    pub pull: ctr::PullPolicy,
     /// Image name (`hello` is built in).
     pub image: String,
     /// Command and arguments (default: the image's Entrypoint + Cmd).
@@ -87,7 +90,7 @@ pub fn run(g: &Global, a: &RunArgs) -> anyhow::Result<i32> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let store = Store::open(&g.root)
         .with_context(|| format!("opening the image store at {}", g.root.display()))?;
-    let image = ctr::resolve_image(&store, &a.image)?;
+    let image = ctr::resolve_image(&store, &a.image, a.pull, g.quiet)?;
     let records = Records::open(&g.root)?;
     let id = record::new_id()?;
     let name = a.name.clone().unwrap_or_else(|| id[..12].to_owned());

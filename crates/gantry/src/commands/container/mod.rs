@@ -9,6 +9,7 @@ pub mod terminal;
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use gantry_image::Store;
 
 /// Runtime state of engine containers: the `gantry-container` state root under `--state-root`.
@@ -22,34 +23,53 @@ pub fn bundle_dir(rootfs: &Path) -> PathBuf {
     rootfs.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-/// Finds `name` in the store as typed, as a normalised reference (`busybox` → `docker.io/library/busybox:latest`)
-/// or under `localhost/`; imports the built-in `hello` image on first use. Returns the store's name.
-pub fn resolve_image(store: &Store, name: &str) -> anyhow::Result<String> {
-    let mut candidates = vec![name.to_owned()];
-    if let Ok(r) = gantry_registry::reference::Reference::parse(name) {
-        candidates.push(r.to_string());
-    }
-    if !name.contains('/') {
-        let tagged = if name.contains(':') || name.contains('@') {
-            name.to_owned()
-        } else {
-            format!("{name}:latest")
-        };
-        candidates.push(format!("localhost/{tagged}"));
-    }
-    for c in &candidates {
-        match store.image(c) {
-            Ok(_) => return Ok(c.clone()),
-            Err(gantry_image::ImageError::UnknownImage(_)) => {}
-            Err(e) => return Err(e.into()),
+/// When `gantry run` pulls the image (`--pull`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullPolicy {
+    /// Only when the store does not have it.
+    Missing,
+    /// Never: a missing image is an error.
+    Never,
+    /// Always, so the name follows the registry.
+    Always,
+}
+
+/// Finds `name` in the store (as typed, normalised, under `localhost/`, or by digest prefix: see
+/// [`crate::lookup::find_image`]); imports the built-in `hello` image on first use; pulls a missing image from
+/// its registry when `policy` allows. Returns the store's name. Pulling finishes (and its threads are gone)
+/// before this returns, so the caller may clone afterwards.
+pub fn resolve_image(
+    store: &Store,
+    name: &str,
+    policy: PullPolicy,
+    quiet: bool,
+) -> anyhow::Result<String> {
+    let found = if policy == PullPolicy::Always {
+        None
+    } else {
+        match crate::lookup::find_image(store, name) {
+            Ok(img) => Some(img.name),
+            Err(e) if policy == PullPolicy::Never && !hello::is_hello(name) => return Err(e),
+            Err(_) => None,
         }
+    };
+    if let Some(n) = found {
+        return Ok(n);
     }
     if hello::is_hello(name) {
         hello::import(store)?;
         return Ok(hello::NAME.to_owned());
     }
-    anyhow::bail!(
-        "image {name:?} not found in the store at {}; run `gantry pull {name}` (or `gantry load` / `gantry import`) first",
-        store.root().display()
+    let pulled = super::pull::pull_image(
+        store,
+        name,
+        None,
+        true,
+        gantry_registry::pull::DEFAULT_CONCURRENCY,
+        quiet,
     )
+    .with_context(|| {
+        format!("image {name:?} is not in the store and pulling it failed (use `gantry load` or `gantry import` for local images)")
+    })?;
+    Ok(pulled.name)
 }
