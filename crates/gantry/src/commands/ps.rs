@@ -102,6 +102,40 @@ fn status_text(r: &Row) -> String {
     }
 }
 
+/// Seconds since the epoch of an RFC 3339 UTC time as the engine writes it (`YYYY-MM-DDTHH:MM:SS[.frac]Z`).
+fn parse_rfc3339(t: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from 1970-01-01 to y-mo-d in the proleptic Gregorian calendar (March-based years).
+    let (y, mo) = if mo <= 2 {
+        (y - 1, mo + 9)
+    } else {
+        (y, mo - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// "3 minutes ago", as docker and podman show ages.
+fn age(created: &str, now: i64) -> String {
+    let Some(t) = parse_rfc3339(created) else {
+        return created.to_owned();
+    };
+    let secs = (now - t).max(0);
+    let (n, unit) = match secs {
+        0..=59 => (secs, "second"),
+        60..=3599 => (secs / 60, "minute"),
+        3600..=86_399 => (secs / 3600, "hour"),
+        _ => (secs / 86_400, "day"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_owned()
@@ -129,6 +163,9 @@ pub fn run(g: &Global, a: &PsArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(0);
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     let table: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
@@ -141,7 +178,7 @@ pub fn run(g: &Global, a: &PsArgs) -> anyhow::Result<i32> {
                 },
                 r.image.clone(),
                 if a.no_trunc { cmd } else { truncate(&cmd, 24) },
-                r.created.clone(),
+                age(&r.created, now),
                 status_text(r),
                 r.name.clone(),
             ]
@@ -171,4 +208,19 @@ pub fn run(g: &Global, a: &PsArgs) -> anyhow::Result<i32> {
         println!("{}", line.join("  ").trim_end());
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2000-03-01T00:00:01.5Z"), Some(951_868_801));
+        assert_eq!(parse_rfc3339("2024-02-29T12:00:00Z"), Some(1_709_208_000));
+        assert_eq!(age("1970-01-01T00:00:00Z", 1), "1 second ago");
+        assert_eq!(age("1970-01-01T00:00:00Z", 7200), "2 hours ago");
+        assert_eq!(age("garbage", 0), "garbage");
+    }
 }
