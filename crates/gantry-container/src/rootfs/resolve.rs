@@ -4,7 +4,7 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags};
 
@@ -51,48 +51,37 @@ fn mkdir_all_links(
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
         r => return r,
     }
-    let mut cur = open_in_root(root, Path::new("."), dir)?;
-    let mut prefix = PathBuf::new();
-    let mut comps = path.components();
-    while let Some(comp) = comps.next() {
-        let name = match comp {
-            Component::Normal(n) => n,
-            Component::ParentDir => {
-                prefix.push("..");
-                cur = open_in_root(root, &prefix, dir)?;
-                continue;
-            }
-            _ => continue,
-        };
-        prefix.push(name);
-        cur = match open_in_root(root, &prefix, dir) {
-            Ok(fd) => fd,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                match rfs::mkdirat(&cur, name, Mode::from_raw_mode(mode)) {
-                    Ok(()) => open_in_root(root, &prefix, dir)?,
-                    Err(rustix::io::Errno::EXIST) => {
-                        // Something is there that does not resolve: a dangling symlink. Create its target (inside
-                        // the root) followed by the rest of the path.
-                        if links >= MAX_LINKS {
-                            return Err(io::Error::from_raw_os_error(libc::ELOOP));
-                        }
-                        let target = PathBuf::from(std::ffi::OsStr::from_bytes(
-                            rfs::readlinkat(&cur, name, Vec::new())?.as_bytes(),
-                        ));
-                        let mut next = match prefix.parent() {
-                            Some(p) if !target.is_absolute() => p.join(&target),
-                            _ => target,
-                        };
-                        next.push(comps.as_path());
-                        return mkdir_all_links(root, &next, mode, links + 1);
-                    }
-                    Err(e) => return Err(e.into()),
+    // Only the missing tail is walked: the parent is resolved (and made) first, then one mkdirat relative to it.
+    let Some(name) = path.file_name() else {
+        return open_in_root(root, path, dir); // "/" or a path ending in "..": resolves to an existing directory
+    };
+    let parent_path = path.parent().unwrap_or(Path::new("/"));
+    let parent = mkdir_all_links(root, parent_path, mode, links)?;
+    match rfs::mkdirat(&parent, name, Mode::from_raw_mode(mode)) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::EXIST) => {
+            // Something is there that did not resolve: a dangling symlink. Create its target, inside the root.
+            if let Ok(target) = rfs::readlinkat(&parent, name, Vec::new()) {
+                if links >= MAX_LINKS {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
                 }
+                let target = Path::new(std::ffi::OsStr::from_bytes(target.as_bytes()));
+                let next = if target.is_absolute() {
+                    target.to_path_buf()
+                } else {
+                    parent_path.join(target)
+                };
+                return mkdir_all_links(root, &next, mode, links + 1);
             }
-            Err(e) => return Err(e),
-        };
+        }
+        Err(e) => return Err(e.into()),
     }
-    Ok(cur)
+    Ok(rfs::openat(
+        &parent,
+        name,
+        dir | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
 }
 
 /// Opens `path` under `root` as an `O_PATH` handle, creating it as an empty regular file (and its parents) if
