@@ -453,6 +453,30 @@ fn pull_push_resume_and_gc_against_the_loopback_registry() {
         0
     );
 
+    // Two pulls of one image into one store at once: both succeed, one copy of each blob.
+    let g4 = Gantry {
+        root: dir.join("root4"),
+    };
+    let r = format!("{a}/testbed/layers:docker");
+    let kids: Vec<_> = (0..2)
+        .map(|_| {
+            g4.cmd(&["pull", "-q", &r])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let digests: Vec<String> = kids
+        .into_iter()
+        .map(|k| {
+            let out = k.wait_with_output().unwrap();
+            assert!(out.status.success(), "concurrent pull failed");
+            String::from_utf8(out.stdout).unwrap()
+        })
+        .collect();
+    assert_eq!(digests[0], digests[1]);
+    assert_eq!(g4.blobs(), referenced(&g4));
+
     // rmi + gc in the big store: only the remaining images' content survives.
     g.ok(&[
         "rmi",
