@@ -174,7 +174,14 @@ fn prepare_and_run(
     let (rfs, _kind) = rootfs::create(store, &rec.id, &rec.image)?;
     let cfg = store.image_config(&rec.image)?;
     let overrides = RunOverrides {
-        entrypoint: a.entrypoint.as_ref().map(|e| vec![e.clone()]),
+        // `--entrypoint ""` clears the image's entrypoint, as with docker.
+        entrypoint: a.entrypoint.as_ref().map(|e| {
+            if e.is_empty() {
+                Vec::new()
+            } else {
+                vec![e.clone()]
+            }
+        }),
         cmd: (!a.command.is_empty()).then(|| a.command.clone()),
         env: a.env.iter().filter_map(|e| host_env(e)).collect(),
         workdir: a.workdir.clone(),

@@ -1,4 +1,4 @@
-//! The built-in `hello` image: a static x86-64 Linux program generated here, byte by byte, packed into a
+//! The built-in `hello` image: a static Linux program (x86-64 or AArch64) generated here, byte by byte, packed into a
 //! deterministic one-layer OCI image and imported into the store on first use — so `gantry run hello` works on
 //! a machine with no network and no other image.
 
@@ -45,22 +45,63 @@ fn code_x86_64() -> Vec<u8> {
     c
 }
 
-/// A complete static ELF64 executable for x86-64: file header, one PT_LOAD program header mapping the whole
-/// file read+execute at [`BASE`], then the code. No sections, no interpreter, no libc.
-pub fn elf_x86_64() -> Vec<u8> {
-    let code = code_x86_64();
+/// AArch64 `MOVZ Xd, #imm16` (64-bit, no shift): `1 10 100101 00 imm16 Rd`.
+fn movz(rd: u32, imm16: u16) -> u32 {
+    0xd280_0000 | (u32::from(imm16) << 5) | rd
+}
+
+/// AArch64 `ADR Xd, #offset` (PC-relative, ±1 MiB): `0 immlo 10000 immhi Rd`.
+fn adr(rd: u32, offset: u32) -> u32 {
+    0x1000_0000 | ((offset & 3) << 29) | (((offset >> 2) & 0x7_ffff) << 5) | rd
+}
+
+/// AArch64 `SVC #0`: the system call instruction.
+const SVC0: u32 = 0xd400_0001;
+
+/// The AArch64 machine code: `write(1, msg, len); exit(0)` (syscall number in x8, arguments in x0-x2),
+/// followed by the message.
+fn code_aarch64() -> Vec<u8> {
+    let len = GREETING.len() as u16;
+    let msg_at = 8 * 4; // eight instructions
+    let insns = [
+        movz(0, 1),         // x0 = 1 (fd: stdout)
+        adr(1, msg_at - 4), // x1 = the message (relative to this, the second instruction)
+        movz(2, len),       // x2 = count
+        movz(8, 64),        // x8 = SYS_write
+        SVC0,               //
+        movz(0, 0),         // x0 = 0 (status)
+        movz(8, 93),        // x8 = SYS_exit
+        SVC0,               //
+    ];
+    let mut c: Vec<u8> = insns.iter().flat_map(|i| i.to_le_bytes()).collect();
+    c.extend(GREETING.as_bytes());
+    c
+}
+
+/// The program for an OCI architecture name: (ELF `e_machine`, segment alignment, code).
+fn target(arch: &str) -> Option<(u16, u64, Vec<u8>)> {
+    match arch {
+        "amd64" => Some((62, 0x1000, code_x86_64())), // EM_X86_64, 4 KiB pages
+        "arm64" => Some((183, 0x1_0000, code_aarch64())), // EM_AARCH64, up to 64 KiB pages
+        _ => None,
+    }
+}
+
+/// A complete static ELF64 executable: file header, one PT_LOAD program header mapping the whole file
+/// read+execute at [`BASE`], then the code. No sections, no interpreter, no libc.
+fn elf(machine: u16, align: u64, code: Vec<u8>) -> Vec<u8> {
     let headers = u64::from(EHDR_SIZE) + u64::from(PHDR_SIZE);
     let total = headers + code.len() as u64;
     let mut e = Vec::with_capacity(total as usize);
     // e_ident: magic, ELFCLASS64 (2), ELFDATA2LSB (1), EV_CURRENT (1), ELFOSABI_SYSV (0), ABI version 0, padding.
     e.extend([0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     e.extend(2u16.to_le_bytes()); // e_type: ET_EXEC (fixed addresses)
-    e.extend(62u16.to_le_bytes()); // e_machine: EM_X86_64
+    e.extend(machine.to_le_bytes()); // e_machine: the CPU
     e.extend(1u32.to_le_bytes()); // e_version: EV_CURRENT
     e.extend((BASE + headers).to_le_bytes()); // e_entry: first instruction, right after the headers
     e.extend(u64::from(EHDR_SIZE).to_le_bytes()); // e_phoff: program headers follow the file header
     e.extend(0u64.to_le_bytes()); // e_shoff: no section headers
-    e.extend(0u32.to_le_bytes()); // e_flags: none defined for x86-64
+    e.extend(0u32.to_le_bytes()); // e_flags: none defined for x86-64 or AArch64
     e.extend(EHDR_SIZE.to_le_bytes()); // e_ehsize
     e.extend(PHDR_SIZE.to_le_bytes()); // e_phentsize
     e.extend(1u16.to_le_bytes()); // e_phnum: one segment
@@ -75,7 +116,7 @@ pub fn elf_x86_64() -> Vec<u8> {
     e.extend(BASE.to_le_bytes()); // p_paddr (unused on Linux; conventionally = p_vaddr)
     e.extend(total.to_le_bytes()); // p_filesz
     e.extend(total.to_le_bytes()); // p_memsz: no .bss
-    e.extend(0x1000u64.to_le_bytes()); // p_align: page size
+    e.extend(align.to_le_bytes()); // p_align: the largest page size (BASE and offset 0 satisfy it)
     debug_assert_eq!(e.len() as u64, headers);
     e.extend(code);
     e
@@ -112,17 +153,22 @@ pub fn tar_one_file(name: &str, mode: u32, data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The image's blobs: (layer, config, manifest), each deterministic.
+/// The `/hello` executable for an OCI architecture (`amd64`, `arm64`).
+pub fn program(arch: &str) -> anyhow::Result<Vec<u8>> {
+    let (machine, align, code) = target(arch).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the built-in hello image exists for amd64 and arm64 only (this host is {arch}); pull or load an image instead"
+        )
+    })?;
+    Ok(elf(machine, align, code))
+}
+
+/// The image's blobs for `arch`: (layer, config, manifest), each deterministic.
 pub fn image_blobs(arch: &str) -> anyhow::Result<(Vec<u8>, Vec<u8>, Vec<u8>)> {
-    if arch != "amd64" {
-        anyhow::bail!(
-            "the built-in hello image exists for amd64 only (this host is {arch}); pull or load an image instead"
-        );
-    }
-    let layer = tar_one_file("hello", 0o755, &elf_x86_64());
+    let layer = tar_one_file("hello", 0o755, &program(arch)?);
     let diff_id = Digest::sha256_of(&layer).to_string();
     let config = serde_json::to_vec(&json!({
-        "architecture": "amd64",
+        "architecture": arch,
         "os": "linux",
         "created": "1970-01-01T00:00:00Z",
         "config": { "Cmd": ["/hello"], "Env": [gantry_image::bundle::DEFAULT_PATH] },
@@ -164,7 +210,7 @@ mod tests {
 
     #[test]
     fn elf_layout() {
-        let e = elf_x86_64();
+        let e = program("amd64").unwrap();
         assert_eq!(&e[..4], b"\x7fELF");
         let entry = u64::from_le_bytes(e[24..32].try_into().unwrap());
         assert_eq!(entry, BASE + 120);
@@ -197,5 +243,45 @@ mod tests {
         assert_eq!(sum, recorded);
         assert_eq!(image_blobs("amd64").unwrap(), image_blobs("amd64").unwrap());
         assert!(image_blobs("riscv64").is_err());
+        assert_ne!(image_blobs("arm64").unwrap(), image_blobs("amd64").unwrap());
+    }
+
+    #[test]
+    fn aarch64_encodings() {
+        // Encodings worked out from the Arm ARM tables (MOVZ, ADR).
+        assert_eq!(movz(0, 1), 0xd280_0020); // mov x0, #1
+        assert_eq!(movz(8, 93), 0xd280_0ba8); // mov x8, #93
+        assert_eq!(adr(1, 28), 0x1000_00e1); // adr x1, .+28
+        assert_eq!(adr(1, 29), 0x3000_00e1); // adr x1, .+29 (immlo = 1)
+        let e = program("arm64").unwrap();
+        assert_eq!(u16::from_le_bytes([e[18], e[19]]), 183);
+        assert!(e.ends_with(GREETING.as_bytes()));
+    }
+
+    /// Runs the arm64 program under qemu-user when it is installed (`apt-get install qemu-user`).
+    #[test]
+    fn aarch64_program_runs_under_qemu() {
+        let Ok(qemu) = which("qemu-aarch64") else {
+            eprintln!("qemu-aarch64 not installed: only the encodings were checked");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("hello");
+        std::fs::write(&p, program("arm64").unwrap()).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = std::process::Command::new(qemu).arg(&p).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(out.stdout, GREETING.as_bytes());
+    }
+
+    fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+        std::env::var_os("PATH")
+            .and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join(name))
+                    .find(|f| f.is_file())
+            })
+            .ok_or(())
     }
 }
