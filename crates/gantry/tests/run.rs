@@ -300,29 +300,40 @@ fn bind_mounts_read_only_and_read_write() {
 }
 
 #[test]
-fn network_none_has_only_loopback() {
+fn network_none_has_only_loopback_up() {
     let env = Env::with_busybox();
+    let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let script = "ls /sys/class/net; cat /sys/class/net/lo/flags; readlink /proc/self/ns/net";
     let o = env.gantry(&[
-        "run",
-        "--rm",
-        "--net",
-        "none",
-        "busybox",
-        "ls",
-        "/sys/class/net",
+        "run", "--rm", "--net", "none", "busybox", "sh", "-c", script,
     ]);
-    assert_eq!(stdout(&o), "lo\n", "{}", describe(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", describe(&o));
+    assert_eq!(lines[0], "lo", "{}", describe(&o));
+    // IFF_UP | IFF_LOOPBACK (| IFF_RUNNING on some kernels)
+    let flags = u32::from_str_radix(lines[1].trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & 0x9, 0x9, "lo is not up: {}", describe(&o));
+    assert_ne!(
+        lines[2],
+        host_ns.to_str().unwrap(),
+        "shares the host's network namespace"
+    );
     let o = env.gantry(&[
         "run",
         "--rm",
         "--net",
         "host",
         "busybox",
-        "ls",
-        "/sys/class/net",
+        "readlink",
+        "/proc/self/ns/net",
     ]);
-    let host: Vec<_> = std::fs::read_dir("/sys/class/net").unwrap().collect();
-    assert_eq!(stdout(&o).lines().count(), host.len(), "{}", describe(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        host_ns.to_str().unwrap(),
+        "{}",
+        describe(&o)
+    );
 }
 
 #[test]

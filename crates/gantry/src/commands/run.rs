@@ -12,7 +12,7 @@ use gantry_image::Store;
 
 use super::container::record::{self, Record, Records};
 use super::container::spec::{self, Net, Volume};
-use super::container::{self as ctr, rootfs, terminal};
+use super::container::{self as ctr, network, rootfs, terminal};
 use crate::Global;
 
 /// Arguments of `gantry run`.
@@ -171,6 +171,9 @@ fn prepare_and_run(
     volumes: &[Volume],
 ) -> anyhow::Result<(i32, std::path::PathBuf, Record)> {
     rootfs::private_mount_namespace()?;
+    if a.net == Net::None {
+        network::private_network_namespace()?;
+    }
     let (rfs, _kind) = rootfs::create(store, &rec.id, &rec.image)?;
     let cfg = store.image_config(&rec.image)?;
     let overrides = RunOverrides {
@@ -199,7 +202,6 @@ fn prepare_and_run(
             id: &rec.id,
             hostname: &hostname,
             rootfs: &rfs.rootfs,
-            net: a.net,
             volumes,
             terminal: a.tty,
             console_size: terminal::own_size().map(|w| (w.ws_row, w.ws_col)),

@@ -2,6 +2,7 @@
 //! the container's rootfs and its runtime spec.
 
 pub mod hello;
+pub mod network;
 pub mod record;
 pub mod rootfs;
 pub mod spec;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use oci_spec::runtime::{LinuxNamespaceType, Mount, Process, Spec};
 
-/// Network modes of `--net`.
+/// Network modes of `--net` (set up by gantry itself, see `network`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Net {
     /// A new network namespace with only a loopback device.
@@ -69,8 +69,6 @@ pub struct Settings<'a> {
     pub hostname: &'a str,
     /// Absolute rootfs path.
     pub rootfs: &'a Path,
-    /// Network mode.
-    pub net: Net,
     /// Bind mounts.
     pub volumes: &'a [Volume],
     /// Allocate a terminal.
@@ -125,13 +123,10 @@ pub fn build(image_process: &Process, s: &Settings<'_>) -> anyhow::Result<Spec> 
     let mut linux = spec.linux().clone().unwrap_or_default();
     // Absolute: a relative path would put the container under the caller's own cgroup.
     linux.set_cgroups_path(Some(PathBuf::from(format!("/gantry/{}", s.id))));
+    // The container shares gantry's network namespace: the host's (`--net host`), or the private one gantry
+    // made with `lo` up (`--net none`, see `network`).
     let mut ns = linux.namespaces().clone().unwrap_or_default();
     ns.retain(|n| n.typ() != LinuxNamespaceType::Network);
-    if s.net == Net::None {
-        let mut n = oci_spec::runtime::LinuxNamespace::default();
-        n.set_typ(LinuxNamespaceType::Network);
-        ns.push(n);
-    }
     linux.set_namespaces(Some(ns));
     spec.set_linux(Some(linux));
     Ok(spec)
@@ -161,7 +156,6 @@ mod tests {
             id: "abc",
             hostname: "h",
             rootfs: Path::new("/r"),
-            net: Net::Host,
             volumes: &vols,
             terminal: false,
             console_size: None,
@@ -179,22 +173,5 @@ mod tests {
         let m = spec.mounts().clone().unwrap();
         assert!(m.iter().any(|m| m.destination() == Path::new("/data")
             && m.options().clone().unwrap().contains(&"ro".to_string())));
-        let none = build(
-            &p,
-            &Settings {
-                net: Net::None,
-                ..s
-            },
-        )
-        .unwrap();
-        assert!(none
-            .linux()
-            .clone()
-            .unwrap()
-            .namespaces()
-            .clone()
-            .unwrap()
-            .iter()
-            .any(|n| n.typ() == LinuxNamespaceType::Network));
     }
 }
