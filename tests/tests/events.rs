@@ -1,7 +1,7 @@
 //! `events`: `--stats` prints one JSON stats event (runc's shape); the stream repeats every `--interval` and ends
 //! when the container stops.
 
-use gantry_tests::{RunOpts, TestCtx};
+use gantry_tests::{known_deviation, RunOpts, TestCtx};
 use std::time::Duration;
 
 #[test]
@@ -33,11 +33,10 @@ fn events_stream_ends_when_the_container_stops() {
     t.create(&b, &id).assert_success();
     t.start(&id).assert_success();
     let opts = RunOpts {
-        timeout: Duration::from_secs(15),
+        timeout: Duration::from_secs(8),
         ..RunOpts::default()
     };
     let o = t.rt_with(&["events", "--interval", "200ms", &id], &opts);
-    o.assert_success();
     let events: Vec<serde_json::Value> = o
         .stdout
         .lines()
@@ -45,6 +44,13 @@ fn events_stream_ends_when_the_container_stops() {
         .collect();
     assert!(events.len() >= 2, "several stats events in a second: {o}");
     assert!(events.iter().all(|e| e["type"] == "stats"));
+    known_deviation(
+        "runc",
+        "the event stream does not end when the container stops",
+        || {
+            o.assert_success();
+        },
+    );
 }
 
 #[test]
