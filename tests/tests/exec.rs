@@ -13,6 +13,19 @@ fn running(t: &TestCtx, b: &Bundle) -> String {
     id
 }
 
+/// The container init's host PID.
+fn init_pid(t: &TestCtx, id: &str) -> i32 {
+    t.state_json(id)["pid"].as_i64().unwrap() as i32
+}
+
+/// Runs `sh -c script` in the container; asserts success and returns its output lines.
+#[track_caller]
+fn exec_sh(t: &TestCtx, id: &str, script: &str) -> Vec<String> {
+    let o = t.rt(&["exec", id, "sh", "-c", script]);
+    o.assert_success();
+    o.stdout.lines().map(String::from).collect()
+}
+
 fn sleeper(t: &TestCtx) -> Bundle {
     let mut b = t.bundle();
     b.args(&["sleep", "1000"]);
@@ -24,16 +37,13 @@ fn exec_sees_the_containers_hostname_pid_namespace_and_cgroup() {
     let t = TestCtx::new("exec_ns");
     let b = sleeper(&t);
     let id = running(&t, &b);
-    let init = t.state_json(&id)["pid"].as_i64().unwrap() as i32;
-    let o = t.rt(&[
-        "exec",
+    let init = init_pid(&t, &id);
+    let lines = exec_sh(
+        &t,
         &id,
-        "sh",
-        "-c",
         "hostname; echo $$; cat /proc/1/cmdline | tr '\\0' ' '",
-    ]);
-    o.assert_success();
-    let lines: Vec<&str> = o.stdout.lines().collect();
+    );
+    let o = lines.join("\n");
     assert_eq!(lines[0], "gantry-test", "{o}");
     let pid: i32 = lines[1].parse().unwrap();
     assert!(
@@ -349,16 +359,9 @@ fn exec_joins_the_containers_user_namespace_first() {
         .id_maps(0, 200000, 65536)
         .args(&["sleep", "1000"]);
     let id = running(&t, &b);
-    let init = t.state_json(&id)["pid"].as_i64().unwrap() as i32;
-    let o = t.rt(&[
-        "exec",
-        &id,
-        "sh",
-        "-c",
-        "id -u; readlink /proc/self/ns/user; hostname",
-    ]);
-    o.assert_success();
-    let lines: Vec<&str> = o.stdout.lines().collect();
+    let init = init_pid(&t, &id);
+    let lines = exec_sh(&t, &id, "id -u; readlink /proc/self/ns/user; hostname");
+    let o = lines.join("\n");
     assert_eq!(lines[0], "0", "root inside the user namespace: {o}");
     let want = std::fs::read_link(format!("/proc/{init}/ns/user")).unwrap();
     assert_eq!(lines[1], want.to_string_lossy());

@@ -24,6 +24,14 @@ pub fn setup(socket: BorrowedFd<'_>, size: Option<(u16, u16)>) -> StepResult {
     make_controlling(&slave)
 }
 
+/// `process.consoleSize` as (rows, cols).
+pub(crate) fn console_size(process: &oci_spec::runtime::Process) -> Option<(u16, u16)> {
+    process
+        .console_size()
+        .as_ref()
+        .map(|b| (b.height() as u16, b.width() as u16))
+}
+
 /// Opens a pty pair in the devpts at the current root's `/dev/pts` (checked to be devpts), sized `(rows, cols)`.
 pub(crate) fn open_pty(size: Option<(u16, u16)>) -> StepResult<(OwnedFd, OwnedFd)> {
     let what = || "process.terminal: open a pty in the container's devpts".to_string();

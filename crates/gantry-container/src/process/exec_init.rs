@@ -68,11 +68,7 @@ fn setup(cfg: &ExecConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         let socket = cfg.console_socket.ok_or_else(|| {
             invalid("exec --tty needs --console-socket (where to send the pty master)".into())
         })?;
-        let size = process
-            .console_size()
-            .as_ref()
-            .map(|b| (b.height() as u16, b.width() as u16));
-        let (master, slave) = super::console::open_pty(size)?;
+        let (master, slave) = super::console::open_pty(super::console::console_size(process))?;
         super::console::send_master(socket.as_fd(), &master)?;
         drop(master);
         super::console::make_controlling(&slave)?;

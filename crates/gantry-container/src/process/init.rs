@@ -154,11 +154,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         let socket = cfg.console_socket.ok_or_else(|| {
             invalid("process.terminal is true but no --console-socket was given".into())
         })?;
-        let size = process
-            .console_size()
-            .as_ref()
-            .map(|b| (b.height() as u16, b.width() as u16));
-        super::console::setup(socket.as_fd(), size)?;
+        super::console::setup(socket.as_fd(), super::console::console_size(process))?;
     }
     rootfs::finish(spec)?;
     enter_cwd(process.cwd(), true)?;
