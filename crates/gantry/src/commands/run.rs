@@ -4,14 +4,13 @@
 //! (128+N when killed by signal N) becomes gantry's. Signals sent to gantry are forwarded to the container.
 //! Exit 125 means gantry itself failed, 126 the command could not be executed, 127 it was not found.
 
-use std::path::Path;
-
 use anyhow::Context;
 use gantry_image::bundle::{run_config, RunOverrides};
 use gantry_image::Store;
 
 use super::container::record::{self, Record, Records};
 use super::container::spec::{self, Net, Volume};
+use super::container::stdio::{exec_error, ExecFailed, Stdio};
 use super::container::{self as ctr, network, rootfs, terminal};
 use crate::Global;
 
@@ -230,7 +229,7 @@ fn prepare_and_run(
             }
         })?
     } else {
-        let stdio = Stdio::set_up(a, &bundle)?;
+        let stdio = Stdio::set_up(a.interactive, a.detach, &bundle)?;
         let result = gantry_container::verbs::run::run(&runtime, &opts, a.detach);
         stdio.restore()?;
         result.map_err(exec_error)?
@@ -244,89 +243,4 @@ fn host_env(e: &str) -> Option<String> {
         return Some(e.to_owned());
     }
     std::env::var(e).ok().map(|v| format!("{e}={v}"))
-}
-
-/// Exec failures inside the container get the shell's codes (126 cannot execute, 127 not found), like podman.
-fn exec_error(e: gantry_container::Error) -> anyhow::Error {
-    if let gantry_container::Error::Init { context, source } = &e {
-        if context.starts_with("exec:") {
-            let code = if source.raw_os_error() == Some(libc::ENOENT) {
-                127
-            } else {
-                126
-            };
-            return anyhow::Error::new(ExecFailed {
-                code,
-                message: e.to_string(),
-            });
-        }
-    }
-    anyhow::Error::new(e)
-}
-
-/// The container's command could not be executed; carries the exit code gantry ends with.
-#[derive(Debug)]
-pub struct ExecFailed {
-    /// 126 or 127.
-    pub code: i32,
-    /// What the runtime said.
-    pub message: String,
-}
-
-impl std::fmt::Display for ExecFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ExecFailed {}
-
-/// The container's stdio: inherited, except stdin from /dev/null without `-i`, and for `-d` everything
-/// redirected (stdout/stderr to `<bundle>/output.log`); gantry's own stdio is restored afterwards.
-struct Stdio {
-    saved: Vec<(i32, std::os::fd::OwnedFd)>,
-}
-
-impl Stdio {
-    fn set_up(a: &RunArgs, bundle: &Path) -> anyhow::Result<Stdio> {
-        let mut s = Stdio { saved: Vec::new() };
-        if !a.interactive || a.detach {
-            let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
-            s.save(0)?;
-            rustix::stdio::dup2_stdin(&null).context("redirecting stdin")?;
-        }
-        if a.detach {
-            let log = bundle.join("output.log");
-            let f = std::fs::File::create(&log)
-                .with_context(|| format!("creating {}", log.display()))?;
-            s.save(1)?;
-            s.save(2)?;
-            rustix::stdio::dup2_stdout(&f).context("redirecting stdout")?;
-            rustix::stdio::dup2_stderr(&f).context("redirecting stderr")?;
-        }
-        Ok(s)
-    }
-
-    fn save(&mut self, fd: i32) -> anyhow::Result<()> {
-        let b = match fd {
-            0 => rustix::stdio::stdin(),
-            1 => rustix::stdio::stdout(),
-            _ => rustix::stdio::stderr(),
-        };
-        let copy = rustix::io::fcntl_dupfd_cloexec(b, 3).context("saving a stdio descriptor")?;
-        self.saved.push((fd, copy));
-        Ok(())
-    }
-
-    fn restore(self) -> anyhow::Result<()> {
-        for (fd, copy) in &self.saved {
-            match fd {
-                0 => rustix::stdio::dup2_stdin(copy),
-                1 => rustix::stdio::dup2_stdout(copy),
-                _ => rustix::stdio::dup2_stderr(copy),
-            }
-            .context("restoring stdio")?;
-        }
-        Ok(())
-    }
 }

@@ -6,6 +6,7 @@ pub mod network;
 pub mod record;
 pub mod rootfs;
 pub mod spec;
+pub mod stdio;
 pub mod terminal;
 
 use std::path::{Path, PathBuf};
