@@ -167,6 +167,8 @@ fn exit_codes_pass_through() {
     assert_eq!(o.status.code(), Some(3), "{}", describe(&o));
     let o = env.gantry(&["run", "--rm", "busybox", "no-such-command"]);
     assert_eq!(o.status.code(), Some(127), "{}", describe(&o));
+    let o = env.gantry(&["run", "--rm", "busybox", "/etc/passwd"]);
+    assert_eq!(o.status.code(), Some(126), "{}", describe(&o));
     let o = env.gantry(&["run", "--rm", "--pull", "never", "no-such-image"]);
     assert_eq!(o.status.code(), Some(125), "{}", describe(&o));
     assert!(
