@@ -69,3 +69,43 @@ fn events_on_a_stopped_container_is_an_error() {
         .assert_failure()
         .assert_error_mentions(&["stopped"]);
 }
+
+#[test]
+fn events_stream_reports_an_oom_kill() {
+    let t = TestCtx::new("ev_oom");
+    let mut b = t.bundle();
+    // The init survives (it only waits); each `exec`'d hog is killed by the OOM killer past 32 MiB.
+    b.args(&["sleep", "1000"]).set(
+        "/linux/resources",
+        serde_json::json!({"memory": {"limit": 33554432, "swap": 33554432}}),
+    );
+    let id = t.id();
+    t.create(&b, &id).assert_success();
+    t.start(&id).assert_success();
+    let rt = t.rt.clone();
+    let id2 = id.clone();
+    let hog = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        // busybox sh string doubling until the kernel kills it.
+        rt.cmd(&[
+            "exec",
+            &id2,
+            "sh",
+            "-c",
+            "x=0123456789abcdef; while :; do x=$x$x; done",
+        ])
+    });
+    let opts = RunOpts {
+        timeout: Duration::from_secs(6),
+        ..RunOpts::default()
+    };
+    let o = t.rt_with(&["events", "--interval", "1s", &id], &opts);
+    let hog = hog.join().unwrap();
+    assert_eq!(hog.code, Some(137), "the hog is OOM-killed: {hog}");
+    let oom = o
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .any(|e| e["type"] == "oom" && e["id"] == id.as_str());
+    assert!(oom, "an oom event while the stream ran: {o}");
+}
