@@ -519,3 +519,25 @@ fn missing_image_is_pulled_from_the_registry() {
     let o = env.gantry(&["run", "--rm", "--pull", "never", &image, "true"]);
     assert!(o.status.success(), "{}", describe(&o));
 }
+
+#[test]
+fn stdin_only_with_interactive() {
+    use std::io::Write;
+    let env = Env::with_busybox();
+    let feed = |args: &[&str]| {
+        let mut c = env
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(b"piped in\n").unwrap();
+        c.wait_with_output().unwrap()
+    };
+    let o = feed(&["run", "--rm", "-i", "busybox", "cat"]);
+    assert_eq!(stdout(&o), "piped in\n", "{}", describe(&o));
+    // Without -i the container reads /dev/null, as with docker.
+    let o = feed(&["run", "--rm", "busybox", "cat"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert_eq!(stdout(&o), "", "{}", describe(&o));
+}
