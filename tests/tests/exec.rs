@@ -21,7 +21,16 @@ fn init_pid(t: &TestCtx, id: &str) -> i32 {
 /// Runs `sh -c script` in the container; asserts success and returns its output lines.
 #[track_caller]
 fn exec_sh(t: &TestCtx, id: &str, script: &str) -> Vec<String> {
-    let o = t.rt(&["exec", id, "sh", "-c", script]);
+    exec_sh_with(t, id, &[], script)
+}
+
+/// [`exec_sh`] with extra `exec` flags.
+#[track_caller]
+fn exec_sh_with(t: &TestCtx, id: &str, flags: &[&str], script: &str) -> Vec<String> {
+    let mut args = vec!["exec"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[id, "sh", "-c", script]);
+    let o = t.rt(&args);
     o.assert_success();
     o.stdout.lines().map(String::from).collect()
 }
@@ -376,4 +385,29 @@ fn exec_joins_the_containers_user_namespace_first() {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
     assert_eq!(uid.split_whitespace().nth(1), Some("200000"), "{uid}");
+}
+
+#[test]
+fn exec_cgroup_flag_places_the_process_in_a_sub_cgroup() {
+    let t = TestCtx::new("exec_subcg");
+    let b = sleeper(&t);
+    let id = running(&t, &b);
+    let memory = std::path::PathBuf::from(format!("/sys/fs/cgroup/memory{}", b.cgroups_path));
+    if !memory.exists() {
+        panic!("this test needs the v1 memory hierarchy at /sys/fs/cgroup/memory");
+    }
+    std::fs::create_dir(memory.join("sub")).unwrap();
+    let lines = exec_sh_with(
+        &t,
+        &id,
+        &["--cgroup", "memory:sub"],
+        "grep memory /proc/self/cgroup",
+    );
+    assert!(lines[0].ends_with("/sub"), "{lines:?}");
+    t.rt(&["exec", "--cgroup", "memory:../escape", &id, "true"])
+        .assert_failure()
+        .assert_error_mentions(&["../escape"]);
+    t.rt(&["exec", "--cgroup", "memory:missing", &id, "true"])
+        .assert_failure()
+        .assert_error_mentions(&["missing"]);
 }
