@@ -98,6 +98,10 @@ fn containerd_ctr_runs_execs_and_pauses_through_the_runc_shim() {
         c("ctr task exec --exec-id e2 ID sh -c 'exit 9'").code,
         Some(9)
     );
+    // With a terminal (the shim passes --console-socket); `script` gives ctr a pty.
+    let o = c("script -qec \"ctr task exec -t --exec-id e3 ID sh -c 'tty; exit 2'\" /dev/null");
+    assert_eq!(o.code, Some(2), "{o}");
+    assert!(o.stdout.contains("/dev/pts/"), "{o}");
     c("ctr task pause ID").ok();
     assert!(c("ctr task ls").ok().contains("PAUSED"));
     c("ctr task resume ID").ok();
