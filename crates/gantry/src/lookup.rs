@@ -19,9 +19,9 @@ pub fn open_store(g: &Global) -> Result<Store> {
 /// The store name for a registry reference the user typed (`busybox` →
 /// `docker.io/library/busybox:latest`).
 pub fn normalize(input: &str) -> Result<Reference> {
-    Reference::parse(input).with_context(|| {
-        format!("{input:?} is not a valid image reference (expected [REGISTRY/]REPOSITORY[:TAG][@DIGEST])")
-    })
+    // The parse error's text already includes its cause: no context chain, no repetition.
+    Reference::parse(input)
+        .map_err(|e| anyhow::anyhow!("{e} (expected [REGISTRY/]REPOSITORY[:TAG][@DIGEST])"))
 }
 
 /// The store name for an image named inside an archive or layout: a name with a registry or
