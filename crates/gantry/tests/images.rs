@@ -335,6 +335,15 @@ fn pull_push_resume_and_gc_against_the_loopback_registry() {
         assert_eq!(g.inspect(&r)["architecture"], "amd64");
         assert!(platform_file(&g, &r).contains("amd64"));
     }
+    // By digest: recorded under the pinned name, same content as the tag.
+    let bb = g.inspect(&format!("{a}/testbed/busybox:latest"));
+    let pinned = format!("{a}/testbed/busybox@{}", bb["digest"].as_str().unwrap());
+    assert_eq!(
+        g.ok(&["pull", "-q", &pinned]).trim(),
+        bb["digest"].as_str().unwrap()
+    );
+    assert_eq!(g.inspect(&pinned)["id"], bb["id"]);
+    g.ok(&["rmi", &pinned]);
     // Short names find images when they are unambiguous.
     assert_eq!(
         g.inspect("busybox:docker")["name"],
