@@ -84,7 +84,9 @@ pub(super) fn check_env(env: &[String], field: &str) -> Result<(), SpecError> {
 /// soft > hard would make setrlimit(2) fail with EINVAL inside the container: refuse it here.
 /// The spec's name of an rlimit type (`RLIMIT_NOFILE`).
 fn rlimit_name(t: oci_spec::runtime::PosixRlimitType) -> String {
-    serde_json::to_string(&t).map(|s| s.trim_matches('"').to_owned()).unwrap_or_default()
+    serde_json::to_string(&t)
+        .map(|s| s.trim_matches('"').to_owned())
+        .unwrap_or_default()
 }
 
 fn check_rlimits(rlimits: &[oci_spec::runtime::PosixRlimit]) -> Result<(), SpecError> {
