@@ -541,3 +541,46 @@ fn stdin_only_with_interactive() {
     assert!(o.status.success(), "{}", describe(&o));
     assert_eq!(stdout(&o), "", "{}", describe(&o));
 }
+
+#[test]
+fn concurrent_runs_share_the_store_and_names_stay_unique() {
+    let env = Env::with_busybox();
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            let script = format!("echo run-{i}");
+            env.cmd(&["run", "--rm", "busybox", "sh", "-c", &script])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let o = c.wait_with_output().unwrap();
+        assert_eq!(stdout(&o), format!("run-{i}\n"), "{}", describe(&o));
+    }
+    let racers: Vec<_> = (0..3)
+        .map(|_| {
+            env.cmd(&["run", "--name", "same", "busybox", "true"])
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let codes: Vec<Option<i32>> = racers
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().status.code())
+        .collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(0)).count(),
+        1,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(125)).count(),
+        2,
+        "{codes:?}"
+    );
+    assert_eq!(env.ids().len(), 1);
+}
