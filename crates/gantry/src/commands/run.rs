@@ -33,10 +33,11 @@ pub struct RunArgs {
     /// User (`name`, `uid`, `name:group`, `uid:gid`), resolved in the image's /etc/passwd and /etc/group.
     #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
     pub user: Option<String>,
-    /// Bind-mount a host path: `HOST:CONTAINER[:ro|rw]`.
+    /// Bind-mount a host path: `HOST:CONTAINER[:ro|rw]`. (Volumes the image declares get no volume of their
+    /// own: writes there stay in the container's layer, like podman's `--image-volume ignore`.)
     #[arg(short = 'v', long = "volume", value_name = "HOST:CTR[:ro]")]
     pub volume: Vec<String>,
-    /// Network: `none` (a new namespace with only loopback) or `host`.
+    /// Network: `none` (a new namespace with only loopback, up) or `host`.
     #[arg(
         long = "net",
         visible_alias = "network",
@@ -53,7 +54,7 @@ pub struct RunArgs {
     /// Start the container and exit, printing its ID (output goes to `<root>/containers/ID/output.log`).
     #[arg(short = 'd', long)]
     pub detach: bool,
-    /// Hostname inside the container (default: the name... of the first 12 digits of the ID).
+    /// Hostname inside the container (default: the first 12 digits of the ID).
     #[arg(long)]
     pub hostname: Option<String>,
     /// Replace the image's Entrypoint (and drop its Cmd unless a command is given).
