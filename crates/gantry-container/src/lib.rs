@@ -10,6 +10,7 @@ pub mod error;
 pub mod hooks;
 pub mod id;
 pub mod namespaces;
+pub mod net;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;

@@ -10,5 +10,7 @@ pub mod exec;
 pub mod fd;
 pub mod mount;
 pub mod namespace;
+pub mod sched;
 pub mod seccomp;
 pub mod signal;
+pub mod userns;

@@ -22,6 +22,41 @@ struct MountAttr {
     userns_fd: u64,
 }
 
+/// Makes the detached mount at `fd` (from `open_tree(OPEN_TREE_CLONE)`) id-mapped through the user namespace
+/// `userns` (`MOUNT_ATTR_IDMAP`), recursively when asked (`ridmap`).
+pub fn mount_setattr_idmap(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    userns: BorrowedFd<'_>,
+) -> io::Result<()> {
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    let mut flags = libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    // SAFETY: the path is a static empty C string (AT_EMPTY_PATH acts on fd); attr is a valid mount_attr of the size
+    // passed and outlives the call; userns is a live descriptor for the duration of the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if ret == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Sets (`set`) and clears (`clear`) `MOUNT_ATTR_*` flags on the mount open at `fd`, recursively when asked;
 /// `propagation` is 0 or one of `MS_SHARED`/`MS_SLAVE`/`MS_PRIVATE`/`MS_UNBINDABLE`.
 pub fn mount_setattr(

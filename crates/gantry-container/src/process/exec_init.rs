@@ -55,6 +55,7 @@ fn setup(cfg: &ExecConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     // Other container processes must not ptrace us or reach our host descriptors while we set up (CVE-2016-9962).
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .ctx(|| "make the exec process non-dumpable".into())?;
+    let extras = super::extras::open_early(process)?;
     match chan.recv().ctx(|| "wait for the runtime".into())? {
         Some(Msg::Go(_)) => {}
         other => return Err(invalid(format!("sync: expected Go, got {other:?}"))),
@@ -77,6 +78,7 @@ fn setup(cfg: &ExecConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     // links (CVE-2024-21626).
     init::enter_cwd(process.cwd(), false)?;
     let exe = init::find_executable(cfg.argv, cfg.envp)?;
+    super::extras::apply_exec(&extras, process)?;
     init::confine(process, cfg.seccomp, cfg.caps, cfg.in_user_ns, chan)?;
     init::seal_fds(cfg.preserve_fds)?;
     rustix::process::set_parent_process_death_signal(None)

@@ -56,6 +56,8 @@ pub struct InitConfig<'a> {
     pub seccomp: Option<&'a gantry_security::seccomp::Program>,
     /// The capability sets to apply (None: leave the runtime's, i.e. the spec has no `capabilities`).
     pub caps: Option<&'a gantry_security::caps::CapPlan>,
+    /// Id-mapped mount trees the runtime prepared, by mount index.
+    pub idmapped: &'a [(usize, OwnedFd)],
 }
 
 /// Runs the init to the end: `execve` of the user process, or `_exit(1)` after reporting a failure.
@@ -96,6 +98,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         // Nothing of the runtime's host-side directories may stay reachable from the container (CVE-2016-9962).
         gantry_sys::fd::close(*fd);
     }
+    let extras = super::extras::open_early(process)?;
     let host_pid = match chan.recv().ctx(|| "wait for the runtime".into())? {
         Some(Msg::Go(pid)) => pid,
         other => return Err(invalid(format!("sync: expected Go, got {other:?}"))),
@@ -129,6 +132,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         in_user_ns: cfg.plan.in_user_ns,
         new_cgroup_ns: cfg.plan.new_cgroup,
         cgroup: cfg.cgroup,
+        idmapped: cfg.idmapped,
     };
     let root = rootfs::prepare(&rctx)?;
     if cfg.runtime_hooks {
@@ -159,6 +163,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     rootfs::finish(spec)?;
     enter_cwd(process.cwd(), true)?;
     let exe = find_executable(cfg.argv, cfg.envp)?;
+    super::extras::apply_init(&extras, spec, process)?;
     confine(process, cfg.seccomp, cfg.caps, cfg.plan.in_user_ns, chan)?;
     // Nothing of the runtime's may cross exec: mark every descriptor above stdio (and the preserved ones)
     // close-on-exec, and clear it on the preserved ones (CVE-2024-21626).

@@ -31,10 +31,16 @@
 //! There is exactly one clone; a second fork happens only in the staged namespace mode (see
 //! [`crate::namespaces`] and [`staged`]) when it creates a PID namespace.
 
+pub mod affinity;
 pub mod console;
 pub mod exec_init;
+pub mod extras;
 pub mod fail;
 pub mod init;
+pub mod lsm;
+pub mod mempolicy;
+pub mod personality;
+pub mod sched;
 pub mod spawn;
 pub mod staged;
 pub mod sync;

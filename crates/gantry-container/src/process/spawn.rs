@@ -72,6 +72,7 @@ fn drive(
     if let Some((_, cg)) = cfg.cgroup {
         cg.add_process(pid)?;
     }
+    crate::net::devices::move_into(cfg.spec, plan, pid)?;
     chan.send(&Msg::Go(pid))
         .map_err(|e| Error::sys("sync with init", e))?;
     loop {

@@ -2,6 +2,7 @@
 //! after it. Every path inside the rootfs is resolved by [`resolve`] inside the root.
 
 pub mod devices;
+pub mod idmap;
 pub mod mounts;
 pub mod options;
 pub mod paths;
@@ -31,6 +32,8 @@ pub struct RootfsCtx<'a> {
     pub new_cgroup_ns: bool,
     /// The host's cgroup layout and the container's cgroup.
     pub cgroup: Option<(&'a gantry_cgroups::Layout, &'a gantry_cgroups::Cgroup)>,
+    /// Id-mapped trees the runtime prepared, by mount index.
+    pub idmapped: &'a [(usize, OwnedFd)],
 }
 
 /// Before pivot_root: mounts, device nodes and `/dev` links. Returns an `O_PATH` descriptor of the new root.
@@ -64,6 +67,12 @@ pub fn prepare(ctx: &RootfsCtx<'_>) -> StepResult<OwnedFd> {
         in_user_ns: ctx.in_user_ns,
         new_cgroup_ns: ctx.new_cgroup_ns,
         cgroup: ctx.cgroup,
+        idmapped: ctx.idmapped,
+        mount_label: ctx
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.mount_label().as_deref()),
     };
     let all = ctx.spec.mounts().as_deref().unwrap_or(&[]);
     for (i, m) in all.iter().enumerate() {

@@ -24,6 +24,10 @@ pub struct MountCtx<'a> {
     pub new_cgroup_ns: bool,
     /// The host's cgroup layout and the container's cgroup, for `cgroup` mounts.
     pub cgroup: Option<(&'a gantry_cgroups::Layout, &'a gantry_cgroups::Cgroup)>,
+    /// Id-mapped trees the runtime prepared, by mount index ([`super::idmap`]).
+    pub idmapped: &'a [(usize, std::os::fd::OwnedFd)],
+    /// `linux.mountLabel` (SELinux `context=` for filesystem mounts).
+    pub mount_label: Option<&'a str>,
 }
 
 /// Mounts `mounts[index]`.
@@ -32,11 +36,8 @@ pub fn mount_entry(ctx: &MountCtx<'_>, m: &Mount, index: usize) -> StepResult {
     let dest = m.destination();
     let what = || format!("mounts[{index}] ({typ} on {})", dest.display());
     let opts = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
-    if opts.idmap {
-        return Err(invalid(format!(
-            "{}: id-mapped mounts (\"idmap\") are not supported yet",
-            what()
-        )));
+    if super::idmap::wanted(m) {
+        return super::idmap::mount(ctx, m, index, &opts);
     }
     if opts.bind || typ == "bind" {
         let source = m
@@ -65,6 +66,7 @@ pub fn mount_entry(ctx: &MountCtx<'_>, m: &Mount, index: usize) -> StepResult {
     let target = mkdir_all(ctx.root, dest, 0o755).ctx(what)?;
     let source = m.source().as_ref().and_then(|s| s.to_str()).unwrap_or(typ);
     let flags = opts.flags & !libc::MS_BIND;
+    let opts = crate::process::lsm::with_mount_label(opts, typ, ctx.mount_label);
     let r = gantry_sys::mount::mount(
         Some(source),
         &fd_path(&target),
@@ -166,7 +168,11 @@ pub fn attach(
     Ok(())
 }
 
-fn propagate(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions) -> std::io::Result<()> {
+pub(crate) fn propagate(
+    root: BorrowedFd<'_>,
+    dest: &Path,
+    opts: &MountOptions,
+) -> std::io::Result<()> {
     if opts.propagation.is_empty() {
         return Ok(());
     }

@@ -173,6 +173,9 @@ fn create_in(
             reason: "a mount namespace is required (add {\"type\": \"mount\"})".into(),
         });
     }
+    crate::process::extras::check(spec)?;
+    crate::net::devices::check(spec, &plan)?;
+    let idmapped = crate::rootfs::idmap::prepare(spec, &bundle.dir)?;
     let layout = gantry_cgroups::Layout::detect()?;
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
@@ -263,6 +266,7 @@ fn create_in(
         close_fds: &[dir.raw_fd()],
         caps: caps.as_ref(),
         seccomp: seccomp.as_ref(),
+        idmapped: &idmapped,
     };
     let mut parent_hooks = RuntimeHooks {
         spec,

@@ -89,6 +89,7 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
         process.set_selinux_label(opts.process_label.clone());
     }
     super::exec_process::check_lsm(&process)?;
+    crate::process::extras::check_process(&process)?;
     let caps = super::exec_process::caps_plan(&process, &opts.caps)?;
     let linux = spec.linux().as_ref();
     let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
@@ -193,6 +194,7 @@ fn spawn_and_wait(
         rustix::thread::move_into_link_name_space(fd.0.as_fd(), Some(fd.1))
             .map_err(|e| Error::sys("enter the container's PID or time namespace", e))?;
     }
+    crate::process::extras::apply_exec_initial(cfg.process)?;
     // SAFETY: the runtime is single-threaded (it never spawns threads), and the child only runs
     // `exec_init::run`, which ends in execve or _exit.
     let cloned = unsafe { gantry_sys::clone::clone3(0) };

@@ -82,6 +82,7 @@ pub fn check_lsm(p: &Process) -> Result<()> {
     if p.apparmor_profile()
         .as_deref()
         .is_some_and(|s| !s.is_empty())
+        && !crate::process::lsm::apparmor_enabled()
     {
         return Err(Error::Unsupported {
             field: "process.apparmorProfile (--apparmor)".into(),
@@ -90,7 +91,9 @@ pub fn check_lsm(p: &Process) -> Result<()> {
                     .into(),
         });
     }
-    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
+    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty())
+        && !crate::process::lsm::selinux_enabled()
+    {
         return Err(Error::Unsupported {
             field: "process.selinuxLabel (--process-label)".into(),
             reason:

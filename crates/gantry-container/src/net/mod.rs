@@ -1,0 +1,4 @@
+//! Network setup the runtime does from the host side.
+
+pub mod devices;
+pub mod netlink;
