@@ -68,8 +68,8 @@ pub fn check(spec: &Spec) -> Result<()> {
 
 /// Whether the resctrl filesystem is mounted at `/sys/fs/resctrl`.
 pub fn resctrl_mounted() -> bool {
-    const RDTGROUP_SUPER_MAGIC: i64 = 0x7655_821;
-    rustix::fs::statfs("/sys/fs/resctrl").is_ok_and(|s| s.f_type as i64 == RDTGROUP_SUPER_MAGIC)
+    const RDTGROUP_SUPER_MAGIC: u64 = 0x0765_5821;
+    rustix::fs::statfs("/sys/fs/resctrl").is_ok_and(|s| s.f_type as u64 == RDTGROUP_SUPER_MAGIC)
 }
 
 /// What the child opens before its first setup step (the LSM attribute directory, while `/proc` is still the

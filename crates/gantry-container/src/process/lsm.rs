@@ -11,7 +11,7 @@ use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags};
 
 use super::fail::{invalid, Context, StepResult};
 
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+const PROC_SUPER_MAGIC: u64 = 0x9fa0;
 
 /// Whether AppArmor is enabled on this host (`/sys/module/apparmor/parameters/enabled` is `Y`).
 pub fn apparmor_enabled() -> bool {
@@ -138,7 +138,7 @@ impl ExecAttr {
 
 fn verify_procfs(fd: std::os::fd::BorrowedFd<'_>, path: &str) -> StepResult {
     let st = rfs::fstatfs(fd).ctx(|| format!("fstatfs {path}"))?;
-    if st.f_type as i64 != PROC_SUPER_MAGIC {
+    if st.f_type as u64 != PROC_SUPER_MAGIC {
         return Err(invalid(format!(
             "{path} is not on procfs: refusing to write a security label through it"
         )));
