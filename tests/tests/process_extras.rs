@@ -406,3 +406,39 @@ fn idmap_on_a_non_bind_mount_is_refused() {
         t.assert_nothing_left(&id, &b);
     });
 }
+
+#[test]
+fn features_report_the_lsms_and_idmapped_mounts() {
+    let t = TestCtx::new("px_features");
+    let o = t.rt(&["features"]);
+    o.assert_success();
+    let v = o.json();
+    known_deviation(
+        "runc",
+        "runc 1.1 reports the LSMs compiled in, not whether this host has them",
+        || {
+            assert_eq!(
+                v["linux"]["apparmor"]["enabled"],
+                json!(apparmor_enabled()),
+                "{v}"
+            );
+            assert_eq!(
+                v["linux"]["selinux"]["enabled"],
+                json!(Path::new("/sys/fs/selinux/enforce").exists()),
+                "{v}"
+            );
+        },
+    );
+    known_deviation("runc", "runc 1.1 has no id-mapped mounts", || {
+        assert_eq!(
+            v["linux"]["mountExtensions"]["idmap"]["enabled"],
+            json!(true),
+            "{v}"
+        );
+        let opts = v["mountOptions"].as_array().cloned().unwrap_or_default();
+        assert!(
+            opts.contains(&json!("idmap")) && opts.contains(&json!("ridmap")),
+            "{v}"
+        );
+    });
+}

@@ -13,6 +13,7 @@ const MOUNT_OPTIONS: &[&str] = &[
     "diratime",
     "dirsync",
     "exec",
+    "idmap",
     "loud",
     "mand",
     "noatime",
@@ -29,6 +30,7 @@ const MOUNT_OPTIONS: &[&str] = &[
     "relatime",
     "remount",
     "rexec",
+    "ridmap",
     "rnodev",
     "rnoexec",
     "rnosuid",
@@ -65,10 +67,12 @@ pub fn run() -> anyhow::Result<()> {
             rdma: false,
         })
         .seccomp(seccomp())
-        .apparmor(false)
-        .selinux(false)
+        // The LSMs as this host has them (a profile or label is refused where they are absent); Intel RDT
+        // groups are not implemented; id-mapped bind mounts are (mount_setattr, Linux 5.12+).
+        .apparmor(gantry_container::process::lsm::apparmor_enabled())
+        .selinux(gantry_container::process::lsm::selinux_enabled())
         .intel_rdt(false)
-        .idmap_mounts(false)
+        .idmap_mounts(true)
         .build();
     println!("{}", f.to_json());
     Ok(())
