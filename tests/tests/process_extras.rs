@@ -29,13 +29,17 @@ fn personality_linux32_and_flags_are_set() {
         json!({"domain": "LINUX32", "flags": ["ADDR_NO_RANDOMIZE"]}),
     )
     .sh("cat /proc/self/personality; uname -m");
-    known_deviation("runc", "runc 1.1 ignores linux.personality", || {
-        let out = t.run_ok(&b);
-        let mut lines = out.lines();
-        assert_eq!(lines.next(), Some("00040008"), "{out}");
-        // PER_LINUX32 makes uname(2) report a 32-bit machine.
-        assert_eq!(lines.next(), Some("i686"), "{out}");
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 ignores linux.personality; crun 1.8.1 sets the domain but not the flags",
+        || {
+            let out = t.run_ok(&b);
+            let mut lines = out.lines();
+            assert_eq!(lines.next(), Some("00040008"), "{out}");
+            // PER_LINUX32 makes uname(2) report a 32-bit machine.
+            assert_eq!(lines.next(), Some("i686"), "{out}");
+        },
+    );
 }
 
 #[test]
@@ -46,11 +50,15 @@ fn unknown_personality_flag_is_refused() {
         "linux/personality",
         json!({"domain": "LINUX", "flags": ["NOT_A_FLAG"]}),
     );
-    known_deviation("runc", "runc 1.1 ignores linux.personality", || {
-        t.run(&b)
-            .assert_failure()
-            .assert_error_mentions(&["linux.personality.flags[0]", "NOT_A_FLAG"]);
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 accept unknown personality flags",
+        || {
+            t.run(&b)
+                .assert_failure()
+                .assert_error_mentions(&["linux.personality.flags[0]", "NOT_A_FLAG"]);
+        },
+    );
 }
 
 #[test]
@@ -62,9 +70,13 @@ fn io_priority_is_applied() {
         json!({"class": "IOPRIO_CLASS_BE", "priority": 6}),
     )
     .sh("ionice -p $$");
-    known_deviation("runc", "runc 1.1 ignores process.ioPriority", || {
-        assert_eq!(t.run_ok(&b).trim(), "best-effort: prio 6");
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore process.ioPriority",
+        || {
+            assert_eq!(t.run_ok(&b).trim(), "best-effort: prio 6");
+        },
+    );
     let t = TestCtx::new("px_ioprio_idle");
     let mut b = t.bundle();
     b.set(
@@ -72,9 +84,13 @@ fn io_priority_is_applied() {
         json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0}),
     )
     .sh("ionice -p $$");
-    known_deviation("runc", "runc 1.1 ignores process.ioPriority", || {
-        assert_eq!(t.run_ok(&b).trim(), "idle");
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore process.ioPriority",
+        || {
+            assert_eq!(t.run_ok(&b).trim(), "idle");
+        },
+    );
 }
 
 #[test]
@@ -86,11 +102,15 @@ fn scheduler_policy_and_nice_are_applied() {
         json!({"policy": "SCHED_BATCH", "nice": 7}),
     )
     .sh("cat /proc/self/stat");
-    known_deviation("runc", "runc 1.1 ignores process.scheduler", || {
-        let out = t.run_ok(&b);
-        assert_eq!(stat_field(&out, 19), "7", "nice: {out}");
-        assert_eq!(stat_field(&out, 41), "3", "policy SCHED_BATCH: {out}");
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore process.scheduler",
+        || {
+            let out = t.run_ok(&b);
+            assert_eq!(stat_field(&out, 19), "7", "nice: {out}");
+            assert_eq!(stat_field(&out, 41), "3", "policy SCHED_BATCH: {out}");
+        },
+    );
 }
 
 #[test]
@@ -102,12 +122,16 @@ fn scheduler_out_of_range_is_refused_before_anything_runs() {
         json!({"policy": "SCHED_FIFO", "priority": 0}),
     );
     let id = t.id();
-    known_deviation("runc", "runc 1.1 ignores process.scheduler", || {
-        t.create(&b, &id)
-            .assert_failure()
-            .assert_error_mentions(&["process.scheduler.priority"]);
-        t.assert_nothing_left(&id, &b);
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore process.scheduler",
+        || {
+            t.create(&b, &id)
+                .assert_failure()
+                .assert_error_mentions(&["process.scheduler.priority"]);
+            t.assert_nothing_left(&id, &b);
+        },
+    );
 }
 
 #[test]
@@ -119,10 +143,14 @@ fn memory_policy_binds_to_the_node() {
         json!({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]}),
     )
     .sh("grep -c ' bind=static:0 ' /proc/self/numa_maps");
-    known_deviation("runc", "runc 1.1 ignores linux.memoryPolicy", || {
-        let out = t.run_ok(&b);
-        assert!(out.trim().parse::<u32>().unwrap_or(0) > 0, "{out}");
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore linux.memoryPolicy",
+        || {
+            let out = t.run_ok(&b);
+            assert!(out.trim().parse::<u32>().unwrap_or(0) > 0, "{out}");
+        },
+    );
 }
 
 #[test]
@@ -143,14 +171,18 @@ fn exec_cpu_affinity_final_applies_to_exec() {
     let file = t.path("process.json");
     std::fs::write(&file, process.to_string()).unwrap();
     let o = t.rt(&["exec", "--process", file.to_str().unwrap(), &id]);
-    known_deviation("runc", "runc 1.1 ignores process.execCPUAffinity", || {
-        o.assert_success();
-        assert_eq!(
-            o.out().split_whitespace().last(),
-            Some("1"),
-            "final affinity: {o}"
-        );
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore process.execCPUAffinity",
+        || {
+            o.assert_success();
+            assert_eq!(
+                o.out().split_whitespace().last(),
+                Some("1"),
+                "final affinity: {o}"
+            );
+        },
+    );
     let process = json!({
         "user": {"uid": 0, "gid": 0},
         "args": ["true"],
@@ -160,10 +192,14 @@ fn exec_cpu_affinity_final_applies_to_exec() {
     });
     std::fs::write(&file, process.to_string()).unwrap();
     let o = t.rt(&["exec", "--process", file.to_str().unwrap(), &id]);
-    known_deviation("runc", "runc 1.1 ignores process.execCPUAffinity", || {
-        o.assert_failure()
-            .assert_error_mentions(&["execCPUAffinity.final"]);
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore process.execCPUAffinity",
+        || {
+            o.assert_failure()
+                .assert_error_mentions(&["execCPUAffinity.final"]);
+        },
+    );
     t.kill(&id, "KILL");
 }
 
@@ -183,8 +219,8 @@ fn apparmor_profile_without_apparmor_is_a_clear_error() {
     let id = t.id();
     let o = t.create(&b, &id);
     known_deviation(
-        "runc",
-        "runc 1.1 writes the profile anyway and reports the kernel's EINVAL on /proc/self/attr/exec",
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 write the profile anyway and report the kernel's error, not that AppArmor is absent",
         || {
             o.assert_failure()
                 .assert_error_mentions(&["process.apparmorProfile", "AppArmor is not enabled"]);
@@ -208,8 +244,8 @@ fn selinux_labels_without_selinux_are_clear_errors() {
     let id = t.id();
     let o = t.create(&b, &id);
     known_deviation(
-        "runc",
-        "runc 1.1 silently ignores selinuxLabel where SELinux is disabled",
+        "runc crun",
+        "runc 1.1.5 ignores selinuxLabel where SELinux is disabled; crun 1.8.1 fails without naming the field",
         || {
             o.assert_failure()
                 .assert_error_mentions(&["process.selinuxLabel", "SELinux is not enabled"]);
@@ -224,8 +260,8 @@ fn selinux_labels_without_selinux_are_clear_errors() {
     let id = t.id();
     let o = t.create(&b, &id);
     known_deviation(
-        "runc",
-        "runc 1.1 silently ignores mountLabel where SELinux is disabled",
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 do not refuse mountLabel by name where SELinux is disabled",
         || {
             o.assert_failure()
                 .assert_error_mentions(&["linux.mountLabel", "SELinux is not enabled"]);
@@ -246,10 +282,16 @@ fn intel_rdt_without_resctrl_is_a_clear_error() {
         json!({"closID": "gantry", "l3CacheSchema": "L3:0=f"}),
     );
     let id = t.id();
-    t.create(&b, &id)
-        .assert_failure()
-        .assert_error_mentions(&["intelRdt", "Intel RDT"]);
-    t.assert_nothing_left(&id, &b);
+    known_deviation(
+        "crun",
+        "crun 1.8.1 accepts intelRdt without resctrl",
+        || {
+            t.create(&b, &id)
+                .assert_failure()
+                .assert_error_mentions(&["intelRdt", "Intel RDT"]);
+            t.assert_nothing_left(&id, &b);
+        },
+    );
 }
 
 /// A veth pair on the host, deleted when dropped (it is gone already when the container's namespace took it).
@@ -293,13 +335,17 @@ fn net_device_is_moved_and_renamed() {
         json!({ veth.0.clone(): {"name": "ctr7"} }),
     )
     .sh("cat /proc/net/dev; cat /sys/class/net/ctr7/ifindex");
-    known_deviation("runc", "runc 1.1 ignores linux.netDevices", || {
-        let out = t.run_ok(&b);
-        assert!(out.contains("ctr7:"), "{out}");
-        assert!(!out.contains(&veth.0), "{out}");
-        // The device left the host with the container's namespace (a veth is destroyed with it).
-        assert!(!Veth::on_host(&veth.0));
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore linux.netDevices",
+        || {
+            let out = t.run_ok(&b);
+            assert!(out.contains("ctr7:"), "{out}");
+            assert!(!out.contains(&veth.0), "{out}");
+            // The device left the host with the container's namespace (a veth is destroyed with it).
+            assert!(!Veth::on_host(&veth.0));
+        },
+    );
 }
 
 #[test]
@@ -310,22 +356,30 @@ fn net_devices_need_a_network_namespace_and_an_existing_device() {
     b.remove_namespace("network")
         .set("linux/netDevices", json!({ veth.0.clone(): {} }));
     let id = t.id();
-    known_deviation("runc", "runc 1.1 ignores linux.netDevices", || {
-        t.create(&b, &id)
-            .assert_failure()
-            .assert_error_mentions(&["linux.netDevices", "network namespace"]);
-        t.assert_nothing_left(&id, &b);
-        assert!(Veth::on_host(&veth.0), "the device must stay on the host");
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore linux.netDevices",
+        || {
+            t.create(&b, &id)
+                .assert_failure()
+                .assert_error_mentions(&["linux.netDevices", "network namespace"]);
+            t.assert_nothing_left(&id, &b);
+            assert!(Veth::on_host(&veth.0), "the device must stay on the host");
+        },
+    );
     let mut b = t.bundle();
     b.set("linux/netDevices", json!({"gxnosuchdev0": {}}));
     let id = t.id();
-    known_deviation("runc", "runc 1.1 ignores linux.netDevices", || {
-        t.create(&b, &id)
-            .assert_failure()
-            .assert_error_mentions(&["gxnosuchdev0", "no such network interface"]);
-        t.assert_nothing_left(&id, &b);
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore linux.netDevices",
+        || {
+            t.create(&b, &id)
+                .assert_failure()
+                .assert_error_mentions(&["gxnosuchdev0", "no such network interface"]);
+            t.assert_nothing_left(&id, &b);
+        },
+    );
 }
 
 /// A host directory beside the bundle's rootfs holding `root-file` (0:0) and `user-file` (1000:1000).
@@ -352,7 +406,7 @@ fn idmapped_bind_mount_with_its_own_maps() {
                "gidMappings": [{"containerID": 1000, "hostID": 0, "size": 1}]}),
     )
     .sh("stat -c '%n %u:%g' /idm/user-file /idm/root-file");
-    known_deviation("runc", "runc 1.1 has no id-mapped mounts", || {
+    known_deviation("runc", "runc 1.1.5 has no id-mapped mounts", || {
         let out = t.run_ok(&b);
         assert!(out.contains("/idm/user-file 0:0"), "{out}");
         assert!(out.contains("/idm/root-file 65534:65534"), "{out}");
@@ -383,14 +437,18 @@ fn idmap_uses_the_containers_user_namespace_maps() {
                    "options": ["rbind", "ridmap"]}),
         )
         .sh("stat -c '%n %u' /plain/root-file /idm/root-file /idm/user-file");
-    known_deviation("runc", "runc 1.1 has no id-mapped mounts", || {
-        let out = t.run_ok(&b);
-        // Without the id mapping, host root is unmapped in the container's user namespace...
-        assert!(out.contains("/plain/root-file 65534"), "{out}");
-        // ...through it, on-disk ids are the container's: 0 is its root, 1000 its uid 1000.
-        assert!(out.contains("/idm/root-file 0"), "{out}");
-        assert!(out.contains("/idm/user-file 1000"), "{out}");
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 has no id-mapped mounts; crun 1.8.1 ignores idmap without mount mappings",
+        || {
+            let out = t.run_ok(&b);
+            // Without the id mapping, host root is unmapped in the container's user namespace...
+            assert!(out.contains("/plain/root-file 65534"), "{out}");
+            // ...through it, on-disk ids are the container's: 0 is its root, 1000 its uid 1000.
+            assert!(out.contains("/idm/root-file 0"), "{out}");
+            assert!(out.contains("/idm/user-file 1000"), "{out}");
+        },
+    );
 }
 
 #[test]
@@ -399,23 +457,33 @@ fn idmap_on_a_non_bind_mount_is_refused() {
     let mut b = t.bundle();
     b.mount("/scratch", "tmpfs", "tmpfs", &["idmap"]);
     let id = t.id();
-    known_deviation("runc", "runc 1.1 has no id-mapped mounts", || {
-        t.create(&b, &id)
-            .assert_failure()
-            .assert_error_mentions(&["mounts[", "bind mounts only"]);
-        t.assert_nothing_left(&id, &b);
-    });
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 has no id-mapped mounts; crun 1.8.1 passes idmap to the kernel as tmpfs data",
+        || {
+            t.create(&b, &id)
+                .assert_failure()
+                .assert_error_mentions(&["mounts[", "bind mounts only"]);
+            t.assert_nothing_left(&id, &b);
+        },
+    );
 }
 
 #[test]
 fn features_report_the_lsms_and_idmapped_mounts() {
     let t = TestCtx::new("px_features");
     let o = t.rt(&["features"]);
+    if gantry_tests::runtime::runtime_is("crun") {
+        known_deviation("crun", "crun 1.8.1 has no features command", || {
+            o.assert_success();
+        });
+        return;
+    }
     o.assert_success();
     let v = o.json();
     known_deviation(
         "runc",
-        "runc 1.1 reports the LSMs compiled in, not whether this host has them",
+        "runc 1.1.5 reports the LSMs compiled in, not whether this host has them",
         || {
             assert_eq!(
                 v["linux"]["apparmor"]["enabled"],
@@ -429,7 +497,7 @@ fn features_report_the_lsms_and_idmapped_mounts() {
             );
         },
     );
-    known_deviation("runc", "runc 1.1 has no id-mapped mounts", || {
+    known_deviation("runc", "runc 1.1.5 has no id-mapped mounts", || {
         assert_eq!(
             v["linux"]["mountExtensions"]["idmap"]["enabled"],
             json!(true),
