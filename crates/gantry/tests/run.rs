@@ -414,6 +414,12 @@ fn detached_container_runs_until_removed() {
         "{}",
         describe(&o)
     );
+    // The overlay lives only in the container's mount namespace: nothing was mounted on the host.
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mi.contains(&id),
+        "the rootfs is mounted on the host:\n{mi}"
+    );
     let log = env.root().join("containers").join(&id).join("output.log");
     wait_for(|| std::fs::read_to_string(&log).unwrap_or_default() == "started\n");
     let o = env.gantry(&["rm", "-f", "bg"]);
