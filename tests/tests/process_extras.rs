@@ -328,13 +328,20 @@ impl Drop for Veth {
 #[test]
 fn net_device_is_moved_and_renamed() {
     let veth = Veth::new("m");
+    let ip = |args: &[&str]| {
+        let ok = Command::new("ip").args(args).status().map(|s| s.success());
+        assert!(ok.unwrap_or(false), "ip {args:?}");
+    };
+    ip(&["addr", "add", "10.213.7.2/24", "dev", &veth.0]);
+    ip(&["addr", "add", "fd00:213::2/64", "dev", &veth.0, "nodad"]);
+    ip(&["link", "set", &veth.0, "up"]);
     let t = TestCtx::new("px_netdev");
     let mut b = t.bundle();
     b.set(
         "linux/netDevices",
         json!({ veth.0.clone(): {"name": "ctr7"} }),
     )
-    .sh("cat /proc/net/dev; cat /sys/class/net/ctr7/ifindex");
+    .sh("cat /proc/net/dev; ip addr show ctr7");
     known_deviation(
         "runc crun",
         "runc 1.1.5 and crun 1.8.1 ignore linux.netDevices",
@@ -342,6 +349,10 @@ fn net_device_is_moved_and_renamed() {
             let out = t.run_ok(&b);
             assert!(out.contains("ctr7:"), "{out}");
             assert!(!out.contains(&veth.0), "{out}");
+            // Its addresses and up state came along (a move into a namespace drops both).
+            assert!(out.contains("inet 10.213.7.2/24"), "{out}");
+            assert!(out.contains("inet6 fd00:213::2/64"), "{out}");
+            assert!(out.contains(",UP") || out.contains("<UP"), "{out}");
             // The device left the host with the container's namespace (a veth is destroyed with it).
             assert!(!Veth::on_host(&veth.0));
         },

@@ -1,6 +1,8 @@
 //! `linux.netDevices` (config-linux.md "Network Devices"): host interfaces moved into the container's network
-//! namespace, renamed per `name`. Checked before clone (names, a network namespace of its own, the devices exist),
-//! moved by the runtime (which is in the host's network namespace) once the init exists and before it is let go.
+//! namespace, renamed per `name`, with their addresses and up state (a move drops both; the kernel makes IPv6
+//! link-local addresses again by itself). Checked before clone (names, a network namespace of its own, the devices
+//! exist); moved by the runtime (which is in the host's network namespace) once the init exists and before it is
+//! let go.
 
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -8,7 +10,7 @@ use std::path::Path;
 use oci_spec::runtime::Spec;
 use rustix::fs::{Mode, OFlags};
 
-use super::netlink::Route;
+use super::route::Route;
 use crate::error::{Error, Result};
 use crate::namespaces::{Kind, Plan};
 
@@ -119,17 +121,55 @@ pub fn move_into(spec: &Spec, plan: &Plan, pid: i32) -> Result<()> {
     };
     let netns = rustix::fs::open(&ns_path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| Error::path("open network namespace", &ns_path, e.into()))?;
-    let mut route = Route::open().map_err(|e| Error::sys("open an rtnetlink socket", e))?;
-    for (host, name) in pairs {
-        let index = ifindex(&host)?;
-        route.move_link(index, netns.as_fd(), &name).map_err(|e| {
-            bad(
-                format!("linux.netDevices[{host:?}]"),
-                format!("cannot move it into the container's network namespace as {name:?}: {e}"),
+    let mut host = Route::open().map_err(|e| Error::sys("open an rtnetlink socket", e))?;
+    let mut inside = Route::open_in(netns.as_fd()).map_err(|e| {
+        Error::sys(
+            "open an rtnetlink socket in the container's network namespace",
+            e,
+        )
+    })?;
+    for (host_name, name) in pairs {
+        let field = format!("linux.netDevices[{host_name:?}]");
+        let fail = |what: &str, e: std::io::Error| bad(field.clone(), format!("{what}: {e}"));
+        let index = ifindex(&host_name)?;
+        let was_up = is_up(&host_name);
+        let addrs: Vec<_> = host
+            .addresses(index)
+            .map_err(|e| fail("cannot read its addresses", e))?
+            .into_iter()
+            .filter(|a| !a.is_automatic())
+            .collect();
+        host.move_link(index, netns.as_fd(), &name).map_err(|e| {
+            fail(
+                &format!("cannot move it into the container's network namespace as {name:?}"),
+                e,
             )
         })?;
+        let new_index = inside.link_index(&name).map_err(|e| {
+            fail(
+                &format!("moved, but {name:?} is not found in the container"),
+                e,
+            )
+        })?;
+        for a in &addrs {
+            inside
+                .add_address(new_index, a)
+                .map_err(|e| fail("cannot restore an address in the container", e))?;
+        }
+        if was_up {
+            inside
+                .set_up(new_index)
+                .map_err(|e| fail("cannot bring it up in the container", e))?;
+        }
     }
     Ok(())
+}
+
+fn is_up(host: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/class/net/{host}/flags"))
+        .ok()
+        .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
+        .is_some_and(|f| f & super::netlink::IFF_UP != 0)
 }
 
 #[cfg(test)]
