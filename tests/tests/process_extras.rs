@@ -360,6 +360,46 @@ fn net_device_is_moved_and_renamed() {
 }
 
 #[test]
+fn net_device_returns_to_the_host_from_a_joined_namespace() {
+    let veth = Veth::new("r");
+    let ip = |args: &[&str]| {
+        let ok = Command::new("ip").args(args).status().map(|s| s.success());
+        assert!(ok.unwrap_or(false), "ip {args:?}");
+    };
+    ip(&["addr", "add", "10.213.8.2/24", "dev", &veth.0]);
+    ip(&["link", "set", &veth.0, "up"]);
+    let t = TestCtx::new("px_netdev_back");
+    let ns = format!("gxpx{}", std::process::id() % 100_000);
+    t.track_netns(&ns);
+    ip(&["netns", "add", &ns]);
+    let mut b = t.bundle();
+    b.namespace("network", Some(&format!("/var/run/netns/{ns}")))
+        .set(
+            "linux/netDevices",
+            json!({ veth.0.clone(): {"name": "ctr8"} }),
+        )
+        .sh("ip addr show ctr8");
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore linux.netDevices",
+        || {
+            let out = t.run_ok(&b);
+            assert!(out.contains("inet 10.213.8.2/24"), "{out}");
+            // The namespace outlives the container: delete (here, the end of run) hands the device back, with
+            // its host name, address and up state.
+            assert!(Veth::on_host(&veth.0), "not back on the host");
+            let shown = Command::new("ip")
+                .args(["addr", "show", &veth.0])
+                .output()
+                .unwrap();
+            let shown = String::from_utf8_lossy(&shown.stdout);
+            assert!(shown.contains("inet 10.213.8.2/24"), "{shown}");
+            assert!(shown.contains(",UP") || shown.contains("<UP"), "{shown}");
+        },
+    );
+}
+
+#[test]
 fn net_devices_need_a_network_namespace_and_an_existing_device() {
     let veth = Veth::new("n");
     let t = TestCtx::new("px_netdev_bad");

@@ -145,7 +145,7 @@ pub fn move_into(spec: &Spec, plan: &Plan, pid: i32) -> Result<()> {
                 e,
             )
         })?;
-        let new_index = inside.link_index(&name).map_err(|e| {
+        let (new_index, _) = inside.link(&name).map_err(|e| {
             fail(
                 &format!("moved, but {name:?} is not found in the container"),
                 e,
@@ -163,6 +163,111 @@ pub fn move_into(spec: &Spec, plan: &Plan, pid: i32) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The marker a container directory holds when its devices must go back to the host at `delete`: they were moved
+/// into a network namespace joined by path, which outlives the container (a namespace of the container's own dies
+/// with it: the kernel destroys virtual devices and hands physical ones back itself).
+pub const RETURN_MARKER: &str = "netdevices";
+
+/// Whether `delete` must hand the devices back (see [`RETURN_MARKER`]).
+pub fn must_return(spec: &Spec, plan: &Plan) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.net_devices().as_ref())
+        .is_some_and(|d| !d.is_empty())
+        && plan.child_joins.iter().any(|j| j.kind == Kind::Network)
+}
+
+/// At `delete`: moves the devices of `spec` (the container's kept config) from the network namespace it joined
+/// back into the runtime's, under their host names, with their addresses and up state. Devices that are gone are
+/// skipped.
+pub fn return_to_host(spec: &Spec) -> Result<()> {
+    let pairs = pairs(spec)?;
+    let plan = crate::namespaces::plan(
+        spec.linux()
+            .as_ref()
+            .and_then(|l| l.namespaces().as_deref())
+            .unwrap_or(&[]),
+    );
+    let Some(join) = plan.child_joins.iter().find(|j| j.kind == Kind::Network) else {
+        return Ok(());
+    };
+    let netns = rustix::fs::open(&join.path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| Error::path("open network namespace", &join.path, e.into()))?;
+    let own = rustix::fs::open(
+        "/proc/thread-self/ns/net",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::path("open", "/proc/thread-self/ns/net", e.into()))?;
+    let mut inside = Route::open_in(netns.as_fd()).map_err(|e| {
+        Error::sys(
+            "open an rtnetlink socket in the container's network namespace",
+            e,
+        )
+    })?;
+    let mut host = Route::open().map_err(|e| Error::sys("open an rtnetlink socket", e))?;
+    for (host_name, name) in pairs {
+        let field = format!("linux.netDevices[{host_name:?}]");
+        let fail = |what: &str, e: std::io::Error| bad(field.clone(), format!("{what}: {e}"));
+        let (index, flags) = match inside.link(&name) {
+            Ok(l) => l,
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => continue,
+            Err(e) => {
+                return Err(fail(
+                    "cannot find it in the container's network namespace",
+                    e,
+                ))
+            }
+        };
+        let addrs: Vec<_> = inside
+            .addresses(index)
+            .map_err(|e| fail("cannot read its addresses", e))?
+            .into_iter()
+            .filter(|a| !a.is_automatic())
+            .collect();
+        inside
+            .move_link(index, own.as_fd(), &host_name)
+            .map_err(|e| fail("cannot move it back to the host", e))?;
+        let (back, _) = host
+            .link(&host_name)
+            .map_err(|e| fail("moved back, but it is not found on the host", e))?;
+        for a in &addrs {
+            host.add_address(back, a)
+                .map_err(|e| fail("cannot restore an address on the host", e))?;
+        }
+        if flags & super::netlink::IFF_UP != 0 {
+            host.set_up(back)
+                .map_err(|e| fail("cannot bring it up on the host", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// At `delete`, for a container directory holding [`RETURN_MARKER`]: hands the devices back to the host (see
+/// [`return_to_host`]), reading the config kept at create. Failures are warnings: the deletion goes on.
+pub fn return_kept(dir: &crate::state::ContainerDir) {
+    if !dir.has(RETURN_MARKER) {
+        return;
+    }
+    let path = dir.path().join(crate::state::CONFIG_FILE);
+    let spec = match std::fs::read(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice::<Spec>(&b).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(
+                "linux.netDevices: cannot read {}: {e}; devices stay where they are",
+                path.display()
+            );
+            return;
+        }
+    };
+    if let Err(e) = return_to_host(&spec) {
+        tracing::warn!("{e}");
+    }
 }
 
 fn is_up(host: &str) -> bool {

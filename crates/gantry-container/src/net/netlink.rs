@@ -203,11 +203,14 @@ pub fn error_code(payload: &[u8]) -> io::Result<()> {
     }
 }
 
-/// The link index in an `RTM_NEWLINK` payload.
-pub fn link_index(payload: &[u8]) -> Option<i32> {
-    payload
-        .get(4..8)
-        .map(|b| i32::from_ne_bytes(b.try_into().expect("4 bytes")))
+/// The link index and `IFF_*` flags in an `RTM_NEWLINK` payload.
+pub fn link_index(payload: &[u8]) -> Option<(i32, u32)> {
+    let index = payload.get(4..8)?;
+    let flags = payload.get(8..12)?;
+    Some((
+        i32::from_ne_bytes(index.try_into().expect("4 bytes")),
+        u32::from_ne_bytes(flags.try_into().expect("4 bytes")),
+    ))
 }
 
 /// The address in an `RTM_NEWADDR` payload, with the link index it belongs to.

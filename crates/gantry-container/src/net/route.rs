@@ -96,8 +96,8 @@ impl Route {
         self.request(|seq| nl::add_address(seq, index, a))
     }
 
-    /// The index of the link named `name`.
-    pub fn link_index(&mut self, name: &str) -> io::Result<i32> {
+    /// The index and `IFF_*` flags of the link named `name`.
+    pub fn link(&mut self, name: &str) -> io::Result<(i32, u32)> {
         let seq = self.next();
         let req = nl::get_link(seq, name);
         let found = self.talk(&req, seq, |m| {

@@ -307,6 +307,9 @@ fn create_in(
     let finish = || -> Result<()> {
         // exec builds its process from the container's config, independent of the bundle from now on.
         dir.keep_config(&bundle.dir.join("config.json"))?;
+        if crate::net::devices::must_return(spec, &plan) {
+            dir.touch(crate::net::devices::RETURN_MARKER)?;
+        }
         dir.write_state(&state)?;
         if let Some(p) = &opts.pid_file {
             write_pid_file(p, pid)?;

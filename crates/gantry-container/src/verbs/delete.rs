@@ -41,6 +41,7 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
         let _ = cg.kill_all(libc::SIGKILL);
         cg.destroy()?;
     }
+    crate::net::devices::return_kept(&dir);
     dir.remove()?;
     if !state.hooks.poststop.is_empty() {
         let json = serde_json::to_vec(&state.spec_view(Status::Stopped)).unwrap_or_default();
