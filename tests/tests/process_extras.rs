@@ -43,6 +43,49 @@ fn personality_linux32_and_flags_are_set() {
 }
 
 #[test]
+fn exec_processes_get_the_personality_and_memory_policy_too() {
+    let t = TestCtx::new("px_personality_exec");
+    let mut b = t.bundle();
+    b.set(
+        "linux/personality",
+        json!({"domain": "LINUX32", "flags": ["ADDR_NO_RANDOMIZE"]}),
+    )
+    .set(
+        "linux/memoryPolicy",
+        json!({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]}),
+    )
+    .args(&["sleep", "1000"]);
+    let id = t.id();
+    t.create(&b, &id).assert_success();
+    t.start(&id).assert_success();
+    let o = t.rt(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "cat /proc/self/personality; grep -c ' bind=static:0 ' /proc/self/numa_maps",
+    ]);
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 ignore linux.personality flags and linux.memoryPolicy",
+        || {
+            o.assert_success();
+            let mut lines = o.out().lines();
+            assert_eq!(lines.next(), Some("00040008"), "{o}");
+            assert!(
+                lines
+                    .next()
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .unwrap_or(0)
+                    > 0,
+                "{o}"
+            );
+        },
+    );
+    t.kill(&id, "KILL");
+}
+
+#[test]
 fn unknown_personality_flag_is_refused() {
     let t = TestCtx::new("px_personality_bad");
     let mut b = t.bundle();

@@ -111,13 +111,27 @@ pub fn apply_exec(early: &Early, p: &Process) -> StepResult {
     apply_common(early, p)
 }
 
-/// In the runtime before cloning `exec`'s child: `execCPUAffinity.initial` on the runtime itself, so the child is
-/// born with it before it joins the container's cgroup.
-pub fn apply_exec_initial(p: &Process) -> Result<()> {
+/// In the runtime just before it clones `exec`'s child, on itself, so that the child is born with them:
+/// `execCPUAffinity.initial` (before the child joins the container's cgroup, as the spec asks), and the
+/// container-wide `linux.personality` and `linux.memoryPolicy` (inherited across clone, as the init's are by
+/// everything it forks). The runtime only waits for the child afterwards; none of these changes how it does that.
+pub fn apply_exec_parent(spec: &Spec, p: &Process) -> Result<()> {
     let (initial, _) = affinity::lists(p).map_err(unsupported)?;
     if let Some(set) = initial {
         rustix::thread::sched_setaffinity(None, &set)
             .map_err(|e| Error::sys("process.execCPUAffinity.initial", e))?;
+    }
+    if let Some(linux) = spec.linux() {
+        if let Some(pers) = linux.personality() {
+            let v = personality::persona(pers).map_err(unsupported)?;
+            gantry_sys::sched::set_personality(v)
+                .map_err(|e| Error::sys("linux.personality", e))?;
+        }
+        if let Some(mp) = linux.memory_policy() {
+            let (mode, nodes) = mempolicy::plan(mp).map_err(unsupported)?;
+            gantry_sys::sched::set_mempolicy(mode, &nodes)
+                .map_err(|e| Error::sys("linux.memoryPolicy", e))?;
+        }
     }
     Ok(())
 }

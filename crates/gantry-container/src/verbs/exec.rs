@@ -136,6 +136,7 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
         caps: caps.as_ref(),
     };
     drop(dir);
+    crate::process::extras::apply_exec_parent(&spec, &process)?;
     let set = forwarded_signals();
     let old = signal::block(&set).map_err(|e| Error::sys("block signals", e))?;
     let result = spawn_and_wait(
@@ -194,7 +195,6 @@ fn spawn_and_wait(
         rustix::thread::move_into_link_name_space(fd.0.as_fd(), Some(fd.1))
             .map_err(|e| Error::sys("enter the container's PID or time namespace", e))?;
     }
-    crate::process::extras::apply_exec_initial(cfg.process)?;
     // SAFETY: the runtime is single-threaded (it never spawns threads), and the child only runs
     // `exec_init::run`, which ends in execve or _exit.
     let cloned = unsafe { gantry_sys::clone::clone3(0) };
