@@ -121,3 +121,20 @@ pub fn set_mempolicy(mode: i32, nodes: &[u64]) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sched_attr_has_the_kernels_ver1_size() {
+        // SCHED_ATTR_SIZE_VER1: the layout the kernel reads, util clamps included.
+        assert_eq!(std::mem::size_of::<SchedAttr>(), 56);
+    }
+
+    #[test]
+    fn io_priority_of_this_process_can_be_set_to_its_default() {
+        // Best effort, priority 4: what a process without an explicit priority gets (nice 0).
+        ioprio_set_self(IOPRIO_CLASS_BE, 4).unwrap();
+    }
+}

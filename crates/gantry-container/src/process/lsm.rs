@@ -180,6 +180,18 @@ mod tests {
     }
 
     #[test]
+    fn mount_label_goes_to_filesystem_data_but_not_procfs() {
+        let o = crate::rootfs::options::MountOptions::parse(&["mode=755"]);
+        let l = Some("system_u:object_r:container_file_t:s0:c1,c2");
+        assert_eq!(
+            with_mount_label(o.clone(), "tmpfs", l).data,
+            "mode=755,context=\"system_u:object_r:container_file_t:s0:c1,c2\""
+        );
+        assert_eq!(with_mount_label(o.clone(), "proc", l).data, "mode=755");
+        assert_eq!(with_mount_label(o, "tmpfs", None).data, "mode=755");
+    }
+
+    #[test]
     fn context_option_is_quoted() {
         assert_eq!(
             context_option("a:b:c:s0:c1,c2"),
