@@ -6,7 +6,12 @@ use crate::runtime::runtime_binary;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// One testbed at a time per test process: podman's and containerd's own timeouts (e.g. podman's 5 s wait for
+/// conmon's exit file) are short enough to trip when several of them share two loaded cores.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Where the shared testbed scripts live (`GANTRY_TESTBED`, default `<workspace>/../shared/testbed`).
 pub fn scripts_dir() -> PathBuf {
@@ -67,6 +72,7 @@ pub struct Testbed {
     /// The runtime binary under test (absolute).
     pub runtime: PathBuf,
     service: Service,
+    _turn: MutexGuard<'static, ()>,
 }
 
 impl Testbed {
@@ -77,6 +83,7 @@ impl Testbed {
             images: dir.join("testbed-images"),
             runtime: std::fs::canonicalize(runtime_binary()).expect("runtime binary path"),
             service,
+            _turn: ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()),
         };
         std::fs::create_dir_all(&tb.state).expect("creating TESTBED_STATE");
         let scripts = scripts_dir();
