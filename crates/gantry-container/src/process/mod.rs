@@ -30,6 +30,24 @@
 //! error with its errno and context. If the runtime dies mid-setup, the child dies with it (parent-death signal).
 //! There is exactly one clone; a second fork happens only in the staged namespace mode (see
 //! [`crate::namespaces`] and [`staged`]) when it creates a PID namespace.
+//!
+//! `exec` uses the same socket protocol with a shorter sequence (see [`exec_init`] and `verbs::exec`):
+//!
+//! ```text
+//!  runtime (exec)                                         exec process (clone3 child, no CLONE_NEW*)
+//!  open /proc/<init>/ns/* that differ from ours,
+//!  build process (stored config.json + flags), seccomp,
+//!  block signals, setns pid/time (apply to children)
+//!  clone3(0) ─────────────────────────────────────────▶   pdeathsig=KILL, dumpable=0, wait for Go
+//!  cgroup.procs ← pid (+ --cgroup sub-cgroups)
+//!  ── Go ───────────────────────────────────────────────▶  setns user, then mnt/net/ipc/uts/cgroup
+//!                                                          rlimits, pty → --console-socket, cwd (in root,
+//!                                                          no magic links), exec lookup, seccomp/caps/
+//!                                                          user/noNewPrivileges as init, fds CLOEXEC
+//!  ◀─────────────────────────────────────────── Ready ──   execve(process.args)
+//!  --pid-file; --detach: exit 0, else wait forwarding
+//!  signals (sigwaitinfo) and exit with its status
+//! ```
 
 pub mod affinity;
 pub mod console;
