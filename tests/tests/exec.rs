@@ -411,3 +411,28 @@ fn exec_cgroup_flag_places_the_process_in_a_sub_cgroup() {
         .assert_failure()
         .assert_error_mentions(&["missing"]);
 }
+
+#[test]
+fn exec_tty_without_console_socket_relays_the_terminal() {
+    let t = TestCtx::new("exec_tty_relay");
+    let b = sleeper(&t);
+    let id = running(&t, &b);
+    // As `runc exec -t` typed at a shell (`script` gives the runtime a terminal): the runtime owns the pty and
+    // copies it to its stdout.
+    let cmd = format!(
+        "{} --root {} exec -t {id} sh -c '[ -t 0 ] && [ -t 1 ] && tty; exit 5'",
+        t.rt.binary.display(),
+        t.rt.root.display()
+    );
+    let o = std::process::Command::new("timeout")
+        .args(["20", "script", "-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running script(1) (util-linux)");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(5), "{stdout}");
+    assert!(stdout.contains("/dev/pts/"), "{stdout}");
+    t.rt(&["exec", "-t", "-d", &id, "true"])
+        .assert_failure()
+        .assert_error_mentions(&["console socket"]);
+}

@@ -112,16 +112,20 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
     let envp =
         CStringArray::new(process.env().iter().flatten()).map_err(|e| bad("process.env", e))?;
     let joins = Joins::open(state.pid)?;
-    let console_socket = match (&opts.console_socket, process.terminal().unwrap_or(false)) {
-        (Some(path), true) => Some(super::create::connect_unix(path)?),
+    // Without --console-socket the runtime itself relays the terminal (foreground only).
+    let (console_socket, relay) = match (&opts.console_socket, process.terminal().unwrap_or(false))
+    {
+        (Some(path), true) => (Some(super::create::connect_unix(path)?), None),
+        (None, true) if opts.detach => return Err(bad(
+            "--tty",
+            "a detached terminal needs a console socket: pass --console-socket (it receives the pty master)"
+                .into(),
+        )),
         (None, true) => {
-            return Err(bad(
-                "--tty",
-                "a terminal needs --console-socket (the socket that receives the pty master)"
-                    .into(),
-            ))
+            let (ours, theirs) = super::exec_tty::console_pair()?;
+            (Some(theirs), Some(ours))
         }
-        _ => None,
+        _ => (None, None),
     };
     let cfg = ExecConfig {
         process: &process,
@@ -149,6 +153,7 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
         opts,
         status == Status::Paused,
         &set,
+        relay.as_ref(),
     );
     let _ = signal::set_mask(&old);
     result
@@ -188,6 +193,7 @@ fn spawn_and_wait(
     opts: &ExecOptions,
     paused: bool,
     set: &SigSet,
+    relay: Option<&OwnedFd>,
 ) -> Result<i32> {
     let (parent, child) = Channel::pair().map_err(|e| Error::sys("create sync socket", e))?;
     // PID and time namespaces apply to children: enter them here so the child is born inside (no second fork).
@@ -219,6 +225,12 @@ fn spawn_and_wait(
     }
     if opts.detach {
         return Ok(0);
+    }
+    if let Some(ours) = relay {
+        if let Err(e) = super::exec_tty::relay(ours) {
+            kill_and_reap(pid);
+            return Err(e);
+        }
     }
     wait_forwarding(pid, set)
 }

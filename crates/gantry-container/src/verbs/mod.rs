@@ -5,6 +5,7 @@ pub mod delete;
 pub mod events;
 pub mod exec;
 pub mod exec_process;
+pub mod exec_tty;
 pub mod kill;
 pub mod list;
 pub mod pause;
