@@ -357,8 +357,18 @@ fn delegate_root_controllers(dir: &Dir) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// Copies `cpuset.cpus` and `cpuset.mems` from the parent of `dir` into `dir`.
+/// Copies `cpuset.cpus` and `cpuset.mems` from the parent of `dir` into `dir`. A parent that is still empty
+/// (another container created it a moment ago and has not filled it yet) is filled from its own parent first, so
+/// a container racing with the creator of a shared parent never ends up with an empty cpuset (ENOSPC on
+/// `cgroup.procs`).
 fn inherit_cpuset(dir: &Path) -> Result<(), CgroupError> {
+    inherit_cpuset_depth(dir, 0)
+}
+
+/// Deepest chain of empty ancestors filled (cgroup paths are short; this only bounds a pathological tree).
+const MAX_CPUSET_DEPTH: u32 = 64;
+
+fn inherit_cpuset_depth(dir: &Path, depth: u32) -> Result<(), CgroupError> {
     let Some(parent) = dir.parent() else {
         return Ok(());
     };
@@ -366,6 +376,10 @@ fn inherit_cpuset(dir: &Path) -> Result<(), CgroupError> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let from = parent.join(file);
         fsutil::read_into(&from, &mut buf).map_err(|e| CgroupError::io("read", &from, e))?;
+        if buf.trim().is_empty() && depth < MAX_CPUSET_DEPTH {
+            inherit_cpuset_depth(parent, depth + 1)?;
+            fsutil::read_into(&from, &mut buf).map_err(|e| CgroupError::io("read", &from, e))?;
+        }
         let value = buf.trim();
         if value.is_empty() {
             continue;
@@ -443,4 +457,27 @@ fn is_busy(e: &io::Error) -> bool {
     let busy = [rustix::io::Errno::BUSY, rustix::io::Errno::NOTEMPTY];
     e.raw_os_error()
         .is_some_and(|code| busy.iter().any(|b| b.raw_os_error() == code))
+}
+
+#[cfg(test)]
+mod cpuset_race_tests {
+    use super::inherit_cpuset;
+    use crate::testutil::{get, put};
+
+    #[test]
+    fn an_empty_shared_parent_is_filled_before_the_child() {
+        // Another container made `a` and has not filled it yet; our `a/b` must not inherit emptiness.
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        put(root, "cpuset.cpus", "0-1");
+        put(root, "cpuset.mems", "0");
+        for dir in [root.join("a"), root.join("a/b")] {
+            put(&dir, "cpuset.cpus", "");
+            put(&dir, "cpuset.mems", "");
+        }
+        inherit_cpuset(&root.join("a/b")).unwrap();
+        assert_eq!(get(&root.join("a/b"), "cpuset.cpus").trim(), "0-1");
+        assert_eq!(get(&root.join("a/b"), "cpuset.mems").trim(), "0");
+        assert_eq!(get(&root.join("a"), "cpuset.cpus").trim(), "0-1");
+    }
 }
