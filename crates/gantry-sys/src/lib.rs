@@ -8,6 +8,7 @@ pub mod bpf;
 pub mod clone;
 pub mod exec;
 pub mod fd;
+pub mod keyring;
 pub mod mount;
 pub mod namespace;
 pub mod sched;

@@ -29,6 +29,8 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     /// `--preserve-fds`.
     pub preserve_fds: u32,
+    /// `--no-new-keyring`: keep the caller's session keyring instead of giving the container a new one.
+    pub no_new_keyring: bool,
 }
 
 /// A container that reached the start gate.
@@ -264,6 +266,7 @@ fn create_in(
         runtime_hooks,
         sigmask,
         close_fds: &[dir.raw_fd()],
+        new_keyring: !opts.no_new_keyring,
         caps: caps.as_ref(),
         seccomp: seccomp.as_ref(),
         idmapped: &idmapped,

@@ -91,5 +91,6 @@ fn create_options(
         pid_file: o.pid_file.clone(),
         no_pivot: o.no_pivot,
         preserve_fds: o.preserve_fds,
+        no_new_keyring: o.no_new_keyring,
     }
 }
