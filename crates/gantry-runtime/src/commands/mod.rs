@@ -54,6 +54,12 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
             .map_or("", |(_, w)| *w);
         bail!("{flag}: {why}");
     }
+    if cli.global.rootless == gantry_oci_cli::Rootless::True {
+        bail!(
+            "--rootless true: rootless mode (ignoring cgroup permission errors) is not supported yet; run as root, \
+             or omit the flag"
+        );
+    }
     let root = StateRoot::new(&cli.global.root);
     let Some(cmd) = &cli.command else {
         bail!("no command given (see --help)");
