@@ -35,26 +35,8 @@ pub fn mount_setattr_idmap(
         propagation: 0,
         userns_fd: userns.as_raw_fd() as u64,
     };
-    let mut flags = libc::AT_EMPTY_PATH as u32;
-    if recursive {
-        flags |= libc::AT_RECURSIVE as u32;
-    }
-    // SAFETY: the path is a static empty C string (AT_EMPTY_PATH acts on fd); attr is a valid mount_attr of the size
-    // passed and outlives the call; userns is a live descriptor for the duration of the call.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if ret == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    // `userns` stays borrowed (open) for the whole call.
+    setattr(fd, recursive, &attr)
 }
 
 /// Sets (`set`) and clears (`clear`) `MOUNT_ATTR_*` flags on the mount open at `fd`, recursively when asked;
@@ -72,19 +54,23 @@ pub fn mount_setattr(
         propagation,
         userns_fd: 0,
     };
+    setattr(fd, recursive, &attr)
+}
+
+fn setattr(fd: BorrowedFd<'_>, recursive: bool, attr: &MountAttr) -> io::Result<()> {
     let mut flags = libc::AT_EMPTY_PATH as u32;
     if recursive {
         flags |= libc::AT_RECURSIVE as u32;
     }
     // SAFETY: the path is a static empty C string (AT_EMPTY_PATH acts on fd); attr is a valid mount_attr of the size
-    // passed and outlives the call.
+    // passed and outlives the call (as does any userns descriptor it names, borrowed by the caller).
     let ret = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             c"".as_ptr(),
             flags,
-            &attr as *const MountAttr,
+            attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     };

@@ -20,7 +20,7 @@ pub fn run(root: &StateRoot, opts: &CreateOptions, detach: bool) -> Result<i32> 
 
 /// The signals a foreground runtime blocks and takes with `sigwaitinfo` (all but the synchronous and
 /// uncatchable ones); SIGCHLD is reset to its default disposition so it is generated.
-pub(crate) fn forwarded_signals() -> SigSet {
+pub fn forwarded_signals() -> SigSet {
     signal::set_default(libc::SIGCHLD);
     let mut set = SigSet::all();
     for sig in [

@@ -134,19 +134,7 @@ pub fn run(
     console: &ConsoleSocket,
     interactive: bool,
 ) -> anyhow::Result<i32> {
-    signal::set_default(libc::SIGCHLD);
-    let mut set = SigSet::all();
-    for sig in [
-        libc::SIGKILL,
-        libc::SIGSTOP,
-        libc::SIGSEGV,
-        libc::SIGBUS,
-        libc::SIGILL,
-        libc::SIGFPE,
-        libc::SIGTRAP,
-    ] {
-        set.remove(sig);
-    }
+    let set = gantry_container::verbs::run::forwarded_signals();
     let old = signal::block(&set).context("blocking signals")?;
     let result = run_blocked(root, opts, console, interactive, &set, old);
     let _ = signal::set_mask(&old);
