@@ -1,6 +1,7 @@
 //! The device cgroup rules a container really gets: the spec's `linux.resources.devices`, then allow rules for the
 //! default devices every container has (config-linux.md "Default Devices", plus mknod, the pty multiplexer and
-//! terminals, as runc allows), then one for each of `linux.devices`. Pure.
+//! terminals, as runc allows), then one for each of `linux.devices` (as runc does: a node
+//! the spec asks for is usable). Pure.
 
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
 

@@ -25,6 +25,14 @@ pub fn update(root: &StateRoot, id: &str, resources: &LinuxResources) -> Result<
             field: "linux.cgroupsPath".into(),
             reason: format!("container {id} has no cgroup recorded"),
         })?;
+    // Device rules are fixed at create, as in runc: applying a new list here would drop the default devices.
+    if resources.devices().is_some() {
+        return Err(Error::Unsupported {
+            field: "devices".into(),
+            reason: "device rules cannot be updated on a live container (they are set at create)"
+                .into(),
+        });
+    }
     cg.apply(resources)?;
     Ok(())
 }
