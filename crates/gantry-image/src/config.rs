@@ -33,11 +33,13 @@ pub fn diff_ids(cfg: &ImageConfiguration, name: &str) -> Result<Vec<Digest>> {
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            Digest::parse(d).map_err(|e| ImageError::InvalidDocument {
-                what: "image config",
-                digest: name.to_owned(),
-                reason: format!("rootfs.diff_ids[{i}]: {e}"),
-            })
+            Digest::parse(d)
+                .map_err(ImageError::from)
+                .map_err(|e| ImageError::InvalidDocument {
+                    what: "image config",
+                    digest: name.to_owned(),
+                    reason: format!("rootfs.diff_ids[{i}]: {e}"),
+                })
         })
         .collect()
 }

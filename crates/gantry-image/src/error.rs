@@ -157,3 +157,12 @@ impl ImageError {
 
 /// Result alias for this crate.
 pub type Result<T, E = ImageError> = std::result::Result<T, E>;
+
+impl From<gantry_oci::DigestError> for ImageError {
+    fn from(e: gantry_oci::DigestError) -> ImageError {
+        ImageError::InvalidDigest {
+            digest: e.input().chars().take(200).collect(),
+            reason: e.reason(),
+        }
+    }
+}

@@ -114,7 +114,7 @@ impl Store {
         name: &str,
         platform: &Platform,
     ) -> Result<ImageRecord> {
-        let top = Digest::try_from(d.digest())?;
+        let top = crate::digest::from_oci(d.digest())?;
         self.write_blob(&top, d.size(), open(&top)?)?;
         let mut man_desc = d.clone();
         if is_index_type(d.media_type().as_ref()) {
@@ -129,10 +129,10 @@ impl Store {
                 });
             };
             man_desc = select_platform(&idx, platform, &top.to_string())?.clone();
-            let md = Digest::try_from(man_desc.digest())?;
+            let md = crate::digest::from_oci(man_desc.digest())?;
             self.write_blob(&md, man_desc.size(), open(&md)?)?;
         }
-        let md = Digest::try_from(man_desc.digest())?;
+        let md = crate::digest::from_oci(man_desc.digest())?;
         let bytes = self.read_document(&md, "manifest")?;
         let Document::Manifest(man) = parse_document(
             &bytes,
@@ -147,7 +147,7 @@ impl Store {
             });
         };
         for b in std::iter::once(man.config()).chain(man.layers().iter()) {
-            let bd = Digest::try_from(b.digest())?;
+            let bd = crate::digest::from_oci(b.digest())?;
             self.write_blob(&bd, b.size(), open(&bd)?)?;
         }
         self.register_image(name, &top, platform)

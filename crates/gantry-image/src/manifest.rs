@@ -3,7 +3,7 @@
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde::Deserialize;
 
-use crate::digest::Digest;
+use crate::digest::from_oci;
 use crate::error::{ImageError, Result};
 use crate::platform::Platform;
 
@@ -142,7 +142,7 @@ pub fn parse_document(bytes: &[u8], declared: Option<&str>, name: &str) -> Resul
         let idx: ImageIndex =
             serde_json::from_slice(bytes).map_err(|e| invalid("index", name, e.to_string()))?;
         for (i, m) in idx.manifests().iter().enumerate() {
-            Digest::try_from(m.digest())
+            from_oci(m.digest())
                 .map_err(|e| invalid("index", name, format!("manifests[{i}].digest: {e}")))?;
         }
         Ok(Document::Index(Box::new(idx)))
@@ -156,8 +156,7 @@ pub fn parse_document(bytes: &[u8], declared: Option<&str>, name: &str) -> Resul
 
 fn check_manifest(man: &ImageManifest, name: &str) -> Result<()> {
     let cfg = man.config();
-    Digest::try_from(cfg.digest())
-        .map_err(|e| invalid("manifest", name, format!("config.digest: {e}")))?;
+    from_oci(cfg.digest()).map_err(|e| invalid("manifest", name, format!("config.digest: {e}")))?;
     let cm = cfg.media_type().to_string();
     if cm != mt::OCI_CONFIG && cm != mt::DOCKER_CONFIG {
         return Err(ImageError::MediaType {
@@ -167,7 +166,7 @@ fn check_manifest(man: &ImageManifest, name: &str) -> Result<()> {
         });
     }
     for (i, l) in man.layers().iter().enumerate() {
-        Digest::try_from(l.digest())
+        from_oci(l.digest())
             .map_err(|e| invalid("manifest", name, format!("layers[{i}].digest: {e}")))?;
         let lm = l.media_type().to_string();
         if !is_layer_type(&lm) {

@@ -19,11 +19,6 @@ impl<'a> StoreSink<'a> {
     }
 }
 
-/// The store's digest type for a registry digest (same text form).
-pub fn image_digest(d: &gantry_registry::Digest) -> Result<gantry_image::Digest, SinkError> {
-    gantry_image::Digest::parse(&d.to_string()).map_err(|e| to_sink(d, e))
-}
-
 fn to_sink(d: &gantry_registry::Digest, e: ImageError) -> SinkError {
     match e {
         ImageError::DigestMismatch { ref actual, .. } => {
@@ -57,21 +52,17 @@ fn other(d: &gantry_registry::Digest, msg: String) -> SinkError {
 
 impl BlobSink for StoreSink<'_> {
     fn has(&self, d: &Descriptor) -> bool {
-        let Ok(digest) = image_digest(&d.digest) else {
-            return false;
-        };
         // A blob under `blobs/` was verified on commit; the size check guards against a
         // descriptor that lies about it (the pull then fails with a clear size mismatch).
-        std::fs::metadata(self.store.blob_path(&digest))
+        std::fs::metadata(self.store.blob_path(&d.digest))
             .is_ok_and(|m| m.is_file() && m.len() == d.size)
     }
 
     fn open(&self, d: &Descriptor) -> Result<Box<dyn PartialBlob>, SinkError> {
-        let digest = image_digest(&d.digest)?;
         // Waits while another gantry process writes the same blob, then usually finds it stored.
         let writer = self
             .store
-            .begin_blob_blocking(&digest, d.size)
+            .begin_blob_blocking(&d.digest, d.size)
             .map_err(|e| to_sink(&d.digest, e))?;
         Ok(Box::new(StorePartial {
             writer,
@@ -82,10 +73,9 @@ impl BlobSink for StoreSink<'_> {
 
 impl BlobSource for StoreSink<'_> {
     fn read(&self, d: &Descriptor) -> Result<Box<dyn std::io::Read + Send>, SinkError> {
-        let digest = image_digest(&d.digest)?;
         let f = self
             .store
-            .open_blob(&digest)
+            .open_blob(&d.digest)
             .map_err(|e| to_sink(&d.digest, e))?;
         Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
     }

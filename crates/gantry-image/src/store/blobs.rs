@@ -234,10 +234,7 @@ impl Ingest {
             .set_len(0)
             .and_then(|()| self.file.seek(SeekFrom::Start(0)).map(|_| ()))
             .map_err(|e| ImageError::io("truncate", &self.path, e))?;
-        self.hasher = Hasher::new(match &self.hasher {
-            Hasher::Sha256(_) => crate::digest::Algorithm::Sha256,
-            Hasher::Sha512(_) => crate::digest::Algorithm::Sha512,
-        });
+        self.hasher = Hasher::new(self.hasher.algorithm());
         self.written = 0;
         Ok(())
     }

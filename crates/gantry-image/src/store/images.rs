@@ -86,7 +86,7 @@ impl Store {
                         crate::manifest::media_types::OCI_INDEX,
                     );
                     let d = select_platform(&idx, platform, &tname)?;
-                    let md = Digest::try_from(d.digest())?;
+                    let md = crate::digest::from_oci(d.digest())?;
                     let bytes = self.read_document(&md, "manifest")?;
                     if bytes.len() as u64 != d.size() {
                         return Err(ImageError::SizeMismatch {
@@ -106,7 +106,7 @@ impl Store {
                 reason: "an index nested in an index is not supported".into(),
             });
         };
-        let cfg_digest = Digest::try_from(man.config().digest())?;
+        let cfg_digest = crate::digest::from_oci(man.config().digest())?;
         let cfg_bytes = self.read_document(&cfg_digest, "image config")?;
         if cfg_bytes.len() as u64 != man.config().size() {
             return Err(ImageError::SizeMismatch {
@@ -131,7 +131,7 @@ impl Store {
         let chains = chain_ids(&diffs);
         let mut layers = Vec::new();
         for ((l, diff), chain) in man.layers().iter().zip(diffs).zip(chains) {
-            let d = Digest::try_from(l.digest())?;
+            let d = crate::digest::from_oci(l.digest())?;
             if !self.has_blob(&d)? {
                 return Err(ImageError::MissingBlob(d.to_string()));
             }

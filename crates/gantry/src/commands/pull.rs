@@ -4,11 +4,11 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use gantry_image::{Platform as ImagePlatform, Store, UnpackOptions};
+use gantry_image::{Store, UnpackOptions};
 use gantry_registry::{Platform, ProgressMode, PullOptions, RegistryConfig};
 
 use crate::lookup::{normalize, open_store};
-use crate::store_sink::{image_digest, StoreSink};
+use crate::store_sink::StoreSink;
 use crate::Global;
 
 /// Arguments of `gantry pull`.
@@ -106,12 +106,11 @@ pub fn pull_image(
     wait_single_threaded()?;
     let name = reference.to_string();
 
-    // The pull wrote the manifest blob verified; parse it the store's way before recording.
-    let manifest_digest = image_digest(&pulled.manifest.digest)?;
+    // The pull wrote the manifest blob verified; record it in the store.
     store
         .put_manifest(
             &pulled.manifest_bytes,
-            &manifest_digest,
+            &pulled.manifest.digest,
             Some(&pulled.manifest.media_type),
         )
         .with_context(|| format!("store the manifest of {name}"))?;
@@ -120,12 +119,10 @@ pub fn pull_image(
         .platform
         .as_ref()
         .or(platform.as_ref())
-        .map(|p| p.to_string())
-        .and_then(|p| ImagePlatform::parse(&p))
-        .unwrap_or_else(ImagePlatform::host);
-    let top = image_digest(&pulled.digest)?;
+        .cloned()
+        .unwrap_or_else(Platform::host);
     store
-        .register_image(&name, &top, &chosen)
+        .register_image(&name, &pulled.digest, &chosen)
         .with_context(|| format!("record image {name}"))?;
     let fetched_at = started.elapsed();
     if unpack {
