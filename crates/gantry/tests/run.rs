@@ -101,6 +101,7 @@ impl Drop for Env {
         for id in self.ids() {
             let _ = self.gantry(&["rm", "-f", &id]);
         }
+        remove_empty_parent_cgroups();
         if !std::thread::panicking() {
             assert_clean(self);
         }
@@ -124,6 +125,18 @@ fn assert_clean(env: &Env) {
             .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
             .collect();
         assert!(left.is_empty(), "runtime state left: {left:?}");
+    }
+}
+
+/// Removes the shared `/gantry` parent cgroup in every hierarchy once it is empty. A container removes only the
+/// directories it created, so when tests' containers overlap the parent outlives them; `rmdir` fails (and is
+/// ignored) while another test's container still lives in it.
+fn remove_empty_parent_cgroups() {
+    let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    for e in entries.flatten() {
+        let _ = std::fs::remove_dir(e.path().join("gantry"));
     }
 }
 
