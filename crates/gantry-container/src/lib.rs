@@ -14,6 +14,7 @@ pub mod net;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;
+pub mod seccomp_cache;
 pub mod state;
 pub mod time;
 pub mod verbs;

@@ -206,14 +206,8 @@ fn create_in(
     };
     let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
         Some(s) => {
-            let filter = gantry_security::seccomp::compile(s)?;
-            if !filter.unknown_syscalls().is_empty() {
-                tracing::debug!(
-                    "linux.seccomp: syscalls unknown to libseccomp skipped: {:?}",
-                    filter.unknown_syscalls()
-                );
-            }
-            Some(filter.program()?)
+            let state_root = dir.path().parent().unwrap_or(dir.path());
+            Some(crate::seccomp_cache::program(state_root, s)?)
         }
         None => None,
     };

@@ -100,7 +100,7 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
                     .into(),
             })
         }
-        Some(s) => Some(gantry_security::seccomp::compile(s)?.program()?),
+        Some(s) => Some(crate::seccomp_cache::program(root.path(), s)?),
         None => None,
     };
     let bad = |field: &str, e: String| Error::Unsupported {

@@ -23,8 +23,8 @@ pub use convert::DEFAULT_ERRNO_RET;
 pub use features::{support, Support};
 pub use notify::{fetch_notify_fd, process_state_json, send_to_listener};
 pub use program::{
-    Program, FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW, FLAG_WAIT_KILLABLE_RECV,
-    MAX_INSTRUCTIONS,
+    generator_version, Program, FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW,
+    FLAG_WAIT_KILLABLE_RECV, MAX_INSTRUCTIONS,
 };
 
 use crate::SecurityError;

@@ -126,3 +126,62 @@ impl Filter {
         Ok(Program { bpf, flags })
     }
 }
+
+/// Identifies the generator of a [`Program`]: a cached program is only valid for the same libseccomp.
+pub fn generator_version() -> String {
+    match libseccomp::ScmpVersion::current() {
+        Ok(v) => format!("libseccomp {}.{}.{}", v.major, v.minor, v.micro),
+        Err(_) => "libseccomp unknown".into(),
+    }
+}
+
+impl Program {
+    /// The program as bytes for a cache: the flags (4 bytes, little endian), then the instructions.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 + self.bpf.len());
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&self.bpf);
+        out
+    }
+
+    /// A program read back from [`Program::to_bytes`]; `None` if the bytes cannot be one (wrong length, too many
+    /// instructions, unknown flags). The caller must only use bytes it wrote itself for the same profile and
+    /// [`generator_version`].
+    pub fn from_bytes(bytes: &[u8]) -> Option<Program> {
+        let (flags, bpf) = bytes.split_first_chunk::<4>()?;
+        let flags = u32::from_le_bytes(*flags);
+        let known = FLAG_LOG | FLAG_SPEC_ALLOW | FLAG_NEW_LISTENER | FLAG_WAIT_KILLABLE_RECV;
+        if bpf.is_empty() || bpf.len() % INSN_SIZE != 0 || bpf.len() / INSN_SIZE > MAX_INSTRUCTIONS
+        {
+            return None;
+        }
+        if flags & !known != 0 {
+            return None;
+        }
+        Some(Program {
+            bpf: bpf.to_vec(),
+            flags,
+        })
+    }
+}
+
+#[cfg(test)]
+mod cache_bytes_tests {
+    use super::*;
+
+    #[test]
+    fn bytes_round_trip_and_garbage_is_refused() {
+        let p = Program {
+            bpf: vec![6, 0, 0, 0, 0, 0, 0xff, 0x7f],
+            flags: FLAG_LOG,
+        };
+        assert_eq!(Program::from_bytes(&p.to_bytes()), Some(p));
+        assert_eq!(Program::from_bytes(&[]), None);
+        assert_eq!(Program::from_bytes(&[0, 0, 0, 0, 1, 2, 3]), None);
+        assert_eq!(
+            Program::from_bytes(&[0, 0, 0, 0x80, 6, 0, 0, 0, 0, 0, 0xff, 0x7f]),
+            None
+        );
+        assert!(generator_version().starts_with("libseccomp "));
+    }
+}
