@@ -233,6 +233,41 @@ fn killed_container_exits_128_plus_signal() {
     assert!(env.ids().is_empty(), "rm -f forgot the container");
 }
 
+#[test]
+fn a_killed_gantry_takes_its_container_along() {
+    // gantry supervises its foreground container: when it is SIGKILLed (systemd's last resort), the container
+    // must not live on.
+    let env = Env::with_busybox();
+    let mut child = env
+        .cmd(&[
+            "run",
+            "--name",
+            "orphan",
+            "busybox",
+            "sh",
+            "-c",
+            "echo ready; exec sleep 1234",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let sleeper = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x001234\x00")
+        })
+    };
+    wait_for(sleeper);
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
+    let _ = child.wait();
+    wait_for(|| !sleeper());
+}
+
 fn wait_for(mut f: impl FnMut() -> bool) {
     for _ in 0..200 {
         if f() {

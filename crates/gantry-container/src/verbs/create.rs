@@ -31,6 +31,9 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// `--no-new-keyring`: keep the caller's session keyring instead of giving the container a new one.
     pub no_new_keyring: bool,
+    /// Keep a SIGKILL parent-death signal on the container's init, so it dies with the process that created it
+    /// (for a foreground supervisor such as `gantry run`: if it is killed, its container must not outlive it).
+    pub kill_with_parent: bool,
 }
 
 /// A container that reached the start gate.
@@ -261,6 +264,7 @@ fn create_in(
         sigmask,
         close_fds: &[dir.raw_fd()],
         new_keyring: !opts.no_new_keyring,
+        kill_with_parent: opts.kill_with_parent,
         caps: caps.as_ref(),
         seccomp: seccomp.as_ref(),
         idmapped: &idmapped,

@@ -98,5 +98,7 @@ fn create_options(
         no_pivot: o.no_pivot,
         preserve_fds: o.preserve_fds,
         no_new_keyring: o.no_new_keyring,
+        // runc semantics: a container outlives the runtime process that created it.
+        kill_with_parent: false,
     }
 }

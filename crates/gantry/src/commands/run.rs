@@ -215,6 +215,8 @@ fn prepare_and_run(
     rec.status = "running".into();
     records.write(&rec)?;
     let mut opts = gantry_container::verbs::create::CreateOptions {
+        // gantry is the container's supervisor: if it is killed (systemd's final SIGKILL), the container goes too.
+        kill_with_parent: !a.detach,
         id: rec.id.clone(),
         bundle: bundle.clone(),
         ..Default::default()
