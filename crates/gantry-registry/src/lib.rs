@@ -40,6 +40,29 @@ pub use sink::{BlobSink, BlobSource, Descriptor, DirSink, PartialBlob, SinkError
 /// Result type of this crate.
 pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
 
+/// Runs `fut` to completion on a private single-threaded runtime and returns only once every thread that
+/// runtime started has exited: the runtime is shut down (its blocking pool, e.g. a DNS lookup, is waited for),
+/// then this waits — bounded — until the process has no more threads than before, because a pool thread that has
+/// signalled its exit can still be alive for a moment. A caller may clone right after this returns.
+pub(crate) fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output> {
+    let before = thread_count();
+    let rt = runtime()?;
+    let out = rt.block_on(fut);
+    rt.shutdown_timeout(std::time::Duration::from_secs(30));
+    if let Some(before) = before {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while thread_count().is_some_and(|n| n > before) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    Ok(out)
+}
+
+/// Threads of this process (entries of /proc/self/task); `None` if /proc cannot be read.
+fn thread_count() -> Option<usize> {
+    Some(std::fs::read_dir("/proc/self/task").ok()?.count())
+}
+
 /// Builds the single-threaded runtime a blocking call runs on.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()

@@ -91,10 +91,7 @@ pub struct PulledImage {
 /// Pulls `opts.reference` into `sink`. Blocking: runs on a private single-threaded tokio runtime that
 /// is dropped (with its blocking-pool threads joined) before this returns.
 pub fn pull(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledImage, RegistryError> {
-    let rt = crate::runtime()?;
-    let result = rt.block_on(pull_async(opts, sink));
-    drop(rt);
-    result
+    crate::block_on(pull_async(opts, sink))?
 }
 
 async fn pull_async(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledImage, RegistryError> {

@@ -82,10 +82,7 @@ pub fn push(
     manifest: &[u8],
     source: &dyn BlobSource,
 ) -> Result<PushedImage, RegistryError> {
-    let rt = crate::runtime()?;
-    let result = rt.block_on(push_async(opts, manifest, source));
-    drop(rt);
-    result
+    crate::block_on(push_async(opts, manifest, source))?
 }
 
 #[derive(PartialEq)]
