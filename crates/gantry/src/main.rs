@@ -6,6 +6,7 @@
 mod commands;
 mod lookup;
 mod store_sink;
+mod table;
 
 use std::path::PathBuf;
 

@@ -78,6 +78,16 @@ fn run_blocked(
 /// Waits for child `pid` while forwarding every signal of `set` but SIGCHLD to it; returns its exit code
 /// (128+N when killed by signal N).
 pub(crate) fn wait_forwarding(pid: i32, set: &SigSet) -> Result<i32> {
+    wait_forwarding_with(pid, set, |_| false)
+}
+
+/// [`wait_forwarding`] with a hook: `handled(sig)` runs first for each signal, and a signal it reports handled
+/// (e.g. SIGWINCH for a terminal the caller relays) is not forwarded.
+pub fn wait_forwarding_with(
+    pid: i32,
+    set: &SigSet,
+    mut handled: impl FnMut(i32) -> bool,
+) -> Result<i32> {
     let child =
         rustix::process::Pid::from_raw(pid).ok_or_else(|| Error::InitDied("invalid pid".into()))?;
     loop {
@@ -93,7 +103,7 @@ pub(crate) fn wait_forwarding(pid: i32, set: &SigSet) -> Result<i32> {
             Err(e) => return Err(Error::sys("wait for the container", e)),
         }
         let sig = signal::wait(set).map_err(|e| Error::sys("wait for signals", e))?;
-        if sig != libc::SIGCHLD {
+        if sig != libc::SIGCHLD && !handled(sig) {
             if let Some(s) = rustix::process::Signal::from_named_raw(sig) {
                 let _ = rustix::process::kill_process(child, s);
             }

@@ -122,21 +122,7 @@ pub fn run(g: &Global, a: &ImagesArgs) -> Result<i32> {
                     ]
                 })
                 .collect();
-            let head = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"].map(String::from);
-            let mut widths = head.clone().map(|h| h.len());
-            for r in &table {
-                for (w, c) in widths.iter_mut().zip(r) {
-                    *w = (*w).max(c.len());
-                }
-            }
-            for r in std::iter::once(&head).chain(&table) {
-                let line: Vec<String> = r
-                    .iter()
-                    .zip(widths)
-                    .map(|(c, w)| format!("{c:<w$}"))
-                    .collect();
-                println!("{}", line.join("  ").trim_end());
-            }
+            crate::table::print(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], &table);
         }
     }
     Ok(0)

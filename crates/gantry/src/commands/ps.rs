@@ -184,29 +184,17 @@ pub fn run(g: &Global, a: &PsArgs) -> anyhow::Result<i32> {
             ]
         })
         .collect();
-    let header = [
-        "CONTAINER ID",
-        "IMAGE",
-        "COMMAND",
-        "CREATED",
-        "STATUS",
-        "NAMES",
-    ]
-    .map(String::from);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &table {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(&table) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", line.join("  ").trim_end());
-    }
+    crate::table::print(
+        [
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "NAMES",
+        ],
+        &table,
+    );
     Ok(0)
 }
 

@@ -205,27 +205,15 @@ fn run_blocked(
 }
 
 fn wait_forwarding(pid: i32, set: &SigSet, master: &std::fs::File) -> anyhow::Result<i32> {
-    let child = rustix::process::Pid::from_raw(pid).context("invalid init pid")?;
-    loop {
-        match rustix::process::waitpid(Some(child), rustix::process::WaitOptions::NOHANG) {
-            Ok(Some((_, st))) => {
-                if let Some(sig) = st.terminating_signal() {
-                    return Ok(128 + sig);
-                }
-                return Ok(st.exit_status().unwrap_or(0));
-            }
-            Ok(None) => {}
-            Err(e) => return Err(e).context("waiting for the container"),
+    // The library's reap-and-forward loop; SIGWINCH resizes the pty we relay instead of reaching the container.
+    let code = gantry_container::verbs::run::wait_forwarding_with(pid, set, |sig| {
+        if sig != libc::SIGWINCH {
+            return false;
         }
-        let sig = signal::wait(set).context("waiting for signals")?;
-        if sig == libc::SIGWINCH {
-            if let Some(ws) = own_size() {
-                let _ = rustix::termios::tcsetwinsize(master.as_fd(), ws);
-            }
-        } else if sig != libc::SIGCHLD {
-            if let Some(s) = rustix::process::Signal::from_named_raw(sig) {
-                let _ = rustix::process::kill_process(child, s);
-            }
+        if let Some(ws) = own_size() {
+            let _ = rustix::termios::tcsetwinsize(master.as_fd(), ws);
         }
-    }
+        true
+    })?;
+    Ok(code)
 }
