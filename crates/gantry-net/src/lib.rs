@@ -1,0 +1,82 @@
+//! CNI networking for Gantry's pods.
+//!
+//! A library with no async and no threads: every CNI plugin is an ordinary child process run per the CNI
+//! specification 1.0 (parameters in `CNI_*` variables, the network configuration on stdin, a result or error on
+//! stdout), and the pod's network namespace is made by a short-lived forked child, so the caller never changes
+//! namespace.
+//!
+//! # How the engine uses it (pod supervisor)
+//! ```no_run
+//! use std::path::Path;
+//! use gantry_net::*;
+//!
+//! # fn main() -> gantry_net::Result<()> {
+//! let root = Path::new("/var/lib/gantry");
+//! let pod_dir = root.join("pods/p1");
+//! let cni = Cni::new(NetOptions::system(root));
+//! // Flags, checked before anything is created (errors name the flag and value).
+//! let NetMode::Cni(names) = NetMode::parse("default")? else { unreachable!() };
+//! let ports = vec![PortMapping::parse("8080:80")?];
+//! let extra_hosts = vec![HostEntry::parse("db:10.0.0.5")?];
+//! let hostname = parse_hostname("p1")?;
+//! let networks = cni.networks(&names)?; // writes /etc/gantry/net.d/gantry0.conflist on first use
+//!
+//! let netns = PodNetns::create(&root.join("netns/p1"))?; // lo is up
+//! let pod = PodRef { id: "p1", dir: &pod_dir };
+//! let att = cni.attach(&pod, &netns, &networks, &ports)?; // network.json written before each ADD
+//!
+//! let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+//! let resolv = resolv_conf(&ResolvInput {
+//!     host: &host_resolv,
+//!     resolved_upstream: None,
+//!     dns: &[],
+//!     gateway: att.gateway(),
+//!     loopback: LoopbackResolver::Refuse,
+//!     host_network: false,
+//! })?;
+//! let hosts = hosts_file(&hostname, att.pod_ip(), &extra_hosts);
+//! let files = write_etc_files(&pod_dir, &hostname, &hosts, &resolv)?;
+//! // ... bind files.hosts/hostname/resolv_conf into each app; join netns.path() in every app's spec ...
+//!
+//! // Pod end (or `gantry gc` after a crash of the supervisor): DEL everything, then remove the namespace.
+//! cni.gc(&pod_dir)?;
+//! # Ok(()) }
+//! ```
+//!
+//! - [`Cni::attach`] records its intent in `<pod dir>/network.json` before running any plugin and each result as
+//!   it arrives; [`Cni::detach`] (DEL with `prevResult`, reverse order, every plugin even after a failure,
+//!   tolerant of a vanished namespace) and [`Cni::gc`] (detach, then remove the owned namespace) work from that
+//!   record alone, so they are what `gantry gc` runs after a `kill -9`.
+//! - Conflists come from `/etc/gantry/net.d` (`*.conflist`, `*.conf`, `*.json`, standard format, never
+//!   modified); `default` means the built-in `gantry0` (bridge + host-local on 10.89.0.0/16, portmap, firewall,
+//!   tuning).
+//! - The portmap and firewall plugins remove their iptables rules on DEL; host-local releases the lease.
+
+#![forbid(unsafe_code)]
+
+mod attach;
+pub mod conflist;
+mod error;
+mod etcfiles;
+mod netns;
+mod networks;
+mod plugin;
+mod ports;
+pub mod result;
+mod state;
+
+pub use attach::{Attachment, NetworkAttachment, PodRef};
+pub use conflist::{Conflist, DefaultNetwork};
+pub use error::{Error, Result};
+pub use etcfiles::{
+    hosts_file, parse_dns, parse_hostname, resolv_conf, write_etc_files, EtcFiles, HostEntry,
+    LoopbackResolver, ResolvInput,
+};
+pub use netns::{is_mounted_netns, remove_netns, PodNetns};
+pub use networks::{Cni, NetMode, NetOptions, DEFAULT_ALIAS};
+pub use ports::{PortMapping, Protocol};
+pub use result::CniResult;
+pub use state::STATE_FILE;
+
+/// The built-in default network's name (also its bridge's name).
+pub const DEFAULT_NETWORK: &str = "gantry0";
