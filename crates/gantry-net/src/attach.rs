@@ -237,7 +237,14 @@ impl Cni {
             };
             for j in 0..list.plugins.len() {
                 let conf = plugin::plugin_config(&list, j, n.result.as_ref(), &pm);
-                plugin::exec(&call, &list, j, Op::Check, &conf)?;
+                match plugin::exec(&call, &list, j, Op::Check, &conf) {
+                    Err(e) if is_portmap_ipv6_check_bug(&e, n.result.as_ref()) => {
+                        tracing::debug!(error = %e, "ignoring portmap's IPv6 CHECK of an IPv4-only pod (containernetworking/plugins#819)");
+                    }
+                    other => {
+                        other?;
+                    }
+                }
             }
         }
         Ok(())
@@ -301,6 +308,26 @@ impl Cni {
         }
         Ok(())
     }
+}
+
+/// portmap 1.1 (Debian 12's) CHECKs its IPv6 DNAT chain even for a pod with only IPv4 addresses, where ADD
+/// never made one, and so always fails CHECK with published ports (containernetworking/plugins#819, fixed in
+/// 1.2). That one failure is recognised and ignored when the recorded result really has no IPv6 address.
+fn is_portmap_ipv6_check_bug(e: &Error, result: Option<&Value>) -> bool {
+    let Error::Plugin { plugin, msg, .. } = e else {
+        return false;
+    };
+    let ipv4_only = result
+        .and_then(|r| r.get("ips"))
+        .and_then(Value::as_array)
+        .is_some_and(|ips| {
+            ips.iter().all(|ip| {
+                ip.get("address")
+                    .and_then(Value::as_str)
+                    .is_some_and(|a| !a.contains(':'))
+            })
+        });
+    plugin == "portmap" && msg.starts_with("could not check ipv6 dnat") && ipv4_only
 }
 
 /// Whether a chain publishes ports (some plugin declares the `portMappings` capability).

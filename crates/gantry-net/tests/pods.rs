@@ -1,0 +1,175 @@
+//! Root integration tests: real namespaces on a private bridge, attached with Debian's CNI plugins; traffic
+//! between pods and from the host; and proof that teardown removes every veth, lease, iptables rule and netns.
+
+mod support;
+
+use gantry_net::{is_mounted_netns, PodRef, PortMapping};
+use support::*;
+
+#[test]
+fn new_netns_has_loopback_up_and_is_removed() {
+    let mut net = Net::new("lo", &[]);
+    let (_dir, ns) = net.pod("a");
+    assert!(is_mounted_netns(ns.path()).unwrap());
+    let (ok, out) = net.run_in(ns.path(), &["ip", "-o", "link", "show", "lo"]);
+    assert!(ok && out.contains(",UP"), "lo not up: {out}");
+    let (ok, out) = net.run_in(ns.path(), &["ping", "-c", "1", "-W", "2", "127.0.0.1"]);
+    assert!(ok, "ping localhost in the pod: {out}");
+    // The namespace is not the host's: it has no eth0.
+    let (ok, _) = net.run_in(ns.path(), &["ip", "link", "show", "eth0"]);
+    assert!(!ok, "new netns sees the host's eth0");
+    let path = ns.path().to_path_buf();
+    ns.remove().unwrap();
+    assert!(!path.exists());
+    gantry_net::remove_netns(&path).unwrap();
+}
+
+#[test]
+fn two_pods_reach_each_other_and_teardown_leaves_nothing() {
+    let before = iptables_lines();
+    let mut net = Net::new("two", &[]);
+    let list = net.conflist();
+    let (dir_a, ns_a) = net.pod("a");
+    let (dir_b, ns_b) = net.pod("b");
+    let (id_a, id_b) = (net.id("a"), net.id("b"));
+    let att_a = net
+        .cni
+        .attach(
+            &PodRef {
+                id: &id_a,
+                dir: &dir_a,
+            },
+            &ns_a,
+            std::slice::from_ref(&list),
+            &[],
+        )
+        .unwrap();
+    let att_b = net
+        .cni
+        .attach(
+            &PodRef {
+                id: &id_b,
+                dir: &dir_b,
+            },
+            &ns_b,
+            std::slice::from_ref(&list),
+            &[],
+        )
+        .unwrap();
+    let (ip_a, ip_b) = (att_a.pod_ip().unwrap(), att_b.pod_ip().unwrap());
+    assert!(ip_a.to_string().starts_with(&net.subnet_prefix), "{ip_a}");
+    assert_eq!(
+        att_a.gateway().unwrap().to_string(),
+        format!("{}1", net.subnet_prefix)
+    );
+    assert_eq!(att_a.networks[0].ifname, "eth0");
+    assert_eq!(net.cni.attachment(&dir_a).unwrap().unwrap(), att_a);
+    net.cni.check(&dir_a).unwrap();
+    net.cni.check(&dir_b).unwrap();
+
+    let (ok, out) = net.run_in(
+        ns_a.path(),
+        &["ping", "-c", "1", "-W", "2", &ip_b.to_string()],
+    );
+    assert!(ok, "a -> b ping: {out}");
+    net.httpd(ns_b.path(), ip_b, "hello from b\n");
+    let (ok, out) = net.run_in(
+        ns_a.path(),
+        &[
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            &format!("http://{ip_b}/index.html"),
+        ],
+    );
+    assert!(ok && out.contains("hello from b"), "a -> b http: {out}");
+    assert_eq!(bridge_ports(&net.bridge).len(), 2);
+    assert_eq!(leases(&net.dir).len(), 2);
+    let needles = vec![id_a.clone(), id_b.clone(), net.subnet_prefix.clone()];
+    let chains = our_chains(&iptables_lines(), &before, &needles);
+    assert!(
+        chains.len() >= 2,
+        "expected masquerade chains for both pods, saw {chains:?}"
+    );
+
+    for c in &mut net.children {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    net.children.clear();
+    for dir in [&dir_a, &dir_b] {
+        net.cni.gc(dir).unwrap();
+        assert!(!dir.join(gantry_net::STATE_FILE).exists());
+    }
+    assert!(
+        !ns_a.path().exists() && !ns_b.path().exists(),
+        "netns files left"
+    );
+    assert_eq!(
+        bridge_ports(&net.bridge),
+        Vec::<String>::new(),
+        "veths left"
+    );
+    assert_eq!(
+        leases(&net.dir),
+        Vec::<std::path::PathBuf>::new(),
+        "IPAM leases left"
+    );
+    let left = our_rules(&iptables_lines(), &chains, &needles);
+    assert!(
+        left.is_empty(),
+        "iptables rules left after DEL:\n{}",
+        left.join("\n")
+    );
+    // A second teardown is a no-op.
+    net.cni.gc(&dir_a).unwrap();
+    net.cni.detach(&dir_a).unwrap();
+}
+
+#[test]
+fn published_port_is_reachable_from_the_host() {
+    let before = iptables_lines();
+    let mut net = Net::new("port", &[]);
+    let list = net.conflist();
+    let (dir, ns) = net.pod("web");
+    let id = net.id("web");
+    let port = free_port();
+    let ports = [PortMapping::parse(&format!("{port}:80")).unwrap()];
+    let att = net
+        .cni
+        .attach(
+            &PodRef { id: &id, dir: &dir },
+            &ns,
+            std::slice::from_ref(&list),
+            &ports,
+        )
+        .unwrap();
+    let ip = att.pod_ip().unwrap();
+    net.httpd(ns.path(), ip, "published\n");
+    net.cni.check(&dir).unwrap();
+    let host = host_ip();
+    let body = http_get(host, port).unwrap_or_else(|e| panic!("GET http://{host}:{port}/: {e}"));
+    assert_eq!(body, "published\n");
+    let needles = vec![id.clone(), net.subnet_prefix.clone()];
+    let during = iptables_lines();
+    let chains = our_chains(&during, &before, &needles);
+    assert!(
+        our_rules(&during, &chains, &needles)
+            .iter()
+            .any(|l| l.contains(&format!("--dport {port}"))),
+        "no DNAT rule for port {port}"
+    );
+    net.cni.gc(&dir).unwrap();
+    assert!(
+        http_get(host, port).is_err(),
+        "port {port} still forwarded after DEL"
+    );
+    let left = our_rules(&iptables_lines(), &chains, &needles);
+    assert!(
+        left.is_empty(),
+        "iptables rules left after DEL:\n{}",
+        left.join("\n")
+    );
+    assert!(leases(&net.dir).is_empty() && bridge_ports(&net.bridge).is_empty());
+}
