@@ -252,7 +252,8 @@ impl Cni {
 
     /// Deletes the pod from every recorded network: each chain's plugins in reverse order with DEL and the
     /// recorded result as `prevResult` (none if ADD never returned one). Every plugin runs even if another
-    /// fails; a namespace that is gone is tolerated (plugins then only release host-side state: leases, rules).
+    /// fails (one that is not installed is skipped: it cannot have made anything). A namespace that is gone is
+    /// tolerated: plugins then get an empty `CNI_NETNS` and only release host-side state (leases, rules).
     /// On success the record is removed; on failure it is kept (so a later call retries) and the first error is
     /// returned. No record means nothing to do. The namespace itself is left alone (see [`Cni::gc`]).
     pub fn detach(&self, pod_dir: &Path) -> Result<()> {
@@ -283,9 +284,16 @@ impl Cni {
             };
             for j in (0..list.plugins.len()).rev() {
                 let conf = plugin::plugin_config(&list, j, n.result.as_ref(), &pm);
-                if let Err(e) = plugin::exec(&call, &list, j, Op::Del, &conf) {
-                    tracing::warn!(pod = %st.container_id, error = %e, "CNI DEL failed");
-                    first_error.get_or_insert(e);
+                match plugin::exec(&call, &list, j, Op::Del, &conf) {
+                    Ok(_) => {}
+                    // A plugin that is not installed has nothing to undo (it cannot have run); keep going.
+                    Err(e @ Error::PluginNotFound { .. }) => {
+                        tracing::warn!(pod = %st.container_id, error = %e, "CNI DEL skipped");
+                    }
+                    Err(e) => {
+                        tracing::warn!(pod = %st.container_id, error = %e, "CNI DEL failed");
+                        first_error.get_or_insert(e);
+                    }
                 }
             }
         }
