@@ -297,6 +297,19 @@ impl Cni {
                 }
             }
         }
+        if !netns_alive {
+            for n in &st.networks {
+                if let Ok(list) = recorded_conflist(pod_dir, n) {
+                    if list
+                        .plugins
+                        .iter()
+                        .any(|p| p.get("ipMasq") == Some(&Value::Bool(true)))
+                    {
+                        crate::masq::sweep(&list.name, &st.container_id);
+                    }
+                }
+            }
+        }
         match first_error {
             None => state::remove(pod_dir),
             Some(e) => Err(e),

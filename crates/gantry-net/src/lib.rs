@@ -58,6 +58,7 @@ mod attach;
 pub mod conflist;
 mod error;
 mod etcfiles;
+mod masq;
 mod netns;
 mod networks;
 mod plugin;

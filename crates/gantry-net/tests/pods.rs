@@ -173,3 +173,34 @@ fn published_port_is_reachable_from_the_host() {
     );
     assert!(leases(&net.dir).is_empty() && bridge_ports(&net.bridge).is_empty());
 }
+
+#[test]
+fn detach_after_the_netns_vanished_still_releases_everything() {
+    let before = iptables_lines();
+    let mut net = Net::new("gone", &[]);
+    let list = net.conflist();
+    let (dir, ns) = net.pod("p");
+    let id = net.id("p");
+    let ports = [PortMapping::parse(&format!("{}:80", free_port())).unwrap()];
+    net.cni
+        .attach(&PodRef { id: &id, dir: &dir }, &ns, &[list], &ports)
+        .unwrap();
+    let needles = vec![id.clone(), net.subnet_prefix.clone()];
+    let chains = our_chains(&iptables_lines(), &before, &needles);
+    // The namespace disappears first (e.g. removed by hand, or its mount lost), taking the veth with it.
+    gantry_net::remove_netns(ns.path()).unwrap();
+    net.cni.gc(&dir).unwrap();
+    assert!(!dir.join(gantry_net::STATE_FILE).exists());
+    assert_eq!(
+        leases(&net.dir),
+        Vec::<std::path::PathBuf>::new(),
+        "lease left"
+    );
+    assert_eq!(bridge_ports(&net.bridge), Vec::<String>::new(), "veth left");
+    let left = our_rules(&iptables_lines(), &chains, &needles);
+    assert!(
+        left.is_empty(),
+        "iptables rules left after DEL without netns:\n{}",
+        left.join("\n")
+    );
+}
