@@ -10,7 +10,7 @@ use crate::conflist::Conflist;
 use crate::error::{Error, Result};
 use crate::netns::{is_mounted_netns, remove_netns, PodNetns};
 use crate::plugin::{self, Call, Op};
-use crate::ports::{self, PortMapping};
+use crate::ports::{self, PortMapping, PortReservation};
 use crate::result::CniResult;
 use crate::state::{self, NetState, PodNetState};
 use crate::Cni;
@@ -35,6 +35,10 @@ pub struct Attachment {
     pub networks: Vec<NetworkAttachment>,
     /// The published ports.
     pub ports: Vec<PortMapping>,
+    /// The host ports held open for the pod (see [`PortMapping::reserve`]): keep the attachment (or these) alive
+    /// as long as the pod runs, so nothing else can bind them. Empty in an attachment read back by
+    /// [`Cni::attachment`].
+    pub held_ports: Vec<PortReservation>,
 }
 
 /// One network of an [`Attachment`].
@@ -69,6 +73,7 @@ impl Cni {
     /// Before any plugin runs, the intent (container ID, namespace, conflists, ports) is written to
     /// `<pod.dir>/network.json`, and each plugin's result is added as it arrives; so after a crash [`Cni::gc`]
     /// knows what to delete. On failure everything done so far is deleted again and the error returned.
+    /// The host ports are bound (held) for as long as the returned attachment lives.
     /// Fails before touching anything when a host port is already bound, two `-p` collide, ports are asked for
     /// but no network can publish them, or the pod already has a network record.
     pub fn attach(
@@ -102,9 +107,10 @@ impl Cni {
                 reason: "none of the pod's networks has a plugin with the portMappings capability (portmap)".into(),
             });
         }
-        for p in ports {
-            p.ensure_host_port_free()?;
-        }
+        let held_ports = ports
+            .iter()
+            .map(PortMapping::reserve)
+            .collect::<Result<Vec<_>>>()?;
         let mut st = PodNetState {
             container_id: pod.id.to_string(),
             netns: netns.path().to_path_buf(),
@@ -123,7 +129,7 @@ impl Cni {
         };
         state::write(pod.dir, &st)?;
         match self.add_all(pod.dir, &mut st, networks) {
-            Ok(att) => Ok(att),
+            Ok(att) => Ok(Attachment { held_ports, ..att }),
             Err(e) => {
                 if let Err(undo) = self.detach(pod.dir) {
                     tracing::warn!(pod = pod.id, error = %undo, "undoing a failed attach left something; gc will retry");
@@ -182,6 +188,7 @@ impl Cni {
             netns: st.netns.clone(),
             networks: out,
             ports: st.ports.clone(),
+            held_ports: Vec::new(),
         })
     }
 
@@ -213,6 +220,7 @@ impl Cni {
             netns: st.netns,
             networks,
             ports: st.ports,
+            held_ports: Vec::new(),
         }))
     }
 

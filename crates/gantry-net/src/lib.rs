@@ -75,7 +75,7 @@ pub use etcfiles::{
 };
 pub use netns::{is_mounted_netns, remove_netns, PodNetns};
 pub use networks::{Cni, NetMode, NetOptions, DEFAULT_ALIAS};
-pub use ports::{PortMapping, Protocol};
+pub use ports::{PortMapping, PortReservation, Protocol};
 pub use result::CniResult;
 pub use state::STATE_FILE;
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -118,18 +119,34 @@ impl PortMapping {
     }
 
     /// Fails with [`Error::PortInUse`] when a socket on this host already holds the host port (for the address
-    /// given, or any address). This is a check at attach time: the port is not reserved afterwards.
+    /// given, or any address). A check only: see [`PortMapping::reserve`] to keep the port.
     pub fn ensure_host_port_free(&self) -> Result<()> {
+        self.reserve().map(drop)
+    }
+
+    /// Binds the host port (close-on-exec) so that no other program, and no other pod checking the same way, can
+    /// take it while the returned [`PortReservation`] lives (podman's conmon holds its ports the same way).
+    /// Traffic never reaches this socket: portmap's DNAT rules send it to the pod first. Fails with
+    /// [`Error::PortInUse`] when the port is already bound. A host address that is not local cannot be bound;
+    /// then nothing is held and portmap's rules still apply.
+    pub fn reserve(&self) -> Result<PortReservation> {
         let ip = self.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let addr = SocketAddr::new(ip, self.host_port);
-        let probe = match self.protocol {
-            Protocol::Tcp => TcpListener::bind(addr).map(drop),
-            Protocol::Udp => UdpSocket::bind(addr).map(drop),
+        let bound = match self.protocol {
+            Protocol::Tcp => TcpListener::bind(addr).map(Held::Tcp),
+            Protocol::Udp => UdpSocket::bind(addr).map(Held::Udp),
         };
-        match probe {
-            Ok(()) => Ok(()),
-            // A host IP that is not local cannot be probed; portmap will still install the rules for it.
-            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => Ok(()),
+        match bound {
+            Ok(held) => Ok(PortReservation {
+                addr,
+                protocol: self.protocol,
+                _held: Some(Arc::new(held)),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => Ok(PortReservation {
+                addr,
+                protocol: self.protocol,
+                _held: None,
+            }),
             Err(source) => Err(Error::PortInUse {
                 spec: self.spec.clone(),
                 ip: ip.to_string(),
@@ -140,6 +157,30 @@ impl PortMapping {
         }
     }
 }
+
+#[derive(Debug)]
+enum Held {
+    Tcp(#[allow(dead_code)] TcpListener),
+    Udp(#[allow(dead_code)] UdpSocket),
+}
+
+/// A host port held open for a pod (see [`PortMapping::reserve`]); released when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct PortReservation {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The protocol.
+    pub protocol: Protocol,
+    _held: Option<Arc<Held>>,
+}
+
+impl PartialEq for PortReservation {
+    fn eq(&self, other: &Self) -> bool {
+        self.addr == other.addr && self.protocol == other.protocol
+    }
+}
+
+impl Eq for PortReservation {}
 
 /// portmap's `runtimeConfig.portMappings` for a list of mappings.
 pub fn runtime_config(mappings: &[PortMapping]) -> serde_json::Value {

@@ -63,7 +63,10 @@ fn two_pods_reach_each_other_and_teardown_leaves_nothing() {
         format!("{}1", net.subnet_prefix)
     );
     assert_eq!(att_a.networks[0].ifname, "eth0");
-    assert_eq!(net.cni.attachment(&dir_a).unwrap().unwrap(), att_a);
+    assert_eq!(
+        net.cni.attachment(&dir_a).unwrap().unwrap().networks,
+        att_a.networks
+    );
     net.cni.check(&dir_a).unwrap();
     net.cni.check(&dir_b).unwrap();
 
@@ -203,4 +206,52 @@ fn detach_after_the_netns_vanished_still_releases_everything() {
         "iptables rules left after DEL without netns:\n{}",
         left.join("\n")
     );
+}
+
+#[test]
+fn a_published_port_is_held_so_a_second_pod_cannot_take_it() {
+    let mut net = Net::new("held", &[]);
+    let list = net.conflist();
+    let (dir_a, ns_a) = net.pod("a");
+    let (dir_b, ns_b) = net.pod("b");
+    let (id_a, id_b) = (net.id("a"), net.id("b"));
+    let port = free_port();
+    let ports = [PortMapping::parse(&format!("{port}:80")).unwrap()];
+    let att = net
+        .cni
+        .attach(
+            &PodRef {
+                id: &id_a,
+                dir: &dir_a,
+            },
+            &ns_a,
+            std::slice::from_ref(&list),
+            &ports,
+        )
+        .unwrap();
+    assert_eq!(att.held_ports.len(), 1);
+    let e = net
+        .cni
+        .attach(
+            &PodRef {
+                id: &id_b,
+                dir: &dir_b,
+            },
+            &ns_b,
+            std::slice::from_ref(&list),
+            &ports,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!(
+            "host port {port}/tcp on 0.0.0.0 is already in use"
+        )),
+        "{e}"
+    );
+    assert!(!dir_b.join(gantry_net::STATE_FILE).exists());
+    drop(att);
+    net.cni.gc(&dir_a).unwrap();
+    // Released with the attachment: the port is free again.
+    ports[0].ensure_host_port_free().unwrap();
 }
