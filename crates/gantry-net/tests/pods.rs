@@ -163,6 +163,7 @@ fn published_port_is_reachable_from_the_host() {
             .any(|l| l.contains(&format!("--dport {port}"))),
         "no DNAT rule for port {port}"
     );
+    drop(att); // releases the held host port, so a connection after DEL is refused rather than parked
     net.cni.gc(&dir).unwrap();
     assert!(
         http_get(host, port).is_err(),
