@@ -154,6 +154,7 @@ impl Cni {
                 netns: &st.netns,
                 ifname: &ifname,
                 plugin_dirs: &self.opts.plugin_dirs,
+                timeout: self.opts.plugin_timeout,
             };
             let mut prev: Option<Value> = None;
             for j in 0..list.plugins.len() {
@@ -242,6 +243,7 @@ impl Cni {
                 netns: &st.netns,
                 ifname: &n.ifname,
                 plugin_dirs: &self.opts.plugin_dirs,
+                timeout: self.opts.plugin_timeout,
             };
             for j in 0..list.plugins.len() {
                 let conf = plugin::plugin_config(&list, j, n.result.as_ref(), &pm);
@@ -289,6 +291,7 @@ impl Cni {
                 netns: &netns,
                 ifname: &n.ifname,
                 plugin_dirs: &self.opts.plugin_dirs,
+                timeout: self.opts.plugin_timeout,
             };
             for j in (0..list.plugins.len()).rev() {
                 let conf = plugin::plugin_config(&list, j, n.result.as_ref(), &pm);

@@ -55,6 +55,7 @@
 #![forbid(unsafe_code)]
 
 mod attach;
+mod child_io;
 pub mod conflist;
 mod error;
 mod etcfiles;

@@ -16,6 +16,9 @@ pub struct NetOptions {
     pub plugin_dirs: Vec<PathBuf>,
     /// The built-in default network, written to `config_dir` on first use.
     pub default_network: DefaultNetwork,
+    /// How long one plugin call may take before it is killed and the call fails (a plugin waiting on the
+    /// xtables lock can be slow, a hung one must not hang the pod).
+    pub plugin_timeout: std::time::Duration,
 }
 
 impl NetOptions {
@@ -27,6 +30,7 @@ impl NetOptions {
             config_dir: PathBuf::from("/etc/gantry/net.d"),
             plugin_dirs: vec![PathBuf::from("/usr/lib/cni"), PathBuf::from("/opt/cni/bin")],
             default_network: DefaultNetwork::standard(root.join("cni/networks")),
+            plugin_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -177,6 +181,7 @@ mod tests {
             config_dir: dir.join("net.d"),
             plugin_dirs: vec![],
             default_network: DefaultNetwork::standard(dir.join("ipam")),
+            plugin_timeout: std::time::Duration::from_secs(5),
         })
     }
 

@@ -35,6 +35,7 @@ pub(crate) struct Call<'a> {
     pub netns: &'a Path,
     pub ifname: &'a str,
     pub plugin_dirs: &'a [PathBuf],
+    pub timeout: std::time::Duration,
 }
 
 /// Builds plugin `index`'s standard input: the plugin's own keys plus `cniVersion` and `name` from the list, the
@@ -118,8 +119,7 @@ pub(crate) fn exec(
         // A plugin that exits without reading its input shows up through its exit status below.
         let _ = stdin.write_all(&input);
     }
-    let out = child
-        .wait_with_output()
+    let out = crate::child_io::collect(child, call.timeout)
         .map_err(io_err(&binary, "waiting for the CNI plugin"))?;
     tracing::debug!(plugin = %kind, op = op.name(), index, status = ?out.status, "CNI plugin ran");
     let fail = |code: u32, msg: String, details: String| Error::Plugin {
@@ -183,6 +183,7 @@ mod tests {
             netns: Path::new("/nonexistent/ns"),
             ifname: "eth0",
             plugin_dirs: &dirs,
+            timeout: std::time::Duration::from_secs(5),
         };
         let conf = plugin_config(&list, 0, None, &Value::Array(vec![]));
         let e = exec(&call, &list, 0, Op::Add, &conf)

@@ -29,6 +29,7 @@ fn crash_helper_attach_in_child() {
         config_dir: dir.join("net.d"),
         plugin_dirs: vec![dir.join("plugins"), PathBuf::from("/usr/lib/cni")],
         default_network: DefaultNetwork::standard(dir.join("ipam")),
+        plugin_timeout: std::time::Duration::from_secs(60),
     });
     let networks = cni.networks(&[env("GANTRY_NET_HELPER_NETWORK")]).unwrap();
     let netns = PodNetns::adopt(Path::new(&env("GANTRY_NET_HELPER_NETNS"))).unwrap();
@@ -256,6 +257,55 @@ fn missing_plugin_rolls_the_attach_back() {
     assert!(
         e.contains("CNI plugin \"no-such-plugin\" not found in"),
         "{e}"
+    );
+    assert_nothing_left(&net, &pod_dir, &netns);
+}
+
+#[test]
+fn hung_plugin_is_killed_at_the_timeout_and_the_attach_rolled_back() {
+    let mut net = Net::new("hang", &[serde_json::json!({"type": "slow"})]);
+    std::fs::create_dir_all(net.dir.join("plugins")).unwrap();
+    let slow = net.dir.join("plugins/slow");
+    std::fs::write(&slow, SLOW_PLUGIN).unwrap();
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    net.cni = Cni::new(NetOptions {
+        plugin_timeout: Duration::from_millis(1500),
+        ..net.cni.options().clone()
+    });
+    let list = net.conflist();
+    let (pod_dir, netns) = net.pod("p");
+    let id = net.id("p");
+    let start = Instant::now();
+    let e = net
+        .cni
+        .attach(
+            &PodRef {
+                id: &id,
+                dir: &pod_dir,
+            },
+            &netns,
+            &[list],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("plugins/slow: waiting for the CNI plugin: no answer within"),
+        "{e}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+    let pid: i32 = std::fs::read_to_string(net.dir.join("slow.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the hung plugin {pid} was not killed"
     );
     assert_nothing_left(&net, &pod_dir, &netns);
 }

@@ -67,6 +67,7 @@ impl Net {
             config_dir: dir.join("net.d"),
             plugin_dirs: vec![dir.join("plugins"), PathBuf::from("/usr/lib/cni")],
             default_network: DefaultNetwork::standard(dir.join("ipam")),
+            plugin_timeout: std::time::Duration::from_secs(60),
         });
         Self {
             dir,

@@ -1,0 +1,130 @@
+//! Collecting a child's standard output and error with a deadline, on the calling thread (poll(2), no helper
+//! threads: the engine must stay single-threaded).
+
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::process::{Child, ExitStatus};
+use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+
+/// What a finished child printed.
+pub(crate) struct Output {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Reads the child's piped stdout and stderr until both close, then reaps it. If `timeout` passes first, the
+/// child is killed (SIGKILL), reaped, and `ErrorKind::TimedOut` returned.
+pub(crate) fn collect(mut child: Child, timeout: Duration) -> io::Result<Output> {
+    let deadline = Instant::now() + timeout;
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    for fd in [
+        out.as_ref().map(|f| f.as_fd()),
+        err.as_ref().map(|f| f.as_fd()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        rustix::io::ioctl_fionbio(fd, true)?;
+    }
+    while out.is_some() || err.is_some() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no answer within {timeout:?}; killed"),
+            ));
+        }
+        let ts = Timespec {
+            tv_sec: left.as_secs() as i64,
+            tv_nsec: left.subsec_nanos() as i64,
+        };
+        let mut fds = Vec::with_capacity(2);
+        if let Some(f) = out.as_ref() {
+            fds.push(PollFd::new(f, PollFlags::IN));
+        }
+        if let Some(f) = err.as_ref() {
+            fds.push(PollFd::new(f, PollFlags::IN));
+        }
+        match poll(&mut fds, Some(&ts)) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+        drop(fds);
+        if let Some(f) = out.as_mut() {
+            if drain(f, &mut stdout)? {
+                out = None;
+            }
+        }
+        if let Some(f) = err.as_mut() {
+            if drain(f, &mut stderr)? {
+                err = None;
+            }
+        }
+    }
+    let status = child.wait()?;
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// Reads what is available; true at end of file.
+fn drain(f: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<bool> {
+    let mut chunk = [0u8; 8192];
+    loop {
+        match f.read(&mut chunk) {
+            Ok(0) => return Ok(true),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    fn sh(script: &str) -> Child {
+        Command::new("/bin/sh")
+            .args(["-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    #[test]
+    fn collects_both_streams_and_the_status() {
+        let o = collect(
+            sh("echo out; echo err >&2; exit 3"),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(
+            (o.stdout.as_slice(), o.stderr.as_slice()),
+            (&b"out\n"[..], &b"err\n"[..])
+        );
+        assert_eq!(o.status.code(), Some(3));
+    }
+
+    #[test]
+    fn a_hung_child_is_killed_at_the_deadline() {
+        let start = Instant::now();
+        let e = collect(sh("exec sleep 30"), Duration::from_millis(200))
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+}
