@@ -59,6 +59,7 @@ mod child_io;
 pub mod conflist;
 mod error;
 mod etcfiles;
+pub mod fuzzing;
 mod masq;
 mod netns;
 mod networks;

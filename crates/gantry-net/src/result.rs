@@ -131,17 +131,26 @@ impl CniError {
     /// Parses an error from a failed plugin's standard output; falls back to the raw text when it is not JSON.
     pub fn parse(stdout: &[u8], stderr: &[u8]) -> Self {
         match serde_json::from_slice::<CniError>(stdout) {
-            Ok(e) if !e.msg.is_empty() || e.code != 0 => e,
+            Ok(e) if !e.msg.is_empty() || e.code != 0 => Self {
+                code: e.code,
+                msg: one_line(&e.msg),
+                details: one_line(&e.details),
+            },
             _ => {
                 let text = String::from_utf8_lossy(if stdout.is_empty() { stderr } else { stdout });
                 Self {
                     code: 0,
-                    msg: text.trim().chars().take(500).collect(),
+                    msg: one_line(&text.trim().chars().take(500).collect::<String>()),
                     details: String::new(),
                 }
             }
         }
     }
+}
+
+/// Joins a plugin's multi-line text into one line, so errors stay one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
