@@ -308,17 +308,19 @@ impl Cni {
                 }
             }
         }
-        if !netns_alive {
-            for n in &st.networks {
-                if let Ok(list) = recorded_conflist(pod_dir, n) {
-                    if list
-                        .plugins
-                        .iter()
-                        .any(|p| p.get("ipMasq") == Some(&Value::Bool(true)))
-                    {
-                        crate::masq::sweep(&list.name, &st.container_id);
-                    }
-                }
+        // The bridge/ptp plugins find the masquerade rules to delete through the addresses they see in the
+        // namespace: a gone namespace or changed addresses leave rules behind, so sweep them by their comment.
+        for n in &st.networks {
+            let Ok(list) = recorded_conflist(pod_dir, n) else {
+                continue;
+            };
+            if list
+                .plugins
+                .iter()
+                .any(|p| p.get("ipMasq") == Some(&Value::Bool(true)))
+            {
+                let families = crate::masq::Families::of_result(n.result.as_ref());
+                crate::masq::sweep(&list.name, &st.container_id, families);
             }
         }
         match first_error {

@@ -1,18 +1,47 @@
 //! A fallback for one gap of the bridge/ptp plugins (as of containernetworking-plugins 1.1): on DEL they find the
 //! addresses whose masquerade rules to remove by looking inside the pod's namespace, so when the namespace is
-//! already gone (gc after a crash that lost it) those rules stay. This removes them by their comment, which
+//! already gone (gc after a crash that lost it), or the addresses in it changed, those rules stay. This removes them by their comment, which
 //! names the network and the container ID: `POSTROUTING -s IP -m comment --comment 'name: "NET" id: "ID"'
 //! -j CNI-...`, then the per-pod chain it jumps to.
 
 use std::process::Command;
 
-/// Removes leftover masquerade rules and chains of container `id` on network `network`, for IPv4 and IPv6.
-/// Returns how many rules were removed. Errors of individual iptables calls are logged, not returned: this is
-/// a best-effort sweep after DEL.
-pub(crate) fn sweep(network: &str, id: &str) -> usize {
+/// Which address families a pod had on a network (both when unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Families {
+    v4: bool,
+    v6: bool,
+}
+
+impl Families {
+    /// The families of the addresses in a recorded result; both if there is no result.
+    pub(crate) fn of_result(result: Option<&serde_json::Value>) -> Self {
+        let Some(ips) = result.and_then(|r| r.get("ips")).and_then(|i| i.as_array()) else {
+            return Self { v4: true, v6: true };
+        };
+        let (mut v4, mut v6) = (false, false);
+        for a in ips
+            .iter()
+            .filter_map(|ip| ip.get("address").and_then(|a| a.as_str()))
+        {
+            if a.contains(':') {
+                v6 = true;
+            } else {
+                v4 = true;
+            }
+        }
+        Self { v4, v6 }
+    }
+}
+
+/// Removes leftover masquerade rules and chains of container `id` on network `network`, for the address
+/// families given. Returns how many rules were removed. Errors of individual iptables calls are logged, not
+/// returned: this is a best-effort sweep after DEL.
+pub(crate) fn sweep(network: &str, id: &str, families: Families) -> usize {
     let comment = format!("name: \"{network}\" id: \"{id}\"");
     let mut removed = 0;
-    for tool in ["iptables", "ip6tables"] {
+    let tools = [("iptables", families.v4), ("ip6tables", families.v6)];
+    for tool in tools.iter().filter(|(_, on)| *on).map(|(t, _)| *t) {
         let Ok(out) = Command::new(tool)
             .args(["-w", "-t", "nat", "-S", "POSTROUTING"])
             .output()
@@ -87,6 +116,25 @@ fn parse_masq_rule(line: &str, comment: &str) -> Option<MasqRule> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn families_follow_the_result() {
+        let v4 = serde_json::json!({"ips": [{"address": "10.0.0.2/24"}]});
+        assert_eq!(
+            Families::of_result(Some(&v4)),
+            Families {
+                v4: true,
+                v6: false
+            }
+        );
+        let both =
+            serde_json::json!({"ips": [{"address": "10.0.0.2/24"}, {"address": "fd00::2/64"}]});
+        assert_eq!(
+            Families::of_result(Some(&both)),
+            Families { v4: true, v6: true }
+        );
+        assert_eq!(Families::of_result(None), Families { v4: true, v6: true });
+    }
 
     #[test]
     fn finds_exactly_the_pods_rule() {

@@ -256,3 +256,81 @@ fn a_published_port_is_held_so_a_second_pod_cannot_take_it() {
     // Released with the attachment: the port is free again.
     ports[0].ensure_host_port_free().unwrap();
 }
+
+#[test]
+fn two_networks_give_eth0_and_eth1_and_check_notices_damage() {
+    let before = iptables_lines();
+    let mut first = Net::new("multi", &[]);
+    let second = Net::new("multi", &[]);
+    // Put the second network's conflist beside the first so one Cni resolves both.
+    let conf = std::fs::read_dir(second.dir.join("net.d"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(
+        &conf,
+        first.dir.join("net.d").join(conf.file_name().unwrap()),
+    )
+    .unwrap();
+    let lists = first
+        .cni
+        .networks(&[first.network.clone(), second.network.clone()])
+        .unwrap();
+    let (dir, ns) = first.pod("p");
+    let id = first.id("p");
+    let att = first
+        .cni
+        .attach(&PodRef { id: &id, dir: &dir }, &ns, &lists, &[])
+        .unwrap();
+    let names: Vec<_> = att
+        .networks
+        .iter()
+        .map(|n| (n.name.as_str(), n.ifname.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (first.network.as_str(), "eth0"),
+            (second.network.as_str(), "eth1")
+        ]
+    );
+    assert!(att.networks[1]
+        .result
+        .pod_ip()
+        .unwrap()
+        .to_string()
+        .starts_with(&second.subnet_prefix));
+    let (ok, out) = first.run_in(ns.path(), &["ip", "-o", "-4", "addr", "show"]);
+    assert!(
+        ok && out.contains(&first.subnet_prefix) && out.contains(&second.subnet_prefix),
+        "{out}"
+    );
+    first.cni.check(&dir).unwrap();
+
+    // Damage the attachment behind CNI's back: CHECK must say so.
+    let (ok, out) = first.run_in(ns.path(), &["ip", "addr", "flush", "dev", "eth1"]);
+    assert!(ok, "{out}");
+    let e = first.cni.check(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("network {}: CNI plugin", second.network))
+            && e.contains("CHECK failed"),
+        "{e}"
+    );
+
+    let needles = vec![
+        id.clone(),
+        first.subnet_prefix.clone(),
+        second.subnet_prefix.clone(),
+    ];
+    let chains = our_chains(&iptables_lines(), &before, &needles);
+    first.cni.gc(&dir).unwrap();
+    assert!(
+        bridge_ports(&first.bridge).is_empty() && bridge_ports(&second.bridge).is_empty(),
+        "veths left"
+    );
+    assert!(leases(&first.dir).is_empty(), "leases left");
+    let left = our_rules(&iptables_lines(), &chains, &needles);
+    assert!(left.is_empty(), "iptables rules left:\n{}", left.join("\n"));
+}
