@@ -127,6 +127,51 @@ pub struct ResolvInput<'a> {
     pub host_network: bool,
 }
 
+/// The host's resolver configuration, read once for [`ResolvInput`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostResolv {
+    /// `/etc/resolv.conf` (empty if missing).
+    pub resolv_conf: String,
+    /// systemd-resolved's upstream list, `/run/systemd/resolve/resolv.conf`, if present.
+    pub resolved_upstream: Option<String>,
+}
+
+impl HostResolv {
+    /// Reads the host's files at their standard paths.
+    pub fn read() -> Self {
+        Self::read_from(
+            Path::new("/etc/resolv.conf"),
+            Path::new("/run/systemd/resolve/resolv.conf"),
+        )
+    }
+
+    /// Reads `resolv_conf` and systemd-resolved's `upstream` file (tests point these elsewhere).
+    pub fn read_from(resolv_conf: &Path, upstream: &Path) -> Self {
+        Self {
+            resolv_conf: std::fs::read_to_string(resolv_conf).unwrap_or_default(),
+            resolved_upstream: std::fs::read_to_string(upstream).ok(),
+        }
+    }
+
+    /// A [`ResolvInput`] over these files with the pod's settings.
+    pub fn input<'a>(
+        &'a self,
+        dns: &'a [IpAddr],
+        gateway: Option<IpAddr>,
+        loopback: LoopbackResolver,
+        host_network: bool,
+    ) -> ResolvInput<'a> {
+        ResolvInput {
+            host: &self.resolv_conf,
+            resolved_upstream: self.resolved_upstream.as_deref(),
+            dns,
+            gateway,
+            loopback,
+            host_network,
+        }
+    }
+}
+
 /// Builds the pod's `/etc/resolv.conf`: `search`/`domain`/`options` lines are kept from the host; name servers
 /// are `--dns` if given, else the host's, with loopback ones replaced per [`ResolvInput::loopback`].
 pub fn resolv_conf(input: &ResolvInput<'_>) -> Result<String> {
@@ -321,6 +366,25 @@ mod tests {
             LoopbackResolver::Refuse,
         ));
         assert_eq!(r.unwrap(), "nameserver 9.9.9.9\n");
+    }
+
+    #[test]
+    fn host_files_are_read_and_missing_ones_tolerated() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("resolv.conf");
+        std::fs::write(&conf, "nameserver 127.0.0.53\n").unwrap();
+        let up = dir.path().join("upstream");
+        let h = HostResolv::read_from(&conf, &up);
+        assert_eq!(h.resolved_upstream, None);
+        assert!(resolv_conf(&h.input(&[], None, LoopbackResolver::Refuse, false)).is_err());
+        std::fs::write(&up, "nameserver 192.0.2.53\n").unwrap();
+        let h = HostResolv::read_from(&conf, &up);
+        let r = resolv_conf(&h.input(&[], None, LoopbackResolver::Refuse, false)).unwrap();
+        assert_eq!(r, "nameserver 192.0.2.53\n");
+        assert_eq!(
+            HostResolv::read_from(&dir.path().join("none"), &up).resolv_conf,
+            ""
+        );
     }
 
     #[test]

@@ -25,15 +25,9 @@
 //! let pod = PodRef { id: "p1", dir: &pod_dir };
 //! let att = cni.attach(&pod, &netns, &networks, &ports)?; // network.json written before each ADD
 //!
-//! let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-//! let resolv = resolv_conf(&ResolvInput {
-//!     host: &host_resolv,
-//!     resolved_upstream: None,
-//!     dns: &[],
-//!     gateway: att.gateway(),
-//!     loopback: LoopbackResolver::Refuse,
-//!     host_network: false,
-//! })?;
+//! let host = HostResolv::read(); // /etc/resolv.conf (+ systemd-resolved's upstream list, if any)
+//! let dns = vec![]; // --dns values, through parse_dns
+//! let resolv = resolv_conf(&host.input(&dns, att.gateway(), LoopbackResolver::Refuse, false))?;
 //! let hosts = hosts_file(&hostname, att.pod_ip(), &extra_hosts);
 //! let files = write_etc_files(&pod_dir, &hostname, &hosts, &resolv)?;
 //! // ... bind files.hosts/hostname/resolv_conf into each app; join netns.path() in every app's spec ...
@@ -73,7 +67,7 @@ pub use conflist::{Conflist, DefaultNetwork};
 pub use error::{Error, Result};
 pub use etcfiles::{
     hosts_file, parse_dns, parse_hostname, resolv_conf, write_etc_files, EtcFiles, HostEntry,
-    LoopbackResolver, ResolvInput,
+    HostResolv, LoopbackResolver, ResolvInput,
 };
 pub use netns::{is_mounted_netns, remove_netns, PodNetns};
 pub use networks::{Cni, NetMode, NetOptions, DEFAULT_ALIAS};
