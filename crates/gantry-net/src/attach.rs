@@ -83,6 +83,20 @@ impl Cni {
         networks: &[Conflist],
         ports: &[PortMapping],
     ) -> Result<Attachment> {
+        let id_ok = !pod.id.is_empty()
+            && pod.id.len() <= 128
+            && pod.id.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && pod
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !id_ok {
+            return Err(Error::BadFlag {
+                flag: "pod ID",
+                value: pod.id.to_string(),
+                reason: "CNI container IDs are 1 to 128 letters, digits, '_', '.' or '-', starting with a letter or digit".into(),
+            });
+        }
         if networks.is_empty() {
             return Err(Error::BadFlag {
                 flag: "--net",

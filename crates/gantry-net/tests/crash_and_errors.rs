@@ -165,6 +165,27 @@ fn unknown_network_and_malformed_port_fail_clearly() {
         e.contains(&net.dir.join("net.d").display().to_string()),
         "{e}"
     );
+    let mut net = net;
+    let list = net.conflist();
+    let (pod_dir, netns) = net.pod("p");
+    let e = net
+        .cni
+        .attach(
+            &PodRef {
+                id: "bad id",
+                dir: &pod_dir,
+            },
+            &netns,
+            &[list],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("pod ID \"bad id\": CNI container IDs are"),
+        "{e}"
+    );
+    assert_nothing_left(&net, &pod_dir, &netns);
     let e = PortMapping::parse("80:http").unwrap_err().to_string();
     assert!(
         e.starts_with("-p \"80:http\": container port \"http\""),
