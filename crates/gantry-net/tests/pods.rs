@@ -154,6 +154,10 @@ fn published_port_is_reachable_from_the_host() {
     let host = host_ip();
     let body = http_get(host, port).unwrap_or_else(|e| panic!("GET http://{host}:{port}/: {e}"));
     assert_eq!(body, "published\n");
+    let local = "127.0.0.1".parse().unwrap();
+    let body =
+        http_get(local, port).unwrap_or_else(|e| panic!("GET http://127.0.0.1:{port}/: {e}"));
+    assert_eq!(body, "published\n");
     let needles = vec![id.clone(), net.subnet_prefix.clone()];
     let during = iptables_lines();
     let chains = our_chains(&during, &before, &needles);
@@ -331,6 +335,59 @@ fn two_networks_give_eth0_and_eth1_and_check_notices_damage() {
         "veths left"
     );
     assert!(leases(&first.dir).is_empty(), "leases left");
+    let left = our_rules(&iptables_lines(), &chains, &needles);
+    assert!(left.is_empty(), "iptables rules left:\n{}", left.join("\n"));
+}
+
+#[test]
+fn a_dozen_pods_get_distinct_addresses_and_gc_leaves_nothing() {
+    const PODS: usize = 12;
+    let before = iptables_lines();
+    let mut net = Net::new("many", &[]);
+    let list = net.conflist();
+    let mut pods = Vec::new();
+    for i in 0..PODS {
+        let name = format!("p{i}");
+        let (dir, ns) = net.pod(&name);
+        let id = net.id(&name);
+        let ports = [PortMapping::parse(&format!("{}:80", free_port())).unwrap()];
+        let att = net
+            .cni
+            .attach(
+                &PodRef { id: &id, dir: &dir },
+                &ns,
+                std::slice::from_ref(&list),
+                &ports,
+            )
+            .unwrap();
+        pods.push((dir, ns, id, att));
+    }
+    let mut ips: Vec<_> = pods.iter().map(|p| p.3.pod_ip().unwrap()).collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), PODS, "addresses handed out twice");
+    let last = pods[PODS - 1].3.pod_ip().unwrap().to_string();
+    let (ok, out) = net.run_in(pods[0].1.path(), &["ping", "-c", "1", "-W", "2", &last]);
+    assert!(ok, "first -> last pod: {out}");
+    assert_eq!(bridge_ports(&net.bridge).len(), PODS);
+    let mut needles: Vec<String> = pods.iter().map(|p| p.2.clone()).collect();
+    needles.push(net.subnet_prefix.clone());
+    let chains = our_chains(&iptables_lines(), &before, &needles);
+    for (dir, ns, _, att) in pods {
+        drop(att);
+        net.cni.gc(&dir).unwrap();
+        assert!(!ns.path().exists());
+    }
+    assert_eq!(
+        bridge_ports(&net.bridge),
+        Vec::<String>::new(),
+        "veths left"
+    );
+    assert_eq!(
+        leases(&net.dir),
+        Vec::<std::path::PathBuf>::new(),
+        "leases left"
+    );
     let left = our_rules(&iptables_lines(), &chains, &needles);
     assert!(left.is_empty(), "iptables rules left:\n{}", left.join("\n"));
 }
