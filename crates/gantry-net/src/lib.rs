@@ -44,7 +44,15 @@
 //! - Conflists come from `/etc/gantry/net.d` (`*.conflist`, `*.conf`, `*.json`, standard format, never
 //!   modified); `default` means the built-in `gantry0` (bridge + host-local on 10.89.0.0/16, portmap, firewall,
 //!   tuning).
-//! - The portmap and firewall plugins remove their iptables rules on DEL; host-local releases the lease.
+//! - The portmap and firewall plugins remove their iptables rules on DEL; host-local releases the lease; the
+//!   bridge plugin's masquerade rules, which it can miss, are swept by their comment after DEL.
+//! - Keep the [`Attachment`] (or its `held_ports`) alive in the supervisor for the pod's lifetime: it holds the
+//!   published host ports bound (close-on-exec, so apps never inherit them), which is how a second pod asking
+//!   for the same port gets a clear "already in use".
+//! - `--net none`: [`PodNetns::create`] alone (no attach). `--net host`: neither. [`Cni::check`] runs CNI CHECK.
+//! - Crash windows: a namespace created but not yet recorded (no `network.json`) is not known to [`Cni::gc`];
+//!   the engine removes such a `<root>/netns/<pod>` with [`remove_netns`] (idempotent).
+//! - Errors are one line and name the flag (`-p`, `--net`, `--dns`, `--add-host`, `--hostname`), file or plugin.
 
 #![forbid(unsafe_code)]
 
