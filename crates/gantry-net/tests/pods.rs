@@ -18,6 +18,20 @@ fn new_netns_has_loopback_up_and_is_removed() {
     // The namespace is not the host's: it has no eth0.
     let (ok, _) = net.run_in(ns.path(), &["ip", "link", "show", "eth0"]);
     assert!(!ok, "new netns sees the host's eth0");
+    let e = gantry_net::PodNetns::create(ns.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "{}: creating the netns mount point",
+            ns.path().display()
+        )),
+        "{e}"
+    );
+    assert!(
+        is_mounted_netns(ns.path()).unwrap(),
+        "a failed second create damaged the first namespace"
+    );
     let path = ns.path().to_path_buf();
     ns.remove().unwrap();
     assert!(!path.exists());
