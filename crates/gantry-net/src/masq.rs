@@ -42,7 +42,7 @@ pub(crate) fn sweep(network: &str, id: &str, families: Families) -> usize {
     let mut removed = 0;
     let tools = [("iptables", families.v4), ("ip6tables", families.v6)];
     for tool in tools.iter().filter(|(_, on)| *on).map(|(t, _)| *t) {
-        let Ok(out) = Command::new(tool)
+        let Ok(out) = iptables(tool)
             .args(["-w", "-t", "nat", "-S", "POSTROUTING"])
             .output()
         else {
@@ -55,7 +55,7 @@ pub(crate) fn sweep(network: &str, id: &str, families: Families) -> usize {
             let Some(rule) = parse_masq_rule(line, &comment) else {
                 continue;
             };
-            let del = Command::new(tool)
+            let del = iptables(tool)
                 .args([
                     "-w",
                     "-t",
@@ -74,7 +74,7 @@ pub(crate) fn sweep(network: &str, id: &str, families: Families) -> usize {
             if del.is_ok_and(|s| s.success()) {
                 removed += 1;
                 for op in ["-F", "-X"] {
-                    let _ = Command::new(tool)
+                    let _ = iptables(tool)
                         .args(["-w", "-t", "nat", op, &rule.chain])
                         .status();
                 }
@@ -85,6 +85,16 @@ pub(crate) fn sweep(network: &str, id: &str, families: Families) -> usize {
         }
     }
     removed
+}
+
+/// An `iptables`/`ip6tables` command that finds the tool even with a minimal `PATH`.
+fn iptables(tool: &str) -> Command {
+    let mut cmd = Command::new(tool);
+    cmd.env(
+        "PATH",
+        crate::plugin::plugin_path_env(std::env::var("PATH").ok().as_deref()),
+    );
+    cmd
 }
 
 /// The parts of a `-A POSTROUTING` line we need to delete it.

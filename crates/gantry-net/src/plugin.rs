@@ -84,6 +84,30 @@ fn search_path(dirs: &[PathBuf]) -> String {
         .join(":")
 }
 
+/// The `PATH` plugins run with: the caller's, plus the standard system directories it lacks (plugins exec
+/// `iptables`, `ip6tables` and friends from `/usr/sbin`, which a non-login root `PATH` may miss).
+pub(crate) fn plugin_path_env(inherited: Option<&str>) -> String {
+    const SYSTEM: [&str; 6] = [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ];
+    let mut dirs: Vec<&str> = inherited
+        .unwrap_or_default()
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .collect();
+    for d in SYSTEM {
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    dirs.join(":")
+}
+
 /// Runs plugin `index` of `list` with `op` and its standard input `conf`. On success returns the parsed JSON
 /// output (ADD's result; `None` for CHECK and DEL, or an empty output).
 pub(crate) fn exec(
@@ -99,8 +123,7 @@ pub(crate) fn exec(
         .unwrap_or_default()
         .to_string();
     let binary = find_plugin(list, &kind, call.plugin_dirs)?;
-    let path_env = std::env::var_os("PATH")
-        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    let path_env = plugin_path_env(std::env::var("PATH").ok().as_deref());
     let mut child = Command::new(&binary)
         .env_clear()
         .env("PATH", path_env)
@@ -168,6 +191,18 @@ mod tests {
         let second = plugin_config(&list, 1, Some(&prev), &pm);
         assert_eq!(second["prevResult"], prev);
         assert_eq!(second["runtimeConfig"]["portMappings"], pm);
+    }
+
+    #[test]
+    fn plugins_always_find_the_system_tools() {
+        assert_eq!(
+            plugin_path_env(None),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        );
+        assert_eq!(
+            plugin_path_env(Some("/opt/x:/usr/bin")),
+            "/opt/x:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin"
+        );
     }
 
     #[test]
