@@ -1,7 +1,7 @@
-//! Collecting a child's standard output and error with a deadline, on the calling thread (poll(2), no helper
-//! threads: the engine must stay single-threaded).
+//! Feeding a child's standard input and collecting its output and error with a deadline, on the calling thread
+//! (poll(2), no helper threads: the engine must stay single-threaded).
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
@@ -15,23 +15,28 @@ pub(crate) struct Output {
     pub stderr: Vec<u8>,
 }
 
-/// Reads the child's piped stdout and stderr until both close, then reaps it. If `timeout` passes first, the
-/// child is killed (SIGKILL), reaped, and `ErrorKind::TimedOut` returned.
-pub(crate) fn collect(mut child: Child, timeout: Duration) -> io::Result<Output> {
+/// Writes `input` to the child's piped stdin (then closes it) while reading its piped stdout and stderr until
+/// both close, then reaps it. If `timeout` passes first, the child is killed (SIGKILL), reaped, and
+/// `ErrorKind::TimedOut` returned. A child that exits without reading all its input is not an error here (its
+/// exit status tells).
+pub(crate) fn run(mut child: Child, input: &[u8], timeout: Duration) -> io::Result<Output> {
     let deadline = Instant::now() + timeout;
+    let mut inp = child.stdin.take();
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    for fd in [
+    let (mut stdout, mut stderr, mut written) = (Vec::new(), Vec::new(), 0);
+    let fds = [
+        inp.as_ref().map(|f| f.as_fd()),
         out.as_ref().map(|f| f.as_fd()),
         err.as_ref().map(|f| f.as_fd()),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    ];
+    for fd in fds.into_iter().flatten() {
         rustix::io::ioctl_fionbio(fd, true)?;
     }
-    while out.is_some() || err.is_some() {
+    if input.is_empty() {
+        inp = None;
+    }
+    while inp.is_some() || out.is_some() || err.is_some() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             let _ = child.kill();
@@ -45,7 +50,10 @@ pub(crate) fn collect(mut child: Child, timeout: Duration) -> io::Result<Output>
             tv_sec: left.as_secs() as i64,
             tv_nsec: left.subsec_nanos() as i64,
         };
-        let mut fds = Vec::with_capacity(2);
+        let mut fds = Vec::with_capacity(3);
+        if let Some(f) = inp.as_ref() {
+            fds.push(PollFd::new(f, PollFlags::OUT));
+        }
         if let Some(f) = out.as_ref() {
             fds.push(PollFd::new(f, PollFlags::IN));
         }
@@ -57,6 +65,19 @@ pub(crate) fn collect(mut child: Child, timeout: Duration) -> io::Result<Output>
             Err(e) => return Err(e.into()),
         }
         drop(fds);
+        if let Some(f) = inp.as_mut() {
+            match f.write(&input[written..]) {
+                Ok(n) => written += n,
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        || e.kind() == io::ErrorKind::Interrupted => {}
+                // EPIPE: the child closed its input; what it printed still counts.
+                Err(_) => written = input.len(),
+            }
+            if written >= input.len() {
+                inp = None;
+            }
+        }
         if let Some(f) = out.as_mut() {
             if drain(f, &mut stdout)? {
                 out = None;
@@ -98,6 +119,7 @@ mod tests {
     fn sh(script: &str) -> Child {
         Command::new("/bin/sh")
             .args(["-c", script])
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -106,8 +128,9 @@ mod tests {
 
     #[test]
     fn collects_both_streams_and_the_status() {
-        let o = collect(
+        let o = run(
             sh("echo out; echo err >&2; exit 3"),
+            b"in",
             Duration::from_secs(10),
         )
         .unwrap();
@@ -119,9 +142,21 @@ mod tests {
     }
 
     #[test]
+    fn large_input_and_output_flow_both_ways_without_deadlock() {
+        // cat echoes as it reads: neither side may wait for the other to finish first.
+        let input = vec![b'a'; 1 << 20];
+        let o = run(sh("cat"), &input, Duration::from_secs(20)).unwrap();
+        assert_eq!(o.stdout.len(), input.len());
+        assert!(o.status.success());
+        // A child that ignores its input still gets its output collected.
+        let o = run(sh("echo done"), &input, Duration::from_secs(20)).unwrap();
+        assert_eq!(o.stdout, b"done\n");
+    }
+
+    #[test]
     fn a_hung_child_is_killed_at_the_deadline() {
         let start = Instant::now();
-        let e = collect(sh("exec sleep 30"), Duration::from_millis(200))
+        let e = run(sh("exec sleep 30"), b"x", Duration::from_millis(200))
             .err()
             .unwrap();
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);

@@ -1,7 +1,6 @@
 //! Executing one CNI plugin per the CNI spec 1.0: parameters in `CNI_*` environment variables, the network
 //! configuration on standard input, a result or error as JSON on standard output.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -124,7 +123,7 @@ pub(crate) fn exec(
         .to_string();
     let binary = find_plugin(list, &kind, call.plugin_dirs)?;
     let path_env = plugin_path_env(std::env::var("PATH").ok().as_deref());
-    let mut child = Command::new(&binary)
+    let child = Command::new(&binary)
         .env_clear()
         .env("PATH", path_env)
         .env("CNI_COMMAND", op.name())
@@ -138,11 +137,7 @@ pub(crate) fn exec(
         .spawn()
         .map_err(io_err(&binary, "starting the CNI plugin"))?;
     let input = serde_json::to_vec(conf).unwrap_or_default();
-    if let Some(mut stdin) = child.stdin.take() {
-        // A plugin that exits without reading its input shows up through its exit status below.
-        let _ = stdin.write_all(&input);
-    }
-    let out = crate::child_io::collect(child, call.timeout)
+    let out = crate::child_io::run(child, &input, call.timeout)
         .map_err(io_err(&binary, "waiting for the CNI plugin"))?;
     tracing::debug!(plugin = %kind, op = op.name(), index, status = ?out.status, "CNI plugin ran");
     let fail = |code: u32, msg: String, details: String| Error::Plugin {
