@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
+/// The most a child may print (a CNI result is a few kilobytes).
+const MAX_OUTPUT: usize = 16 << 20;
+
 /// What a finished child printed.
 pub(crate) struct Output {
     pub status: ExitStatus,
@@ -88,6 +91,14 @@ pub(crate) fn run(mut child: Child, input: &[u8], timeout: Duration) -> io::Resu
                 err = None;
             }
         }
+        if stdout.len() + stderr.len() > MAX_OUTPUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("printed more than {} MiB; killed", MAX_OUTPUT >> 20),
+            ));
+        }
     }
     let status = child.wait()?;
     Ok(Output {
@@ -151,6 +162,14 @@ mod tests {
         // A child that ignores its input still gets its output collected.
         let o = run(sh("echo done"), &input, Duration::from_secs(20)).unwrap();
         assert_eq!(o.stdout, b"done\n");
+    }
+
+    #[test]
+    fn endless_output_is_cut_off() {
+        let e = run(sh("exec yes"), b"", Duration::from_secs(60))
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]
