@@ -99,6 +99,26 @@ pub fn hosts_file(hostname: &str, pod_ip: Option<IpAddr>, extra: &[HostEntry]) -
     out
 }
 
+/// The `/etc/hosts` of a `--net host` pod: the host's own file (`host_hosts`), then the pod's host name on
+/// `127.0.1.1` unless the host's file already names it, then the `--add-host` entries.
+pub fn host_network_hosts_file(host_hosts: &str, hostname: &str, extra: &[HostEntry]) -> String {
+    let mut out = host_hosts.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let named = host_hosts.lines().any(|l| {
+        let l = l.split('#').next().unwrap_or_default();
+        l.split_whitespace().skip(1).any(|n| n == hostname)
+    });
+    if !named {
+        let _ = writeln!(out, "127.0.1.1\t{hostname}");
+    }
+    for e in extra {
+        let _ = writeln!(out, "{}\t{}", e.ip, e.name);
+    }
+    out
+}
+
 /// What to do when the host's only resolvers are on loopback (unreachable from a pod's own namespace).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoopbackResolver {
@@ -308,6 +328,16 @@ mod tests {
                 && h.contains("\nfd00::1\tv6\n")
         );
         assert!(hosts_file("web", None, &[]).contains("127.0.1.1\tweb\n"));
+    }
+
+    #[test]
+    fn host_network_hosts_keeps_the_hosts_file() {
+        let extra = [HostEntry::parse("db:10.1.2.3").unwrap()];
+        let host = "127.0.0.1 localhost\n192.0.2.2 box # me\n";
+        let h = host_network_hosts_file(host, "web", &extra);
+        assert_eq!(h, format!("{host}127.0.1.1\tweb\n10.1.2.3\tdb\n"));
+        assert_eq!(host_network_hosts_file(host, "box", &[]), host);
+        assert_eq!(host_network_hosts_file("", "web", &[]), "127.0.1.1\tweb\n");
     }
 
     #[test]

@@ -49,7 +49,8 @@
 //! - Keep the [`Attachment`] (or its `held_ports`) alive in the supervisor for the pod's lifetime: it holds the
 //!   published host ports bound (close-on-exec, so apps never inherit them), which is how a second pod asking
 //!   for the same port gets a clear "already in use".
-//! - `--net none`: [`PodNetns::create`] alone (no attach). `--net host`: neither. [`Cni::check`] runs CNI CHECK.
+//! - `--net none`: [`PodNetns::create`] alone (no attach). `--net host`: neither, and
+//!   [`host_network_hosts_file`] keeps the host's `/etc/hosts`. [`Cni::check`] runs CNI CHECK.
 //! - Crash windows: a namespace created but not yet recorded (no `network.json`) is not known to [`Cni::gc`];
 //!   the engine removes such a `<root>/netns/<pod>` with [`remove_netns`] (idempotent).
 //! - Errors are one line and name the flag (`-p`, `--net`, `--dns`, `--add-host`, `--hostname`), file or plugin.
@@ -74,8 +75,8 @@ pub use attach::{Attachment, NetworkAttachment, PodRef};
 pub use conflist::{Conflist, DefaultNetwork};
 pub use error::{Error, Result};
 pub use etcfiles::{
-    hosts_file, parse_dns, parse_hostname, resolv_conf, write_etc_files, EtcFiles, HostEntry,
-    HostResolv, LoopbackResolver, ResolvInput,
+    host_network_hosts_file, hosts_file, parse_dns, parse_hostname, resolv_conf, write_etc_files,
+    EtcFiles, HostEntry, HostResolv, LoopbackResolver, ResolvInput,
 };
 pub use netns::{is_mounted_netns, remove_netns, PodNetns};
 pub use networks::{Cni, NetMode, NetOptions, DEFAULT_ALIAS};
