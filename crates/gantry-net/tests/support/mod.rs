@@ -279,16 +279,29 @@ pub fn leases(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The host's own non-loopback address (the source of its default route).
+/// The host's own non-loopback address: the source of its default route, else its first global address.
 pub fn host_ip() -> IpAddr {
     let out = Command::new("ip")
-        .args(["-4", "-o", "route", "get", "192.0.2.200"])
+        .args(["-4", "-o", "route", "get", "1.1.1.1"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let src = text.split_whitespace().skip_while(|w| *w != "src").nth(1);
-    src.and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no host address in: {text}"))
+    if let Some(ip) = text
+        .split_whitespace()
+        .skip_while(|w| *w != "src")
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+    {
+        return ip;
+    }
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "scope", "global"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let addr = text.split_whitespace().skip_while(|w| *w != "inet").nth(1);
+    addr.and_then(|a| a.split('/').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("this host has no global IPv4 address to publish on: {text}"))
 }
 
 /// A TCP port nothing on the host is bound to right now.
