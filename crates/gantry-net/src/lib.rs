@@ -48,7 +48,8 @@
 //!   bridge plugin's masquerade rules, which it can miss, are swept by their comment after DEL.
 //! - Keep the [`Attachment`] (or its `held_ports`) alive in the supervisor for the pod's lifetime: it holds the
 //!   published host ports bound (close-on-exec, so apps never inherit them), which is how a second pod asking
-//!   for the same port gets a clear "already in use".
+//!   for the same port gets a clear "already in use". A supervisor that re-executes itself hands them over with
+//!   [`PortReservation::fd`] and [`PortReservation::adopt`].
 //! - `--net none`: [`PodNetns::create`] alone (no attach). `--net host`: neither, and
 //!   [`host_network_hosts_file`] keeps the host's `/etc/hosts`. [`Cni::check`] runs CNI CHECK.
 //! - Crash windows: a namespace created but not yet recorded (no `network.json`) is not known to [`Cni::gc`];

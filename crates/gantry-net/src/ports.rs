@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -160,8 +161,8 @@ impl PortMapping {
 
 #[derive(Debug)]
 enum Held {
-    Tcp(#[allow(dead_code)] TcpListener),
-    Udp(#[allow(dead_code)] UdpSocket),
+    Tcp(TcpListener),
+    Udp(UdpSocket),
 }
 
 /// A host port held open for a pod (see [`PortMapping::reserve`]); released when the last clone is dropped.
@@ -172,6 +173,36 @@ pub struct PortReservation {
     /// The protocol.
     pub protocol: Protocol,
     _held: Option<Arc<Held>>,
+}
+
+impl PortReservation {
+    /// The held socket, if one is bound (none for a host address that is not local). It is close-on-exec: to
+    /// keep holding the port across an `exec` (e.g. into a re-executed supervisor), pass this descriptor on
+    /// with close-on-exec cleared and take it back with [`PortReservation::adopt`].
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self._held.as_deref().map(|h| match h {
+            Held::Tcp(l) => l.as_fd(),
+            Held::Udp(u) => u.as_fd(),
+        })
+    }
+
+    /// Takes over a reservation's socket passed from another process (see [`PortReservation::fd`]). The
+    /// descriptor must be a bound socket of `protocol`; its address is read back from it.
+    pub fn adopt(fd: OwnedFd, protocol: Protocol) -> std::io::Result<Self> {
+        let held = match protocol {
+            Protocol::Tcp => Held::Tcp(TcpListener::from(fd)),
+            Protocol::Udp => Held::Udp(UdpSocket::from(fd)),
+        };
+        let addr = match &held {
+            Held::Tcp(l) => l.local_addr()?,
+            Held::Udp(u) => u.local_addr()?,
+        };
+        Ok(Self {
+            addr,
+            protocol,
+            _held: Some(Arc::new(held)),
+        })
+    }
 }
 
 impl PartialEq for PortReservation {
@@ -266,6 +297,28 @@ mod tests {
         assert!(ensure_distinct(&[a.clone(), c]).is_ok());
         let e = ensure_distinct(&[a, b]).unwrap_err().to_string();
         assert!(e.contains("already published by -p 8080:80"), "{e}");
+    }
+
+    #[test]
+    fn a_reservation_holds_the_port_and_can_be_handed_over() {
+        let m = PortMapping::parse("127.0.0.1:0:80").unwrap_err();
+        assert!(m.to_string().contains("host port \"0\""));
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        let m = PortMapping::parse(&format!("127.0.0.1:{port}:80")).unwrap();
+        let held = m.reserve().unwrap();
+        assert!(m.ensure_host_port_free().is_err());
+        let fd = held.fd().unwrap().try_clone_to_owned().unwrap();
+        drop(held);
+        let adopted = PortReservation::adopt(fd, Protocol::Tcp).unwrap();
+        assert_eq!(adopted.addr.port(), port);
+        assert!(
+            m.ensure_host_port_free().is_err(),
+            "the adopted socket no longer holds the port"
+        );
+        drop(adopted);
+        assert!(m.ensure_host_port_free().is_ok());
     }
 
     #[test]
