@@ -193,54 +193,53 @@ impl HostResolv {
 }
 
 /// Builds the pod's `/etc/resolv.conf`: `search`/`domain`/`options` lines are kept from the host; name servers
-/// are `--dns` if given, else the host's, with loopback ones replaced per [`ResolvInput::loopback`].
+/// are `--dns` if given, else the host's; on a pod network, loopback and IPv6 link-local servers are dropped
+/// and a loopback-only host is handled per [`ResolvInput::loopback`].
 pub fn resolv_conf(input: &ResolvInput<'_>) -> Result<String> {
     let mut other = Vec::new();
-    let mut servers: Vec<IpAddr> = Vec::new();
+    let mut servers: Vec<String> = Vec::new();
     for line in input.host.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
-            ["nameserver", ip, ..] => {
-                if let Ok(ip) = ip.split('%').next().unwrap_or_default().parse::<IpAddr>() {
-                    servers.push(ip);
-                }
-            }
+            ["nameserver", ip, ..] if server_ip(ip).is_some() => servers.push(ip.to_string()),
             [kw, ..] if matches!(*kw, "search" | "domain" | "options") => {
                 other.push(line.trim().to_string())
             }
             _ => {}
         }
     }
-    let servers = if !input.dns.is_empty() {
-        input.dns.to_vec()
+    let servers: Vec<String> = if !input.dns.is_empty() {
+        input.dns.iter().map(ToString::to_string).collect()
     } else if input.host_network {
         servers
     } else {
-        let stub = servers.iter().any(|s| s.is_loopback());
-        let mut kept: Vec<IpAddr> = servers
+        let stub = servers
             .iter()
-            .copied()
-            .filter(|s| !s.is_loopback())
+            .any(|s| server_ip(s).is_some_and(|ip| ip.is_loopback()));
+        let mut kept: Vec<String> = servers
+            .iter()
+            .filter(|s| reachable_from_pod(s))
+            .cloned()
             .collect();
         if stub && kept.is_empty() {
             if let Some(upstream) = input.resolved_upstream {
                 kept = upstream
                     .lines()
                     .filter_map(|l| l.strip_prefix("nameserver"))
-                    .filter_map(|ip| ip.trim().split('%').next()?.parse::<IpAddr>().ok())
-                    .filter(|ip| !ip.is_loopback())
+                    .map(str::trim)
+                    .filter(|s| reachable_from_pod(s))
+                    .map(str::to_string)
                     .collect();
             }
         }
         if stub && kept.is_empty() {
-            let loopbacks: Vec<String> = servers.iter().map(ToString::to_string).collect();
             match (input.loopback, input.gateway) {
-                (LoopbackResolver::UseGateway, Some(gw)) => kept.push(gw),
+                (LoopbackResolver::UseGateway, Some(gw)) => kept.push(gw.to_string()),
                 _ => {
                     return Err(Error::Resolver {
                         reason: format!(
                             "the host's only name servers ({}) are on loopback, which a pod's network cannot reach; pass --dns IP (or use --net host)",
-                            loopbacks.join(", ")
+                            servers.join(", ")
                         ),
                     })
                 }
@@ -256,6 +255,21 @@ pub fn resolv_conf(input: &ResolvInput<'_>) -> Result<String> {
         let _ = writeln!(out, "nameserver {s}");
     }
     Ok(out)
+}
+
+/// The address of a `nameserver` value (an IPv6 one may carry a `%zone`).
+fn server_ip(text: &str) -> Option<IpAddr> {
+    text.split('%').next()?.parse().ok()
+}
+
+/// Whether a host name server can serve a pod on its own network: not loopback, and not IPv6 link-local (its
+/// zone names a host interface the pod does not have).
+fn reachable_from_pod(text: &str) -> bool {
+    match server_ip(text) {
+        Some(IpAddr::V4(ip)) => !ip.is_loopback(),
+        Some(IpAddr::V6(ip)) => !ip.is_loopback() && !ip.is_unicast_link_local(),
+        None => false,
+    }
 }
 
 /// The generated files of a pod.
@@ -389,6 +403,15 @@ mod tests {
         let mut i = input(host, &[], LoopbackResolver::Refuse);
         i.host_network = true;
         assert_eq!(resolv_conf(&i).unwrap(), "nameserver 127.0.0.53\n");
+        // Link-local IPv6 servers only work on the host (their zone is a host interface).
+        let host = "nameserver fe80::1%eth0\nnameserver 192.0.2.53\n";
+        assert_eq!(
+            resolv_conf(&input(host, &[], LoopbackResolver::Refuse)).unwrap(),
+            "nameserver 192.0.2.53\n"
+        );
+        let mut i = input(host, &[], LoopbackResolver::Refuse);
+        i.host_network = true;
+        assert_eq!(resolv_conf(&i).unwrap(), host);
         // A mixed list just drops the loopback entry.
         let r = resolv_conf(&input(
             "nameserver 127.0.0.1\nnameserver 9.9.9.9\n",
