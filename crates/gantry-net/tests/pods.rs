@@ -405,3 +405,48 @@ fn a_dozen_pods_get_distinct_addresses_and_gc_leaves_nothing() {
     let left = our_rules(&iptables_lines(), &chains, &needles);
     assert!(left.is_empty(), "iptables rules left:\n{}", left.join("\n"));
 }
+
+#[test]
+fn the_built_in_default_network_works_as_written() {
+    let before = iptables_lines();
+    let mut net = Net::new("dflt", &[]);
+    // The real gantry0 chain, on this test's bridge and subnet (so the host's gantry0 is never touched).
+    let default = gantry_net::DefaultNetwork {
+        name: "gantry0".into(),
+        bridge: net.bridge.clone(),
+        subnet: format!("{}0/24", net.subnet_prefix),
+        ipam_dir: net.dir.join("ipam"),
+    };
+    net.cni = gantry_net::Cni::new(gantry_net::NetOptions {
+        default_network: default,
+        ..net.cni.options().clone()
+    });
+    let lists = net.cni.networks(&["default".into()]).unwrap();
+    assert!(
+        net.dir.join("net.d/gantry0.conflist").exists(),
+        "default conflist not written on first use"
+    );
+    let (dir, ns) = net.pod("p");
+    let id = net.id("p");
+    let ports = [PortMapping::parse(&format!("{}:80", free_port())).unwrap()];
+    let att = net
+        .cni
+        .attach(&PodRef { id: &id, dir: &dir }, &ns, &lists, &ports)
+        .unwrap();
+    let gw = att.gateway().unwrap();
+    let (ok, out) = net.run_in(ns.path(), &["ip", "route"]);
+    assert!(
+        ok && out.contains(&format!("default via {gw}")),
+        "no default route via the gateway:\n{out}"
+    );
+    let (ok, out) = net.run_in(ns.path(), &["ping", "-c", "1", "-W", "2", &gw.to_string()]);
+    assert!(ok, "pod -> gateway: {out}");
+    net.cni.check(&dir).unwrap();
+    let needles = vec![id.clone(), net.subnet_prefix.clone()];
+    let chains = our_chains(&iptables_lines(), &before, &needles);
+    drop(att);
+    net.cni.gc(&dir).unwrap();
+    assert!(leases(&net.dir).is_empty() && bridge_ports(&net.bridge).is_empty());
+    let left = our_rules(&iptables_lines(), &chains, &needles);
+    assert!(left.is_empty(), "iptables rules left:\n{}", left.join("\n"));
+}
