@@ -1,5 +1,5 @@
 //! `default_spec` written by `to_runc_json` equals `runc spec` (runc 1.1.5, ociVersion aside).
-//! The fixtures are runc's output with ociVersion changed to 1.2.0; the rootless one was made as
+//! The fixtures are runc's output with ociVersion changed to 1.3.0; the rootless one was made as
 //! root, so its mappings are for uid/gid 0 and the test substitutes the current ids.
 
 use gantry_spec::{default_spec, parse_and_validate, to_runc_json};
