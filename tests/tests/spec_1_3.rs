@@ -1,7 +1,8 @@
 //! runtime-spec 1.3: what it adds that runc 1.4 implements, checked through the runtime's CLI.
 //! - features.md / features-linux.md: `ociVersionMax`, `linux.memoryPolicy`, `linux.intelRdt.schemata` and
 //!   `.monitoring`, `linux.netDevices`;
-//! - config.md "Specification version": a 1.3.x bundle runs.
+//! - config.md "Specification version": a 1.3.x bundle runs;
+//! - config-linux.md "PIDs" (#1279): `limit` is optional and 0 is a real limit (runc 1.4 "Breaking").
 
 use gantry_tests::{json, known_deviation, TestCtx};
 
@@ -52,4 +53,31 @@ fn bundle_declaring_1_3_0_runs() {
     b.set("ociVersion", json!("1.3.0"))
         .args(&["echo", "ran-1.3"]);
     assert_eq!(t.run_ok(&b).trim(), "ran-1.3");
+}
+
+/// config-linux.md "PIDs" (1.3): a present `limit` of 0 allows no new task, so the container's shell cannot fork;
+/// a `pids` object without `limit` changes nothing.
+#[test]
+fn pids_limit_zero_refuses_every_fork_and_absent_limit_changes_nothing() {
+    let t = TestCtx::new("pids0");
+    let script = "/bin/true && echo forked";
+    let mut b = t.bundle();
+    b.set("ociVersion", json!("1.3.0"))
+        .set("linux/resources/pids", json!({"limit": 0}))
+        .sh(script);
+    let o = t.run(&b);
+    known_deviation(
+        "runc crun",
+        "runc 1.1.5 and crun 1.8.1 predate runtime-spec 1.3 and leave pids.max alone for a limit of 0",
+        || {
+            // busybox sh gives up on the script (status 2) when the fork for /bin/true is refused.
+            assert!(o.stderr.contains("can't fork"), "{o}");
+            assert_eq!(o.stdout.trim(), "", "{o}");
+        },
+    );
+    let mut b = t.bundle();
+    b.set("ociVersion", json!("1.3.0"))
+        .set("linux/resources/pids", json!({}))
+        .sh(script);
+    assert_eq!(t.run_ok(&b).trim(), "forked");
 }
