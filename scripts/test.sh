@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ((EUID == 0)) || { echo "test.sh: run as root (the suite runs real containers)" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "test.sh: needs a Rust toolchain >= 1.85 (rustup) on PATH" >&2; exit 1; }
-pkgs=(busybox-static libseccomp-dev pkg-config jq iproute2 util-linux runc qemu-user)
-pkgs+=(containernetworking-plugins iptables) # gantry-net: CNI plugins in /usr/lib/cni, iptables-save
+# protobuf-compiler: the CRI test client (tests/cri) generates its protos with protoc at build time.
+# The clients and tools the tests drive (none is optional: a missing one fails its tests, never skips them).
+pkgs=(busybox-static libseccomp-dev pkg-config jq iproute2 util-linux runc qemu-user protobuf-compiler
+  crun podman containerd skopeo umoci containernetworking-plugins iptables catatonit debootstrap)
 need=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" &>/dev/null || need+=("$p"); done
 if ((${#need[@]})); then
@@ -16,6 +18,14 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; }
 fi
+# The shared testbed (../shared/testbed beside the project, or GANTRY_TESTBED) builds the test images; tests that
+# need them read GANTRY_TEST_IMAGES (default /tmp/gantry-imgs) and fail when they are missing.
+testbed=${GANTRY_TESTBED:-$PWD/../shared/testbed}
+[ -x "$testbed/images.sh" ] ||
+  { echo "test.sh: the shared testbed is missing at $testbed (set GANTRY_TESTBED to its directory)" >&2; exit 1; }
+export GANTRY_TESTBED=$testbed GANTRY_TEST_IMAGES=${GANTRY_TEST_IMAGES:-/tmp/gantry-imgs}
+echo "test.sh: building the test images in $GANTRY_TEST_IMAGES"
+"$testbed/images.sh" "$GANTRY_TEST_IMAGES" --debian >/dev/null
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo build --workspace --bins

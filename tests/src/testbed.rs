@@ -100,7 +100,11 @@ impl Testbed {
                 Self::PODMAN_ENV,
                 tb.images.display()
             ),
-            Service::Containerd => format!("\"$TB/containerd.sh\" start '{}'", tb.images.display()),
+            // The runtime under test is CRI runtime handler `gantry` (beside the script's `runc` and `crun`).
+            Service::Containerd => format!(
+                "CONTAINERD_RUNTIMES=\"gantry=$RT\" \"$TB/containerd.sh\" start '{}'",
+                tb.images.display()
+            ),
         };
         let o = tb.sh(&setup, 600);
         assert_eq!(o.code, Some(0), "testbed setup: {service:?} failed: {o}");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{proc_cgroup, real_host, Guard};
+use common::{proc_cgroup, require_real_host, Guard};
 use gantry_cgroups::{Layout, Mode};
 use std::path::PathBuf;
 
@@ -34,9 +34,7 @@ fn state_of(pid: i32) -> char {
 
 #[test]
 fn hybrid_create_add_freeze_kill_destroy() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let mut guard = Guard::new(&hybrid());
     let path = guard.cgroup.path().to_owned();
     let dirs: Vec<PathBuf> = guard.cgroup.dirs().map(PathBuf::from).collect();
@@ -70,9 +68,7 @@ fn hybrid_create_add_freeze_kill_destroy() {
 
 #[test]
 fn hybrid_kill_with_sigterm_freezes_signals_thaws() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let mut guard = Guard::new(&hybrid());
     guard.spawn_inside("exec sleep 60");
     guard.spawn_inside("exec sleep 61");
@@ -87,9 +83,7 @@ fn hybrid_kill_with_sigterm_freezes_signals_thaws() {
 
 #[test]
 fn v2_on_the_unified_mount() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let mut guard = Guard::new(&v2());
     let dir = guard.cgroup.unified_dir().unwrap().to_owned();
     assert!(dir
@@ -115,9 +109,7 @@ fn v2_on_the_unified_mount() {
 
 #[test]
 fn v2_kill_reaches_sub_cgroups_and_forked_children() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let mut guard = Guard::new(&v2());
     guard.spawn_inside("sleep 60 & sleep 61 & wait");
     let sub = guard.cgroup.unified_dir().unwrap().join("sub");
@@ -143,9 +135,7 @@ fn v2_kill_reaches_sub_cgroups_and_forked_children() {
 
 #[test]
 fn destroy_waits_for_exiting_processes() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let mut guard = Guard::new(&hybrid());
     guard.spawn_inside("sleep 60 & exec sleep 61");
     assert_eq!(guard.wait_for_procs(2), 2);
@@ -188,9 +178,7 @@ fn systemd_driver_is_refused_on_this_host() {
 
 #[test]
 fn v1_only_layout_on_the_real_hierarchies() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let v1_only: String = mountinfo
         .lines()
@@ -215,9 +203,7 @@ fn v1_only_layout_on_the_real_hierarchies() {
 
 #[test]
 fn default_path_is_under_gantry_at_the_hierarchy_roots() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let id = common::unique_path()[1..].to_owned();
     let cgroup = gantry_cgroups::Cgroup::resolve(&hybrid(), None, &id).unwrap();
     assert_eq!(cgroup.path(), format!("/gantry/{id}"));
@@ -256,16 +242,12 @@ fn check_freeze_stops_progress(layout: &Layout) {
 
 #[test]
 fn v1_freezer_stops_progress() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     check_freeze_stops_progress(&hybrid());
 }
 
 #[test]
 fn v2_freeze_stops_progress() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     check_freeze_stops_progress(&v2());
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{real_host, Guard};
+use common::{require_real_host, Guard};
 use gantry_cgroups::{CgroupError, Layout, OomEvent};
 use oci_spec::runtime::LinuxResources;
 use std::os::unix::process::ExitStatusExt;
@@ -22,9 +22,7 @@ fn read(dir: &std::path::Path, file: &str) -> String {
 
 #[test]
 fn memory_limit_oom_kills_the_hog() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let guard = Guard::new(&Layout::detect().unwrap());
     guard
         .cgroup
@@ -53,9 +51,7 @@ fn memory_limit_oom_kills_the_hog() {
 
 #[test]
 fn memory_and_memsw_order_works_both_ways_on_the_kernel() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let guard = Guard::new(&Layout::detect().unwrap());
     let dir = guard.cgroup.v1_dir("memory").unwrap().to_owned();
     for (limit, swap) in [
@@ -85,9 +81,7 @@ fn memory_and_memsw_order_works_both_ways_on_the_kernel() {
 
 #[test]
 fn pids_limit_refuses_a_fork() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let guard = Guard::new(&Layout::detect().unwrap());
     guard
         .cgroup
@@ -136,9 +130,7 @@ fn check_device_policy(guard: &Guard) {
 
 #[test]
 fn v1_devices_deny_and_allow() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let guard = Guard::new(&Layout::detect().unwrap());
     guard.cgroup.apply(&resources(DEVICE_RULES)).unwrap();
     let list = read(guard.cgroup.v1_dir("devices").unwrap(), "devices.list");
@@ -148,9 +140,7 @@ fn v1_devices_deny_and_allow() {
 
 #[test]
 fn v2_ebpf_device_filter_on_the_unified_mount() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let guard = Guard::new(&Layout::v2(PathBuf::from("/sys/fs/cgroup/unified")));
     guard.cgroup.apply(&resources(DEVICE_RULES)).unwrap();
     check_device_policy(&guard);
@@ -169,9 +159,7 @@ fn v2_ebpf_device_filter_on_the_unified_mount() {
 
 #[test]
 fn cpu_and_cpuset_values_reach_the_kernel() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let guard = Guard::new(&Layout::detect().unwrap());
     guard
         .cgroup
@@ -191,9 +179,7 @@ fn cpu_and_cpuset_values_reach_the_kernel() {
 
 #[test]
 fn missing_controllers_on_this_host_are_named() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let guard = Guard::new(&Layout::detect().unwrap());
     // No net_cls hierarchy on this host, and v2 cannot express classID.
     let err = guard
@@ -225,9 +211,7 @@ fn missing_controllers_on_this_host_are_named() {
 
 #[test]
 fn v1_kernel_agrees_with_the_emulated_merge_and_withdraw() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let guard = Guard::new(&Layout::detect().unwrap());
     // Allows for the same device merge; a deny only withdraws bits from the identical entry.
     let rules = r#"{"devices":[
@@ -247,9 +231,7 @@ fn v1_kernel_agrees_with_the_emulated_merge_and_withdraw() {
 
 #[test]
 fn v2_unified_map_reaches_the_kernel() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     let guard = Guard::new(&Layout::v2(PathBuf::from("/sys/fs/cgroup/unified")));
     guard
         .cgroup
@@ -277,9 +259,7 @@ fn v2_unified_map_reaches_the_kernel() {
 
 #[test]
 fn stats_count_cpu_time_on_both_layouts() {
-    if !real_host() {
-        return;
-    }
+    require_real_host();
     for layout in [
         Layout::detect().unwrap(),
         Layout::v2(PathBuf::from("/sys/fs/cgroup/unified")),

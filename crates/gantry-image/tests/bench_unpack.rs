@@ -17,13 +17,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 #[test]
 #[ignore = "benchmark: run explicitly with --release --ignored"]
 fn unpack_timings_on_tmpfs() {
-    let Some(imgs) = common::images_dir() else {
-        return;
-    };
-    if !common::is_root() {
-        eprintln!("SKIP: needs root");
-        return;
-    }
+    let imgs = common::images_dir();
+    common::require_root("mounting snapshots");
     let base = std::path::PathBuf::from(format!("/dev/shm/gantry-bench-{}", std::process::id()));
     for tag in ["busybox", "debian"] {
         let mut import = Vec::new();
@@ -50,10 +45,10 @@ fn unpack_timings_on_tmpfs() {
                 },
             ) {
                 Ok(_) => {}
-                Err(e) => {
-                    eprintln!("{tag}: not in the layout ({e}); run images.sh --debian");
-                    break;
-                }
+                Err(e) => panic!(
+                    "{tag}: not in the layout ({e}): build it with `../shared/testbed/images.sh {} --debian`",
+                    imgs.display()
+                ),
             }
             import.push(t.elapsed());
             let t = Instant::now();

@@ -207,7 +207,7 @@ fn process_inner() {
         std::env::var_os("GANTRY_PROC_ROOT"),
         std::env::var_os("GANTRY_PROC_LAYOUT"),
     ) else {
-        return;
+        panic!("GANTRY_PROC_ROOT/GANTRY_PROC_LAYOUT unset: this test is started by several_processes_share_one_store; run that one");
     };
     let s = Store::open(&root).unwrap();
     let opts = gantry_image::UnpackOptions {

@@ -10,13 +10,12 @@ use gantry_image::{Store, StoreOptions, UnpackOptions, WhiteoutMode};
 
 #[test]
 fn unpack_as_an_unprivileged_user() {
-    let Some(imgs) = common::images_dir() else {
-        return;
-    };
-    if !common::is_root() || !std::path::Path::new("/usr/bin/setpriv").exists() {
-        eprintln!("SKIP: needs root (to drop to nobody) and setpriv");
-        return;
-    }
+    let imgs = common::images_dir();
+    common::require_root("to drop to nobody");
+    assert!(
+        std::path::Path::new("/usr/bin/setpriv").exists(),
+        "this test needs /usr/bin/setpriv: apt-get install util-linux"
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = std::process::Command::new("/usr/bin/setpriv")
@@ -48,12 +47,11 @@ fn unpack_as_an_unprivileged_user() {
 #[test]
 #[ignore = "started as nobody by unpack_as_an_unprivileged_user"]
 fn rootless_inner() {
-    let Some(base) = std::env::var_os("GANTRY_ROOTLESS_DIR") else {
-        return;
-    };
+    let base = std::env::var_os("GANTRY_ROOTLESS_DIR")
+        .expect("GANTRY_ROOTLESS_DIR unset: this test is started by unpack_as_an_unprivileged_user; run that one");
     assert!(!common::is_root(), "must run unprivileged");
     let base = std::path::PathBuf::from(base);
-    let imgs = common::images_dir().unwrap();
+    let imgs = common::images_dir();
     let s = Store::open_with(
         base.join("store"),
         StoreOptions {

@@ -21,13 +21,8 @@ fn store() -> (tempfile::TempDir, Store) {
 
 #[test]
 fn layers_image_flattens_like_umoci() {
-    let Some(imgs) = common::images_dir() else {
-        return;
-    };
-    if !common::is_root() {
-        eprintln!("SKIP: ownership comparison needs root");
-        return;
-    }
+    let imgs = common::images_dir();
+    common::require_root("ownership comparison");
     let (dir, s) = store();
     let opts = ImportOptions {
         refs: Some(vec!["layers".into()]),
@@ -81,13 +76,8 @@ fn layers_image_flattens_like_umoci() {
 }
 
 fn overlay_merge_check(mode: WhiteoutMode) {
-    let Some(imgs) = common::images_dir() else {
-        return;
-    };
-    if !common::is_root() {
-        eprintln!("SKIP: overlay whiteouts and mounting need root");
-        return;
-    }
+    let imgs = common::images_dir();
+    common::require_root("overlay whiteouts and mounting");
     let (dir, s) = store();
     s.import_oci_layout(
         &imgs.join("oci"),
@@ -156,9 +146,7 @@ fn userxattr_overlay_snapshots_merge_like_umoci() {
 
 #[test]
 fn multiarch_index_selects_the_requested_platform() {
-    let Some(imgs) = common::images_dir() else {
-        return;
-    };
+    let imgs = common::images_dir();
     for arch in ["amd64", "arm64"] {
         let (dir, s) = store();
         let opts = ImportOptions {
@@ -201,21 +189,19 @@ fn multiarch_index_selects_the_requested_platform() {
 /// extracting its layer with --xattrs --same-owner, including xattrs like security.capability.
 #[test]
 fn debian_flattens_like_gnu_tar() {
-    let Some(imgs) = common::images_dir() else {
-        return;
-    };
-    if !common::is_root() {
-        eprintln!("SKIP: ownership comparison needs root");
-        return;
-    }
+    let imgs = common::images_dir();
+    common::require_root("ownership comparison");
     let (dir, s) = store();
     let opts = ImportOptions {
         refs: Some(vec!["debian".into()]),
         ..Default::default()
     };
-    if s.import_oci_layout(&imgs.join("oci"), &opts).is_err() {
-        eprintln!("SKIP: no debian image (run images.sh --debian)");
-        return;
+    if let Err(e) = s.import_oci_layout(&imgs.join("oci"), &opts) {
+        panic!(
+            "no debian image in {} ({e}): build it with `../shared/testbed/images.sh {} --debian`",
+            imgs.display(),
+            imgs.display()
+        );
     }
     let ours = dir.path().join("ours");
     std::fs::create_dir(&ours).unwrap();

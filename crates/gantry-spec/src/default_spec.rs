@@ -1,5 +1,5 @@
 //! The spec `gantry-runtime spec [--rootless]` writes: runc 1.1's `runc spec` template, field for
-//! field, except `ociVersion` (we implement and declare 1.2.0; runc 1.1 writes "1.0.2-dev").
+//! field, except `ociVersion` (we implement and declare 1.3.0; runc 1.1 writes "1.0.2-dev").
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use oci_spec::runtime::{
 };
 
 /// The runtime-spec version this runtime implements and writes.
-pub const OCI_VERSION: &str = "1.2.0";
+pub const OCI_VERSION: &str = "1.3.0";
 
 /// The default config.json: a shell in a read-only `rootfs`, like `runc spec`.
 ///

@@ -14,7 +14,7 @@ use crate::default_spec::OCI_VERSION;
 /// Oldest runtime-spec version accepted in config.json.
 pub const OCI_VERSION_MIN: &str = "1.0.0";
 
-/// Every hook name of runtime-spec 1.2 (config.md "POSIX-platform Hooks").
+/// Every hook name of runtime-spec 1.3 (config.md "POSIX-platform Hooks").
 pub const ALL_HOOKS: &[&str] = &[
     "prestart",
     "createRuntime",
@@ -24,9 +24,27 @@ pub const ALL_HOOKS: &[&str] = &[
     "poststop",
 ];
 
-/// Every namespace type of runtime-spec 1.2 (config-linux.md "Namespaces").
+/// Every namespace type of runtime-spec 1.3 (config-linux.md "Namespaces").
 pub const ALL_NAMESPACES: &[&str] = &[
     "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
+];
+
+/// Every `linux.memoryPolicy.mode` of runtime-spec 1.3 (config-linux.md "Memory policy").
+pub const ALL_MEMORY_POLICY_MODES: &[&str] = &[
+    "MPOL_DEFAULT",
+    "MPOL_BIND",
+    "MPOL_INTERLEAVE",
+    "MPOL_WEIGHTED_INTERLEAVE",
+    "MPOL_PREFERRED",
+    "MPOL_PREFERRED_MANY",
+    "MPOL_LOCAL",
+];
+
+/// Every `linux.memoryPolicy.flags` entry of runtime-spec 1.3 (config-linux.md "Memory policy").
+pub const ALL_MEMORY_POLICY_FLAGS: &[&str] = &[
+    "MPOL_F_NUMA_BALANCING",
+    "MPOL_F_RELATIVE_NODES",
+    "MPOL_F_STATIC_NODES",
 ];
 
 /// The `features` document. Serialises to features.md's JSON.
@@ -76,12 +94,38 @@ pub struct LinuxFeatures {
     /// SELinux support.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selinux: Option<Enabled>,
+    /// Memory policy modes and flags recognised (runtime-spec 1.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_policy: Option<MemoryPolicyFeatures>,
     /// Intel RDT support.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub intel_rdt: Option<Enabled>,
+    pub intel_rdt: Option<IntelRdtFeatures>,
     /// Mount extensions (id-mapped mounts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mount_extensions: Option<MountExtensions>,
+    /// Moving host network devices into the container (`linux.netDevices`, runtime-spec 1.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_devices: Option<Enabled>,
+}
+
+/// `linux.memoryPolicy` (features-linux.md "MemoryPolicy").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MemoryPolicyFeatures {
+    /// `linux.memoryPolicy.mode` values recognised.
+    pub modes: Vec<String>,
+    /// `linux.memoryPolicy.flags` values recognised.
+    pub flags: Vec<String>,
+}
+
+/// `linux.intelRdt` (features-linux.md "Intel RDT").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct IntelRdtFeatures {
+    /// Intel RDT (`linux.intelRdt`) supported at all.
+    pub enabled: bool,
+    /// `linux.intelRdt.schemata` supported (runtime-spec 1.3).
+    pub schemata: bool,
+    /// `linux.intelRdt.enableMonitoring` supported (runtime-spec 1.3).
+    pub monitoring: bool,
 }
 
 /// `linux.cgroup`.
@@ -148,7 +192,7 @@ fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Option<Vec<String>> 
 }
 
 impl FeaturesBuilder {
-    /// Starts with the versions this crate implements (1.0.0 .. 1.2.0) and all hooks.
+    /// Starts with the versions this crate implements (1.0.0 .. 1.3.0) and all hooks.
     pub fn new() -> Self {
         FeaturesBuilder {
             features: Features {
@@ -214,9 +258,28 @@ impl FeaturesBuilder {
         self
     }
 
-    /// Whether Intel RDT (resctrl) is available.
-    pub fn intel_rdt(mut self, enabled: bool) -> Self {
-        self.linux().intel_rdt = Some(Enabled { enabled });
+    /// What of Intel RDT (resctrl) is implemented.
+    pub fn intel_rdt(mut self, rdt: IntelRdtFeatures) -> Self {
+        self.linux().intel_rdt = Some(rdt);
+        self
+    }
+
+    /// Memory policy modes and flags recognised in `linux.memoryPolicy`.
+    pub fn memory_policy<'a>(
+        mut self,
+        modes: impl IntoIterator<Item = &'a str>,
+        flags: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        self.linux().memory_policy = Some(MemoryPolicyFeatures {
+            modes: strings(modes).unwrap_or_default(),
+            flags: strings(flags).unwrap_or_default(),
+        });
+        self
+    }
+
+    /// Whether `linux.netDevices` (moving host network devices into the container) is supported.
+    pub fn net_devices(mut self, enabled: bool) -> Self {
+        self.linux().net_devices = Some(Enabled { enabled });
         self
     }
 
@@ -298,7 +361,7 @@ mod tests {
             .build();
         let v: serde_json::Value = serde_json::from_str(&f.to_json()).unwrap();
         assert_eq!(v["ociVersionMin"], "1.0.0");
-        assert_eq!(v["ociVersionMax"], "1.2.0");
+        assert_eq!(v["ociVersionMax"], "1.3.0");
         assert_eq!(v["hooks"].as_array().unwrap().len(), 6);
         assert_eq!(v["linux"]["namespaces"].as_array().unwrap().len(), 8);
         assert_eq!(v["linux"]["cgroup"]["v1"], true);
@@ -313,6 +376,34 @@ mod tests {
             serde_json::json!([])
         );
         assert!(f.to_json().starts_with("{\n    \"ociVersionMin\""));
+    }
+
+    /// features-linux.md (runtime-spec 1.3): "memoryPolicy" {modes, flags}, "intelRdt" {enabled, schemata,
+    /// monitoring} and "netDevices" {enabled}, in the spelling of the spec's examples.
+    #[test]
+    fn runtime_spec_1_3_linux_features() {
+        let f = Features::builder()
+            .memory_policy(
+                ALL_MEMORY_POLICY_MODES.iter().copied(),
+                ALL_MEMORY_POLICY_FLAGS.iter().copied(),
+            )
+            .intel_rdt(IntelRdtFeatures {
+                enabled: true,
+                schemata: true,
+                monitoring: false,
+            })
+            .net_devices(true)
+            .build();
+        let v: serde_json::Value = serde_json::from_str(&f.to_json()).unwrap();
+        let l = &v["linux"];
+        assert_eq!(l["memoryPolicy"]["modes"].as_array().unwrap().len(), 7);
+        assert_eq!(l["memoryPolicy"]["modes"][3], "MPOL_WEIGHTED_INTERLEAVE");
+        assert_eq!(l["memoryPolicy"]["flags"][0], "MPOL_F_NUMA_BALANCING");
+        assert_eq!(
+            l["intelRdt"],
+            serde_json::json!({"enabled": true, "schemata": true, "monitoring": false})
+        );
+        assert_eq!(l["netDevices"], serde_json::json!({"enabled": true}));
     }
 
     #[test]

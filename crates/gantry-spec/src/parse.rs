@@ -15,8 +15,55 @@ pub fn parse(bytes: &[u8]) -> Result<Spec, SpecError> {
         return Err(SpecError::NotObject { found });
     }
     match serde_json::from_slice::<Spec>(bytes) {
-        Ok(spec) => Ok(spec),
+        Ok(mut spec) => {
+            drop_pids_without_limit(&mut spec, bytes);
+            Ok(spec)
+        }
         Err(err) => Err(classify(bytes, err)),
+    }
+}
+
+/// runtime-spec 1.3 (config-linux.md "PIDs", #1279) makes `linux.resources.pids.limit` optional and a present `0`
+/// a real limit of zero tasks, as runc 1.4 applies it. oci-spec reads an absent `limit` as 0 too, so when the
+/// parsed limit is 0 (rare) the document is probed once more for whether the field was there; without it the
+/// `pids` object sets nothing and is dropped.
+fn drop_pids_without_limit(spec: &mut Spec, bytes: &[u8]) {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        linux: Option<Linux>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Linux {
+        resources: Option<Resources>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Resources {
+        pids: Option<Pids>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Pids {
+        limit: Option<i64>,
+    }
+    let zero = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.pids().as_ref())
+        .is_some_and(|p| p.limit() == 0);
+    if !zero {
+        return;
+    }
+    let given = serde_json::from_slice::<Doc>(bytes)
+        .ok()
+        .and_then(|d| d.linux?.resources?.pids.map(|p| p.limit.is_some()));
+    if given == Some(false) {
+        if let Some(r) = spec
+            .linux_mut()
+            .as_mut()
+            .and_then(|l| l.resources_mut().as_mut())
+        {
+            r.set_pids(None);
+        }
     }
 }
 
@@ -77,6 +124,25 @@ fn non_object(bytes: &[u8]) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pids_limit(doc: &str) -> Option<i64> {
+        let spec = parse(doc.as_bytes()).unwrap();
+        let l = spec.linux().clone()?;
+        let r = l.resources().clone()?;
+        r.pids().map(|p| p.limit())
+    }
+
+    /// config-linux.md "PIDs" (runtime-spec 1.3): `limit` is optional; 0 is a limit, absent sets nothing.
+    #[test]
+    fn pids_limit_zero_is_kept_and_an_absent_limit_drops_pids() {
+        let doc = |pids: &str| {
+            format!(r#"{{"ociVersion":"1.3.0","linux":{{"resources":{{"pids":{pids}}}}}}}"#)
+        };
+        assert_eq!(pids_limit(&doc(r#"{"limit":0}"#)), Some(0));
+        assert_eq!(pids_limit(&doc(r#"{"limit":-1}"#)), Some(-1));
+        assert_eq!(pids_limit(&doc(r#"{"limit":32}"#)), Some(32));
+        assert_eq!(pids_limit(&doc("{}")), None);
+    }
 
     #[test]
     fn minimal_object_parses() {

@@ -13,13 +13,13 @@ pub enum Problem {
         hint: &'static str,
     },
     /// `ociVersion` is not SemVer 2.0.0.
-    #[error("{found:?} is not a SemVer 2.0.0 version: use e.g. \"1.2.0\"")]
+    #[error("{found:?} is not a SemVer 2.0.0 version: use e.g. \"1.3.0\"")]
     NotSemver {
         /// The value found.
         found: String,
     },
     /// `ociVersion` has a major version this runtime does not implement.
-    #[error("{found:?} is not supported: this runtime implements 1.0.0–1.2.x; regenerate the bundle for a 1.x runtime")]
+    #[error("{found:?} is not supported: this runtime implements 1.0.0–1.3.x; regenerate the bundle for a 1.x runtime")]
     UnsupportedVersion {
         /// The value found.
         found: String,

@@ -53,7 +53,7 @@ fn version() {
     refuses(
         |v| v["ociVersion"] = json!("2.0.0"),
         "ociVersion",
-        "implements 1.0.0–1.2.x",
+        "implements 1.0.0–1.3.x",
     );
     refuses(|v| v["ociVersion"] = json!("1.2"), "ociVersion", "SemVer");
     refuses(

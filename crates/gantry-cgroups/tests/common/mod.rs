@@ -11,17 +11,25 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Whether the real-host tests can run: root on a host with a v1 freezer and a cgroup2 mount (the CI machine).
-pub fn real_host() -> bool {
-    let ok = rustix::process::geteuid().is_root()
-        && Path::new("/sys/fs/cgroup/freezer/cgroup.procs").exists()
-        && Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists();
-    if !ok {
-        eprintln!(
-            "skipping: needs root on a hybrid cgroup host (v1 freezer + /sys/fs/cgroup/unified)"
+/// Fails the test unless it can run here: root on a host with a v1 freezer and a cgroup2 mount (the hybrid CI
+/// machine). These tests exercise the v1 and hybrid layouts on the real kernel; a host without them cannot check
+/// anything, so the test fails rather than passing unchecked.
+#[track_caller]
+pub fn require_real_host() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test needs root (it creates cgroups): run it as root, as scripts/test.sh and CI do"
+    );
+    for p in [
+        "/sys/fs/cgroup/freezer/cgroup.procs",
+        "/sys/fs/cgroup/unified/cgroup.procs",
+    ] {
+        assert!(
+            Path::new(p).exists(),
+            "this test needs a hybrid cgroup host (v1 controllers plus cgroup2 at /sys/fs/cgroup/unified): \
+             {p} is missing; run it on such a host (the CI machine)"
         );
     }
-    ok
 }
 
 /// A fresh absolute cgroup path unique to this test process.

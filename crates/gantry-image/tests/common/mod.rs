@@ -4,24 +4,33 @@
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-/// Where `/work/shared/testbed/images.sh` wrote the test images (`GANTRY_TEST_IMAGES`).
-pub fn images_dir() -> Option<PathBuf> {
+/// Where `../shared/testbed/images.sh` wrote the test images (`GANTRY_TEST_IMAGES`, default `/tmp/gantry-imgs`).
+/// Missing images fail the test: `scripts/test.sh` builds them; by hand, run the script named in the message.
+#[track_caller]
+pub fn images_dir() -> PathBuf {
     let d = PathBuf::from(
         std::env::var("GANTRY_TEST_IMAGES").unwrap_or_else(|_| "/tmp/gantry-imgs".into()),
     );
-    if d.join("oci/index.json").is_file() {
-        Some(d)
-    } else {
-        eprintln!(
-            "SKIP: no test images at {} (run ../shared/testbed/images.sh {0})",
-            d.display()
-        );
-        None
-    }
+    assert!(
+        d.join("oci/index.json").is_file(),
+        "no test images at {0} (no oci/index.json): build them with \
+         `../shared/testbed/images.sh {0} --debian` (scripts/test.sh does), or point GANTRY_TEST_IMAGES at them",
+        d.display()
+    );
+    d
 }
 
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
+}
+
+/// Fails the test unless it runs as root; `why` says what needs it.
+#[track_caller]
+pub fn require_root(why: &str) {
+    assert!(
+        is_root(),
+        "this test needs root ({why}): run it as root, as scripts/test.sh and CI do"
+    );
 }
 
 /// The same listing as images.sh writes to expected/layers.txt:

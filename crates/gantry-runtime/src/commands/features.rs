@@ -1,6 +1,9 @@
 //! `features` (runtime-spec features.md): exactly what this build supports.
 
-use gantry_spec::features::{CgroupFeatures, SeccompFeatures};
+use gantry_spec::features::{
+    CgroupFeatures, IntelRdtFeatures, SeccompFeatures, ALL_MEMORY_POLICY_FLAGS,
+    ALL_MEMORY_POLICY_MODES,
+};
 use gantry_spec::Features;
 
 /// Mount options `mounts[].options` understands.
@@ -68,11 +71,18 @@ pub fn run() -> anyhow::Result<()> {
         })
         .seccomp(seccomp())
         // The LSMs as this host has them (a profile or label is refused where they are absent); Intel RDT
-        // groups are not implemented; id-mapped bind mounts are (mount_setattr, Linux 5.12+).
+        // groups are not implemented (nor 1.3's schemata and enableMonitoring); id-mapped bind mounts are
+        // (mount_setattr, Linux 5.12+); every 1.3 memory policy mode and flag is (set_mempolicy); so are
+        // netDevices (rtnetlink).
         .apparmor(gantry_container::process::lsm::apparmor_enabled())
         .selinux(gantry_container::process::lsm::selinux_enabled())
-        .intel_rdt(false)
+        .memory_policy(
+            ALL_MEMORY_POLICY_MODES.iter().copied(),
+            ALL_MEMORY_POLICY_FLAGS.iter().copied(),
+        )
+        .intel_rdt(IntelRdtFeatures::default())
         .idmap_mounts(true)
+        .net_devices(true)
         .build();
     println!("{}", f.to_json());
     Ok(())

@@ -1,18 +1,18 @@
 //! `ociVersion`: config.md "Specification version": REQUIRED, MUST be SemVer 2.0.0.
 //! Compatibility is kept within a major version, so any 1.x is accepted; a minor above the one
-//! implemented (1.2) is accepted with a warning because its new fields would be ignored.
+//! implemented (1.3) is accepted with a warning because its new fields would be ignored.
 
 use crate::{Problem, SpecError};
 
 /// Highest minor version of runtime-spec 1.x this runtime implements.
-const IMPLEMENTED_MINOR: u64 = 2;
+const IMPLEMENTED_MINOR: u64 = 3;
 
 pub(super) fn check(v: &str) -> Result<(), SpecError> {
     if v.is_empty() {
         return Err(SpecError::invalid(
             "ociVersion",
             Problem::Required {
-                hint: "set it to the runtime-spec version the bundle follows, e.g. \"1.2.0\"",
+                hint: "set it to the runtime-spec version the bundle follows, e.g. \"1.3.0\"",
             },
         ));
     }
@@ -96,6 +96,9 @@ mod tests {
             "1.0.0",
             "1.0.2-dev",
             "1.2.0",
+            "1.3.0",
+            "1.3.1",
+            "1.3.0-rc.1",
             "1.1.0-rc.1",
             "1.0.0+build.5",
             "1.9.0",
@@ -109,7 +112,7 @@ mod tests {
         let e = check("2.0.0").unwrap_err().to_string();
         assert_eq!(
             e,
-            "ociVersion: \"2.0.0\" is not supported: this runtime implements 1.0.0–1.2.x; regenerate the bundle for a 1.x runtime"
+            "ociVersion: \"2.0.0\" is not supported: this runtime implements 1.0.0–1.3.x; regenerate the bundle for a 1.x runtime"
         );
         for v in [
             "0.5.0", "1.0", "01.0.0", "1.0.0-", "1.0.0-01", "1.0.0+", "x", "1.0.0.0", "1..0",
