@@ -8,6 +8,7 @@ use gantry_image::{Store, UnpackOptions};
 use gantry_registry::{Platform, ProgressMode, PullOptions, RegistryConfig};
 
 use crate::lookup::{normalize, open_store};
+use crate::signature_check::TrustOptions;
 use crate::store_sink::StoreSink;
 use crate::Global;
 
@@ -25,6 +26,9 @@ pub struct PullArgs {
     /// Blobs downloaded in parallel.
     #[arg(long, default_value_t = gantry_registry::pull::DEFAULT_CONCURRENCY)]
     pub jobs: usize,
+    /// Do not check the image's signature against the policy (prints what is skipped).
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
 }
 
 /// What [`pull_image`] did.
@@ -56,6 +60,10 @@ pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
         !a.no_unpack,
         a.jobs,
         g.quiet,
+        &TrustOptions {
+            policy: g.policy.clone(),
+            skip_verify: a.insecure_skip_verify,
+        },
     )?;
     if !g.quiet {
         eprintln!(
@@ -76,7 +84,8 @@ pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
 }
 
 /// Pulls `reference` into `store`, records it under its normalised name and, with `unpack`,
-/// prepares its layer snapshots. Safe to call before cloning a container in this process: it
+/// prepares its layer snapshots. The signature policy is applied first (see [`crate::signature_check`]): a
+/// refused image fetches no layer, and a verified one is pulled pinned to the verified digest. Safe to call before cloning a container in this process: it
 /// returns only once no other thread is alive.
 pub fn pull_image(
     store: &Store,
@@ -85,15 +94,21 @@ pub fn pull_image(
     unpack: bool,
     jobs: usize,
     quiet: bool,
+    trust: &TrustOptions,
 ) -> Result<Pulled> {
     let reference = normalize(reference)?;
+    let config = RegistryConfig::load_default()?;
+    let pinned = crate::signature_check::check(&reference, trust, &config, quiet)?;
     let platform = platform
         .map(Platform::parse)
         .transpose()
         .context("--platform must be os/arch[/variant], e.g. linux/arm64")?;
-    let mut opts = PullOptions::new(reference.clone());
+    let mut opts = PullOptions::new(match &pinned {
+        Some(d) => reference.with_digest(d.clone()),
+        None => reference.clone(),
+    });
     opts.platform = platform.clone();
-    opts.config = RegistryConfig::load_default()?;
+    opts.config = config;
     opts.progress = if quiet {
         ProgressMode::Quiet
     } else {
