@@ -91,7 +91,7 @@ fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, Trust
 
 fn only(o: &Map<String, Value>, field: &str, allowed: &[&str]) -> Result<(), TrustError> {
     match o.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(TrustError::Payload(format!("{field}.{k}: unknown field"))),
+        Some(k) => Err(TrustError::Payload(format!("{field}.{k:?}: unknown field"))),
         None => Ok(()),
     }
 }

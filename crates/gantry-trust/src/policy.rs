@@ -124,7 +124,7 @@ impl Policy {
     pub fn parse(bytes: &[u8], origin: &str) -> Result<Policy, TrustError> {
         let err = |field: &str, reason: String| TrustError::Policy {
             origin: origin.to_string(),
-            field: field.to_string(),
+            field: one_line(field),
             reason,
         };
         let doc: Value = serde_json::from_slice(bytes)
@@ -230,6 +230,11 @@ impl Material {
     }
 }
 
+/// Escapes line breaks so that an error naming an untrusted key stays on one line.
+fn one_line(s: &str) -> String {
+    s.replace('\n', "\\n").replace('\r', "\\r")
+}
+
 /// Parsing context (for error messages).
 struct Ctx<'a> {
     origin: &'a str,
@@ -239,8 +244,8 @@ impl Ctx<'_> {
     fn err(&self, field: &str, reason: impl Into<String>) -> TrustError {
         TrustError::Policy {
             origin: self.origin.to_string(),
-            field: field.to_string(),
-            reason: reason.into(),
+            field: one_line(field),
+            reason: one_line(&reason.into()),
         }
     }
 
