@@ -49,6 +49,20 @@ impl PublicKey {
     }
 }
 
+impl PublicKey {
+    /// Checks an ECDSA DER signature over an already computed message digest (certificate signatures, whose
+    /// hash the certificate names). Ed25519 has no prehashed form here and never matches.
+    pub fn verify_digest(&self, digest: &[u8], sig: &[u8]) -> bool {
+        match self {
+            PublicKey::P256(k) => p256::ecdsa::Signature::from_der(sig)
+                .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
+            PublicKey::P384(k) => p384::ecdsa::Signature::from_der(sig)
+                .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
+            PublicKey::Ed25519(_) => false,
+        }
+    }
+}
+
 /// Parses every `PUBLIC KEY` block of a PEM document (at least one).
 pub fn parse_pem_keys(pem: &[u8], what: &str) -> Result<Vec<PublicKey>, TrustError> {
     let blocks = pem_blocks(pem, what)?;
