@@ -87,12 +87,20 @@ async fn fetch_async(opts: &PullOptions) -> Result<Signatures, RegistryError> {
     let top = s
         .fetch_manifest(&opts.reference.manifest_ref(), opts.reference.digest())
         .await?;
-    let tag = signature_tag(&top.digest);
+    signatures_for(&s, top.digest).await
+}
+
+/// The signatures stored for `digest` in the session's repository.
+pub(crate) async fn signatures_for(
+    s: &Session,
+    digest: Digest,
+) -> Result<Signatures, RegistryError> {
+    let tag = signature_tag(&digest);
     let sig = match s.fetch_manifest(&tag, None).await {
         Ok(m) => m,
         Err(RegistryError::ManifestNotFound { .. }) => {
             return Ok(Signatures {
-                digest: top.digest,
+                digest,
                 tag,
                 tag_found: false,
                 signatures: vec![],
@@ -101,7 +109,7 @@ async fn fetch_async(opts: &PullOptions) -> Result<Signatures, RegistryError> {
         Err(e) => return Err(e),
     };
     let raw: RawManifest =
-        serde_json::from_slice(&sig.bytes).map_err(|e| invalid(&s, &tag, e.to_string()))?;
+        serde_json::from_slice(&sig.bytes).map_err(|e| invalid(s, &tag, e.to_string()))?;
     let mut signatures = Vec::new();
     for layer in raw
         .layers
@@ -111,7 +119,7 @@ async fn fetch_async(opts: &PullOptions) -> Result<Signatures, RegistryError> {
     {
         if layer.size > MAX_PAYLOAD_SIZE {
             return Err(invalid(
-                &s,
+                s,
                 &tag,
                 format!(
                     "payload layer {} is {} bytes, at most {MAX_PAYLOAD_SIZE} accepted",
@@ -119,7 +127,7 @@ async fn fetch_async(opts: &PullOptions) -> Result<Signatures, RegistryError> {
                 ),
             ));
         }
-        let payload = fetch_small_blob(&s, &layer.digest, layer.size).await?;
+        let payload = fetch_small_blob(s, &layer.digest, layer.size).await?;
         signatures.push(AttachedSignature {
             descriptor: Descriptor {
                 media_type: layer.media_type,
@@ -131,7 +139,7 @@ async fn fetch_async(opts: &PullOptions) -> Result<Signatures, RegistryError> {
         });
     }
     Ok(Signatures {
-        digest: top.digest,
+        digest,
         tag,
         tag_found: true,
         signatures,

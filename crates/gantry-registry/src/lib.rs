@@ -35,7 +35,7 @@ pub use error::RegistryError;
 pub use manifest::{ImageIndex, ImageManifest, IndexEntry, Manifest};
 pub use platform::Platform;
 pub use progress::ProgressMode;
-pub use pull::{pull, PullOptions, PulledImage};
+pub use pull::{pull, pull_verified, PullOptions, PulledImage, Refused, SignatureCheck};
 pub use push::{push, PushOptions, PushedImage};
 pub use reference::{Reference, ReferenceError};
 pub use retry::RetryPolicy;
