@@ -1,12 +1,14 @@
-//! The engine's signature check for registry pulls: runs after the reference is resolved to a manifest digest and
-//! before any layer is fetched, unpacked or recorded. The verified digest is returned so that the pull is pinned
-//! to it (a tag moved between the check and the pull cannot slip another image in).
+//! The engine's signature check for registry pulls. The policy is consulted before any network access
+//! ([`decide`]): a rejected scope fails at once, an accepted one pulls unchecked. When signatures are required,
+//! the pull runs through [`gantry_registry::pull_verified`] with [`verifier`]: the registry client resolves the
+//! reference to its manifest digest, fetches that digest's signatures in the same session and calls the
+//! verifier before any layer is fetched, unpacked or recorded.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use gantry_registry::{Digest, PullOptions, Reference, RegistryConfig};
-use gantry_trust::{Plan, PolicyLocation};
+use gantry_registry::{Reference, Refused, Signatures};
+use gantry_trust::{Plan, Policy, PolicyLocation};
 
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, Default)]
@@ -17,14 +19,18 @@ pub struct TrustOptions {
     pub skip_verify: bool,
 }
 
-/// Applies the policy to `reference`. Returns the digest to pin the pull to when signatures were verified,
-/// `None` when the policy (or `--insecure-skip-verify`) accepts the image unchecked; an error when refused.
-pub fn check(
-    reference: &Reference,
-    trust: &TrustOptions,
-    config: &RegistryConfig,
-    quiet: bool,
-) -> Result<Option<Digest>> {
+/// How a pull proceeds.
+#[derive(Debug)]
+pub enum Decision {
+    /// Pull without checking signatures (the policy accepts anything here, or `--insecure-skip-verify`).
+    Unchecked,
+    /// Signatures must satisfy this policy.
+    Verify(Policy),
+}
+
+/// Applies the policy to `reference` before anything is fetched: refuses a rejected scope, warns loudly about
+/// `--insecure-skip-verify`.
+pub fn decide(reference: &Reference, trust: &TrustOptions) -> Result<Decision> {
     let loc = PolicyLocation::system(trust.policy.as_deref());
     let policy = loc.load().context("load the signature policy")?;
     let plan = gantry_trust::plan(&policy, reference);
@@ -40,46 +46,46 @@ pub fn check(
                 policy.origin
             ),
         };
-        eprintln!("gantry: WARNING: --insecure-skip-verify: NOT checking the signature of {reference}; {what}");
-        return Ok(None);
+        eprintln!(
+            "gantry: WARNING: --insecure-skip-verify: NOT checking the signature of {reference}; {what}"
+        );
+        return Ok(Decision::Unchecked);
     }
     match plan {
-        Plan::Accept { .. } => Ok(None),
+        Plan::Accept { .. } => Ok(Decision::Unchecked),
         Plan::Reject(r) => Err(anyhow::Error::new(r)),
-        Plan::Verify { .. } => {
-            let mut opts = PullOptions::new(reference.clone());
-            opts.config = config.clone();
-            opts.progress = gantry_registry::ProgressMode::Quiet;
-            let found = gantry_registry::fetch_signatures(&opts)
-                .with_context(|| format!("fetch the signatures of {reference}"))?;
-            let sigs: Vec<gantry_trust::Signature> = found
-                .signatures
-                .into_iter()
-                .map(|s| gantry_trust::Signature {
-                    payload: s.payload,
-                    annotations: s.annotations,
-                })
-                .collect();
-            let where_ = if found.tag_found {
-                format!("tag {} has no signature layers", found.tag)
-            } else {
-                format!("no tag {} in {}", found.tag, reference.name())
-            };
-            let accepted = gantry_trust::verify(
-                &policy,
-                reference,
-                &found.digest.to_string(),
-                &sigs,
-                &where_,
-            )
-            .map_err(anyhow::Error::new)?;
-            if !quiet {
-                eprintln!(
-                    "{reference}: {} signature requirement(s) met for {} (scope {}, policy {})",
-                    accepted.verified, found.digest, accepted.scope, policy.origin
-                );
-            }
-            Ok(Some(found.digest))
+        Plan::Verify { .. } => Ok(Decision::Verify(policy)),
+    }
+}
+
+/// The check [`gantry_registry::pull_verified`] runs on the signatures of the resolved digest.
+pub fn verifier<'a>(
+    policy: &'a Policy,
+    reference: &'a Reference,
+    quiet: bool,
+) -> impl Fn(&Signatures) -> Result<(), Refused> + Sync + 'a {
+    move |found: &Signatures| {
+        let sigs: Vec<gantry_trust::Signature> = found
+            .signatures
+            .iter()
+            .map(|s| gantry_trust::Signature {
+                payload: s.payload.clone(),
+                annotations: s.annotations.clone(),
+            })
+            .collect();
+        let where_ = if found.tag_found {
+            format!("tag {} has no signature layers", found.tag)
+        } else {
+            format!("no tag {} in {}", found.tag, reference.name())
+        };
+        let accepted =
+            gantry_trust::verify(policy, reference, &found.digest.to_string(), &sigs, &where_)?;
+        if !quiet {
+            eprintln!(
+                "{reference}: signature verified for {} (scope {}, policy {})",
+                found.digest, accepted.scope, policy.origin
+            );
         }
+        Ok(())
     }
 }

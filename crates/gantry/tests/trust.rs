@@ -315,7 +315,7 @@ fn sign_verify_refuse_and_skopeo_interop() {
     let d = bed.digest(&signed);
     let o = bed.ok("a", Some("policy.json"), &["pull", &signed]);
     assert!(
-        stderr(&o).contains("signature requirement(s) met"),
+        stderr(&o).contains("signature verified for"),
         "{}",
         stderr(&o)
     );

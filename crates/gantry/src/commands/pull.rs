@@ -8,7 +8,7 @@ use gantry_image::{Store, UnpackOptions};
 use gantry_registry::{Platform, ProgressMode, PullOptions, RegistryConfig};
 
 use crate::lookup::{normalize, open_store};
-use crate::signature_check::TrustOptions;
+use crate::signature_check::{Decision, TrustOptions};
 use crate::store_sink::StoreSink;
 use crate::Global;
 
@@ -85,7 +85,7 @@ pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
 
 /// Pulls `reference` into `store`, records it under its normalised name and, with `unpack`,
 /// prepares its layer snapshots. The signature policy is applied first (see [`crate::signature_check`]): a
-/// refused image fetches no layer, and a verified one is pulled pinned to the verified digest. Safe to call before cloning a container in this process: it
+/// refused image fetches no layer and records nothing. Safe to call before cloning a container in this process: it
 /// returns only once no other thread is alive.
 pub fn pull_image(
     store: &Store,
@@ -97,18 +97,14 @@ pub fn pull_image(
     trust: &TrustOptions,
 ) -> Result<Pulled> {
     let reference = normalize(reference)?;
-    let config = RegistryConfig::load_default()?;
-    let pinned = crate::signature_check::check(&reference, trust, &config, quiet)?;
+    let decision = crate::signature_check::decide(&reference, trust)?;
     let platform = platform
         .map(Platform::parse)
         .transpose()
         .context("--platform must be os/arch[/variant], e.g. linux/arm64")?;
-    let mut opts = PullOptions::new(match &pinned {
-        Some(d) => reference.with_digest(d.clone()),
-        None => reference.clone(),
-    });
+    let mut opts = PullOptions::new(reference.clone());
     opts.platform = platform.clone();
-    opts.config = config;
+    opts.config = RegistryConfig::load_default()?;
     opts.progress = if quiet {
         ProgressMode::Quiet
     } else {
@@ -116,8 +112,18 @@ pub fn pull_image(
     };
     opts.concurrency = jobs.max(1);
     let started = Instant::now();
-    let pulled = gantry_registry::pull(&opts, &StoreSink::new(store))
-        .with_context(|| format!("pull {reference}"))?;
+    let sink = StoreSink::new(store);
+    let pulled = match &decision {
+        Decision::Unchecked => {
+            gantry_registry::pull(&opts, &sink).with_context(|| format!("pull {reference}"))?
+        }
+        Decision::Verify(policy) => {
+            let check = crate::signature_check::verifier(policy, &reference, quiet);
+            gantry_registry::pull_verified(&opts, &sink, &check)
+                .with_context(|| format!("pull {reference}"))?
+                .map_err(anyhow::Error::from_boxed)?
+        }
+    };
     wait_single_threaded()?;
     let name = reference.to_string();
 
