@@ -20,6 +20,10 @@ use crate::sink::{BlobSource, Descriptor, SinkError};
 
 /// Media type of a signed payload layer.
 pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// Artifact type of a Sigstore bundle attached as an OCI 1.1 referrer (cosign 3).
+pub const BUNDLE_ARTIFACT_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// Largest bundle fetched.
+pub const MAX_BUNDLE_SIZE: u64 = 1024 * 1024;
 /// Largest payload layer fetched.
 pub const MAX_PAYLOAD_SIZE: u64 = 64 * 1024;
 /// Most payload layers read from one signature tag.
@@ -52,6 +56,9 @@ pub struct Signatures {
     pub tag_found: bool,
     /// Its payload layers, in manifest order.
     pub signatures: Vec<AttachedSignature>,
+    /// Sigstore bundles attached to the digest as OCI 1.1 referrers (referrers API, or the `sha256-<hex>`
+    /// fallback tag), as exact JSON bytes.
+    pub bundles: Vec<Vec<u8>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -96,6 +103,7 @@ pub(crate) async fn signatures_for(
     digest: Digest,
 ) -> Result<Signatures, RegistryError> {
     let tag = signature_tag(&digest);
+    let bundles = bundles_for(s, &digest).await?;
     let sig = match s.fetch_manifest(&tag, None).await {
         Ok(m) => m,
         Err(RegistryError::ManifestNotFound { .. }) => {
@@ -104,6 +112,7 @@ pub(crate) async fn signatures_for(
                 tag,
                 tag_found: false,
                 signatures: vec![],
+                bundles,
             })
         }
         Err(e) => return Err(e),
@@ -143,7 +152,63 @@ pub(crate) async fn signatures_for(
         tag,
         tag_found: true,
         signatures,
+        bundles,
     })
+}
+
+/// The Sigstore bundles referring to `digest`: the referrers API, or (when the registry lacks it) the index under
+/// the `sha256-<hex>` fallback tag; each referrer manifest's bundle layer is fetched size-bounded and digest-checked.
+async fn bundles_for(s: &Session, digest: &Digest) -> Result<Vec<Vec<u8>>, RegistryError> {
+    let subject_ref = s.oci_ref.clone_with_digest(digest.to_string());
+    let url = format!("referrers of {digest}");
+    let index = match s
+        .oci
+        .pull_referrers(&subject_ref, Some(BUNDLE_ARTIFACT_TYPE))
+        .await
+    {
+        Ok(i) => i,
+        Err(e) => match s.map_oci(
+            e,
+            &url,
+            &Subject::Manifest(format!("{}-{}", digest.algorithm().name(), digest.hex())),
+        ) {
+            RegistryError::ManifestNotFound { .. } => return Ok(vec![]),
+            RegistryError::Http { status: 404, .. } => return Ok(vec![]),
+            other => return Err(other),
+        },
+    };
+    let mut out = Vec::new();
+    for entry in index
+        .manifests
+        .iter()
+        .filter(|m| m.artifact_type.as_deref() == Some(BUNDLE_ARTIFACT_TYPE))
+        .take(MAX_SIGNATURES)
+    {
+        let Ok(d) = Digest::parse(&entry.digest) else {
+            continue;
+        };
+        let m = s.fetch_manifest(&entry.digest, Some(&d)).await?;
+        let raw: RawManifest = serde_json::from_slice(&m.bytes)
+            .map_err(|e| invalid(s, &entry.digest, e.to_string()))?;
+        for layer in raw
+            .layers
+            .iter()
+            .filter(|l| l.media_type == BUNDLE_ARTIFACT_TYPE)
+        {
+            if layer.size > MAX_BUNDLE_SIZE {
+                return Err(invalid(
+                    s,
+                    &entry.digest,
+                    format!(
+                        "bundle layer is {} bytes, at most {MAX_BUNDLE_SIZE} accepted",
+                        layer.size
+                    ),
+                ));
+            }
+            out.push(fetch_small_blob(s, &layer.digest, layer.size).await?);
+        }
+    }
+    Ok(out)
 }
 
 fn invalid(s: &Session, reference: &str, reason: String) -> RegistryError {
