@@ -6,6 +6,7 @@
 //! ([`Policy::default_reject`]).
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod cosign_key;
 pub mod edit;
 pub mod error;

@@ -20,6 +20,9 @@ pub struct Signature {
     pub payload: Vec<u8>,
     /// The annotations of its layer (signature, certificate, bundle).
     pub annotations: BTreeMap<String, String>,
+    /// Set for a Sigstore bundle attached as an OCI 1.1 referrer: its JSON (then `payload` and `annotations`
+    /// are unused).
+    pub bundle: Option<Vec<u8>>,
 }
 
 /// What the policy wants for a reference, before any signature is fetched.
@@ -169,6 +172,9 @@ pub fn check_sigstore(
     digest: &str,
     sig: &Signature,
 ) -> Result<(), String> {
+    if let Some(b) = &sig.bundle {
+        return crate::bundle::check(req, r, digest, b);
+    }
     let b64 = sig
         .annotations
         .get(SIGNATURE_ANNOTATION)

@@ -150,6 +150,7 @@ fn keyless(
             (BUNDLE_ANNOTATION.to_string(), bundle.to_string()),
         ]
         .into(),
+        bundle: None,
     }
 }
 

@@ -71,12 +71,24 @@ pub fn verifier<'a>(
             .map(|s| gantry_trust::Signature {
                 payload: s.payload.clone(),
                 annotations: s.annotations.clone(),
+                bundle: None,
             })
+            .chain(found.bundles.iter().map(|b| gantry_trust::Signature {
+                bundle: Some(b.clone()),
+                ..Default::default()
+            }))
             .collect();
         let where_ = if found.tag_found {
-            format!("tag {} has no signature layers", found.tag)
+            format!(
+                "tag {} has no signature layers and no Sigstore bundle refers to the digest",
+                found.tag
+            )
         } else {
-            format!("no tag {} in {}", found.tag, reference.name())
+            format!(
+                "no tag {} in {} and no Sigstore bundle refers to the digest",
+                found.tag,
+                reference.name()
+            )
         };
         let accepted =
             gantry_trust::verify(policy, reference, &found.digest.to_string(), &sigs, &where_)?;

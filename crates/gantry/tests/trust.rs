@@ -2,7 +2,8 @@
 //! and refuses unsigned, wrong-key, re-tagged and tampered images with one line naming the image, the scope and
 //! the reason; skopeo copies gantry's signatures (reading and rewriting the `.sig` attachment with
 //! `use-sigstore-attachments`) and gantry verifies the copy; policy scopes, gantry's default (reject when no
-//! policy file exists) and `--insecure-skip-verify`; `gantry trust add/list/rm`. Run as root.
+//! policy file exists) and `--insecure-skip-verify`; `gantry trust add/list/rm`; Sigstore bundles attached as OCI 1.1
+//! referrers (cosign 3's layout on a registry without the referrers API). Run as root.
 //!
 //! Debian 12's skopeo 1.9 and podman 4.3 are built with sigstore disabled ("Debian-local change: sigstore
 //! disabled"): they can neither sign nor verify sigstore signatures, so the signing and verifying on the other
@@ -175,6 +176,117 @@ impl Bed {
         let dest = format!("docker://{}/{repo}:{tag}", self.addr);
         self.skopeo_copy(&format!("oci:{}:sig", layout.display()), &dest);
     }
+}
+
+const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+impl Bed {
+    /// `curl` against the registry API; returns (HTTP status, headers + body).
+    fn curl(&self, args: &[&str]) -> String {
+        let out = Command::new("curl")
+            .args(["-s", "-i"])
+            .args(args)
+            .output()
+            .expect("curl is installed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Uploads a blob to `repo`; returns its digest.
+    fn put_blob(&self, repo: &str, data: &[u8]) -> String {
+        let d = format!("sha256:{:x}", sha2::Sha256::digest(data));
+        let file = self.path(&format!("blob-{}", &d[7..19]));
+        std::fs::write(&file, data).unwrap();
+        let head = self.curl(&[
+            "-X",
+            "POST",
+            &format!("http://{}/v2/{repo}/blobs/uploads/", self.addr),
+        ]);
+        let loc = head
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Location: ")
+                    .or_else(|| l.strip_prefix("location: "))
+            })
+            .expect("upload location")
+            .trim()
+            .to_string();
+        let loc = if loc.starts_with("http") {
+            loc
+        } else {
+            format!("http://{}{loc}", self.addr)
+        };
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        let put = self.curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            &format!("@{}", file.display()),
+            &format!("{loc}{sep}digest={d}"),
+        ]);
+        assert!(put.starts_with("HTTP/1.1 201"), "blob upload: {put}");
+        d
+    }
+
+    /// Puts a manifest of `media_type` under `reference` (tag or digest) in `repo`.
+    fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, body: &str) {
+        let out = self.curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            &format!("Content-Type: {media_type}"),
+            "--data-binary",
+            body,
+            &format!("http://{}/v2/{repo}/manifests/{reference}", self.addr),
+        ]);
+        assert!(out.starts_with("HTTP/1.1 201"), "manifest upload: {out}");
+    }
+
+    /// Attaches a Sigstore bundle to `subject` in `repo` as an OCI 1.1 referrer, the way cosign 3 does on a
+    /// registry without the referrers API: the artifact manifest, then the index under the `sha256-<hex>` tag.
+    fn attach_bundle(&self, repo: &str, subject: &str, bundle: &[u8]) {
+        let empty = self.put_blob(repo, b"{}");
+        let layer = self.put_blob(repo, bundle);
+        let manifest = serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": BUNDLE_TYPE,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": [{"mediaType": BUNDLE_TYPE, "digest": layer, "size": bundle.len()}],
+            "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject, "size": 0},
+        })
+        .to_string();
+        let md = format!("sha256:{:x}", sha2::Sha256::digest(manifest.as_bytes()));
+        self.put_manifest(
+            repo,
+            &md,
+            "application/vnd.oci.image.manifest.v1+json",
+            &manifest,
+        );
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md,
+                           "size": manifest.len(), "artifactType": BUNDLE_TYPE}]})
+        .to_string();
+        self.put_manifest(
+            repo,
+            &format!("sha256-{}", &subject[7..]),
+            "application/vnd.oci.image.index.v1+json",
+            &index,
+        );
+    }
+}
+
+/// A cosign-3-style bundle: a DSSE envelope over an in-toto statement naming `digest`, signed by `key`.
+fn dsse_bundle(key: &p256::ecdsa::SigningKey, digest: &str) -> Vec<u8> {
+    let statement = serde_json::json!({"_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"digest": {"sha256": &digest[7..]}}], "predicateType": "https://sigstore.dev/cosign/sign/v1"})
+    .to_string();
+    let ty = "application/vnd.in-toto+json";
+    let sig = gantry_trust::sign::sign(key, &gantry_trust::bundle::pae(ty, statement.as_bytes()));
+    serde_json::json!({"mediaType": BUNDLE_TYPE, "verificationMaterial": {"publicKey": {"hint": ""}},
+        "dsseEnvelope": {"payload": base64::engine::general_purpose::STANDARD.encode(statement), "payloadType": ty,
+                         "signatures": [{"sig": base64::engine::general_purpose::STANDARD.encode(sig), "keyid": ""}]}})
+    .to_string()
+    .into_bytes()
 }
 
 impl Drop for Bed {
@@ -437,6 +549,48 @@ fn sign_verify_refuse_and_skopeo_interop() {
         "c",
         Some("policy.json"),
         &["-q", "pull", &format!("{r}/testbed/signed@{d}")],
+    );
+
+    // Sigstore bundles attached as OCI 1.1 referrers (cosign 3's layout, fallback tag schema): accepted when
+    // signed by the trusted key, refused when signed by another.
+    let bundled = format!("{r}/testbed/bundled:v1");
+    bed.ok(
+        "src",
+        Some("policy.json"),
+        &[
+            "-q",
+            "push",
+            &format!("{r}/testbed/busybox:latest"),
+            &bundled,
+        ],
+    );
+    bed.attach_bundle("testbed/bundled", &d, &dsse_bundle(&sk, &d));
+    let o = bed.ok("e", Some("policy.json"), &["pull", &bundled]);
+    assert!(
+        stderr(&o).contains("signature verified for"),
+        "{}",
+        stderr(&o)
+    );
+    let forged = format!("{r}/testbed/forged:v1");
+    bed.ok(
+        "src",
+        Some("policy.json"),
+        &[
+            "-q",
+            "push",
+            &format!("{r}/testbed/busybox:latest"),
+            &forged,
+        ],
+    );
+    let stranger = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    bed.attach_bundle("testbed/forged", &d, &dsse_bundle(&stranger, &d));
+    assert_refused(
+        &bed,
+        "f",
+        "policy.json",
+        &forged,
+        &scope,
+        "Sigstore bundle: not signed by a trusted key",
     );
 }
 
