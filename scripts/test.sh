@@ -11,6 +11,7 @@ command -v cargo >/dev/null || { echo "test.sh: needs a Rust toolchain >= 1.85 (
 # The clients and tools the tests drive (none is optional: a missing one fails its tests, never skips them).
 pkgs=(busybox-static libseccomp-dev pkg-config jq iproute2 util-linux runc qemu-user protobuf-compiler
   crun podman containerd skopeo umoci containernetworking-plugins iptables catatonit debootstrap)
+pkgs+=(openssl curl) # gantry-trust tests: a throw-away CA; HTTP checks
 need=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" &>/dev/null || need+=("$p"); done
 if ((${#need[@]})); then

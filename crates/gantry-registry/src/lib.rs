@@ -10,6 +10,7 @@
 //! push reads); [`DirSink`] is a directory-backed reference implementation.
 #![forbid(unsafe_code)]
 
+pub mod attachments;
 pub mod auth;
 pub mod config;
 pub mod digest;
@@ -24,6 +25,9 @@ pub mod retry;
 mod session;
 pub mod sink;
 
+pub use attachments::{
+    fetch_signatures, push_signature, signature_tag, AttachedSignature, Signatures,
+};
 pub use auth::{AuthFiles, Credentials};
 pub use config::RegistryConfig;
 pub use digest::{Algorithm, Digest, DigestError};
@@ -31,7 +35,7 @@ pub use error::RegistryError;
 pub use manifest::{ImageIndex, ImageManifest, IndexEntry, Manifest};
 pub use platform::Platform;
 pub use progress::ProgressMode;
-pub use pull::{pull, PullOptions, PulledImage};
+pub use pull::{pull, pull_verified, PullOptions, PulledImage, Refused, SignatureCheck};
 pub use push::{push, PushOptions, PushedImage};
 pub use reference::{Reference, ReferenceError};
 pub use retry::RetryPolicy;

@@ -91,16 +91,53 @@ pub struct PulledImage {
 /// Pulls `opts.reference` into `sink`. Blocking: runs on a private single-threaded tokio runtime that
 /// is dropped (with its blocking-pool threads joined) before this returns.
 pub fn pull(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledImage, RegistryError> {
-    crate::block_on(pull_async(opts, sink))?
+    match crate::block_on(pull_async(opts, sink, None))?? {
+        Ok(p) => Ok(p),
+        // Without a check nothing can be refused.
+        Err(refused) => Err(RegistryError::Protocol {
+            registry: opts.reference.registry().to_string(),
+            url: String::new(),
+            reason: refused.to_string(),
+        }),
+    }
 }
 
-async fn pull_async(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledImage, RegistryError> {
+/// Why a [`pull_verified`] check refused an image (the checker's own error).
+pub type Refused = Box<dyn std::error::Error + Send + Sync>;
+
+/// The check [`pull_verified`] runs on the signatures of the resolved digest.
+pub type SignatureCheck<'a> =
+    dyn Fn(&crate::attachments::Signatures) -> Result<(), Refused> + Sync + 'a;
+
+/// Like [`pull()`], but once the reference is resolved to its top manifest digest the signatures stored for that
+/// digest (its `.sig` tag) are fetched in the same session and handed to `check`, before any other manifest is
+/// stored or any blob fetched. If `check` refuses, nothing is written to `sink` and its error is returned as
+/// the inner `Err`; the outer `Err` is a registry failure.
+pub fn pull_verified(
+    opts: &PullOptions,
+    sink: &dyn BlobSink,
+    check: &SignatureCheck<'_>,
+) -> Result<Result<PulledImage, Refused>, RegistryError> {
+    crate::block_on(pull_async(opts, sink, Some(check)))?
+}
+
+async fn pull_async(
+    opts: &PullOptions,
+    sink: &dyn BlobSink,
+    check: Option<&SignatureCheck<'_>>,
+) -> Result<Result<PulledImage, Refused>, RegistryError> {
     let mut s = Session::new(&opts.reference, &opts.config, opts.retry.clone(), false)?;
     s.authenticate(&opts.auth, RegistryOperation::Pull).await?;
     let progress = Progress::new(opts.progress);
     let want = opts.platform.clone().unwrap_or_else(Platform::host);
     let r = resolve(&s, &opts.reference, &want).await?;
     progress.message(&format!("{}: resolved to {}", opts.reference, r.digest));
+    if let Some(check) = check {
+        let sigs = crate::attachments::signatures_for(&s, r.digest.clone()).await?;
+        if let Err(refused) = check(&sigs) {
+            return Ok(Err(refused));
+        }
+    }
 
     // Manifests are small and already verified: store them directly.
     if let Some((idx, bytes)) = &r.index {
@@ -121,7 +158,7 @@ async fn pull_async(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledIma
         .try_collect()
         .await?;
     let (fetched, skipped): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(|(_, f)| *f);
-    Ok(PulledImage {
+    Ok(Ok(PulledImage {
         reference: opts.reference.clone(),
         digest: r.digest,
         index: r.index.map(|(d, _)| d),
@@ -132,7 +169,7 @@ async fn pull_async(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledIma
         fetched: fetched.into_iter().map(|(d, _)| d).collect(),
         skipped: skipped.into_iter().map(|(d, _)| d).collect(),
         bytes_downloaded: downloaded.load(Ordering::Relaxed),
-    })
+    }))
 }
 
 /// What a reference resolved to.

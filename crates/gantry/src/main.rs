@@ -5,6 +5,7 @@
 
 mod commands;
 mod lookup;
+mod signature_check;
 mod store_sink;
 mod table;
 
@@ -24,6 +25,11 @@ pub struct Global {
     /// Less output (no progress bars).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Signature policy file (containers-policy.json format). Default: /etc/gantry/policy.json, else
+    /// /etc/containers/policy.json, else refuse remote images until a scope is trusted (`gantry trust`).
+    /// `$GANTRY_POLICY` sets it too.
+    #[arg(long, global = true)]
+    pub policy: Option<PathBuf>,
 }
 
 /// `gantry [FLAGS] COMMAND`.
@@ -64,10 +70,16 @@ enum Command {
     Ps(commands::ps::PsArgs),
     /// Remove containers.
     Rm(commands::rm::RmArgs),
+    /// Manage the image signature policy and signing keys.
+    #[command(subcommand)]
+    Trust(commands::trust::TrustCommand),
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.global.policy.is_none() {
+        cli.global.policy = std::env::var_os("GANTRY_POLICY").map(PathBuf::from);
+    }
     let g = &cli.global;
     let result = match &cli.command {
         Command::Pull(a) => commands::pull::run(g, a),
@@ -83,6 +95,7 @@ fn main() {
         Command::Run(a) => commands::run::run(g, a),
         Command::Ps(a) => commands::ps::run(g, a),
         Command::Rm(a) => commands::rm::run(g, a),
+        Command::Trust(a) => commands::trust::run(g, a),
     };
     match result {
         Ok(code) => std::process::exit(code),

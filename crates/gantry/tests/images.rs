@@ -28,6 +28,16 @@ impl Gantry {
         let mut c = Command::new(env!("CARGO_BIN_EXE_gantry"));
         c.arg("--root").arg(&self.root).args(args);
         c.env("GANTRY_REGISTRIES_CONF", "/nonexistent/registries.toml");
+        // These tests pull unsigned testbed images: trust them explicitly (signatures are tested in trust.rs).
+        let policy = self.root.with_extension("policy.json");
+        if !policy.exists() {
+            std::fs::write(
+                &policy,
+                r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+            )
+            .unwrap();
+        }
+        c.env("GANTRY_POLICY", policy);
         c
     }
 

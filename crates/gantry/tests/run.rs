@@ -77,6 +77,16 @@ impl Env {
             .arg("--state-root")
             .arg(self.state());
         c.args(args);
+        // These tests pull unsigned testbed images: trust them explicitly (signatures are tested in trust.rs).
+        let policy = self.dir.path().join("policy.json");
+        if !policy.exists() {
+            std::fs::write(
+                &policy,
+                r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+            )
+            .unwrap();
+        }
+        c.env("GANTRY_POLICY", policy);
         c
     }
 

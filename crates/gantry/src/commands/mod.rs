@@ -14,3 +14,4 @@ pub mod rmi;
 pub mod run;
 pub mod save;
 pub mod tag;
+pub mod trust;

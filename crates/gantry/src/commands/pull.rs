@@ -8,6 +8,7 @@ use gantry_image::{Store, UnpackOptions};
 use gantry_registry::{Platform, ProgressMode, PullOptions, RegistryConfig};
 
 use crate::lookup::{normalize, open_store};
+use crate::signature_check::{Decision, TrustOptions};
 use crate::store_sink::StoreSink;
 use crate::Global;
 
@@ -25,6 +26,9 @@ pub struct PullArgs {
     /// Blobs downloaded in parallel.
     #[arg(long, default_value_t = gantry_registry::pull::DEFAULT_CONCURRENCY)]
     pub jobs: usize,
+    /// Do not check the image's signature against the policy (prints what is skipped).
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
 }
 
 /// What [`pull_image`] did.
@@ -56,6 +60,10 @@ pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
         !a.no_unpack,
         a.jobs,
         g.quiet,
+        &TrustOptions {
+            policy: g.policy.clone(),
+            skip_verify: a.insecure_skip_verify,
+        },
     )?;
     if !g.quiet {
         eprintln!(
@@ -76,7 +84,8 @@ pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
 }
 
 /// Pulls `reference` into `store`, records it under its normalised name and, with `unpack`,
-/// prepares its layer snapshots. Safe to call before cloning a container in this process: it
+/// prepares its layer snapshots. The signature policy is applied first (see [`crate::signature_check`]): a
+/// refused image fetches no layer and records nothing. Safe to call before cloning a container in this process: it
 /// returns only once no other thread is alive.
 pub fn pull_image(
     store: &Store,
@@ -85,8 +94,10 @@ pub fn pull_image(
     unpack: bool,
     jobs: usize,
     quiet: bool,
+    trust: &TrustOptions,
 ) -> Result<Pulled> {
     let reference = normalize(reference)?;
+    let decision = crate::signature_check::decide(&reference, trust)?;
     let platform = platform
         .map(Platform::parse)
         .transpose()
@@ -101,8 +112,18 @@ pub fn pull_image(
     };
     opts.concurrency = jobs.max(1);
     let started = Instant::now();
-    let pulled = gantry_registry::pull(&opts, &StoreSink::new(store))
-        .with_context(|| format!("pull {reference}"))?;
+    let sink = StoreSink::new(store);
+    let pulled = match &decision {
+        Decision::Unchecked => {
+            gantry_registry::pull(&opts, &sink).with_context(|| format!("pull {reference}"))?
+        }
+        Decision::Verify(policy) => {
+            let check = crate::signature_check::verifier(policy, &reference, quiet);
+            gantry_registry::pull_verified(&opts, &sink, &check)
+                .with_context(|| format!("pull {reference}"))?
+                .map_err(anyhow::Error::from_boxed)?
+        }
+    };
     wait_single_threaded()?;
     let name = reference.to_string();
 

@@ -14,6 +14,13 @@ pub struct PushArgs {
     pub image: String,
     /// Destination reference (default: the image's name).
     pub destination: Option<String>,
+    /// Sign the pushed manifest with this cosign/gantry encrypted private key, storing the signature as
+    /// skopeo does (an OCI image under the `sha256-<digest>.sig` tag).
+    #[arg(long, value_name = "FILE")]
+    pub sign_by_sigstore_private_key: Option<std::path::PathBuf>,
+    /// File whose first line is the signing key's passphrase (default: empty).
+    #[arg(long, requires = "sign_by_sigstore_private_key")]
+    pub passphrase_file: Option<std::path::PathBuf>,
 }
 
 /// Runs `gantry push`: pushes the image's platform manifest (the one the store holds every
@@ -25,6 +32,20 @@ pub fn run(g: &Global, a: &PushArgs) -> Result<i32> {
     let manifest = store
         .read_document(&img.manifest, "manifest")
         .with_context(|| format!("read the manifest of {}", img.name))?;
+    // Decrypt the key first: a wrong passphrase must fail before anything is uploaded.
+    let signer = match &a.sign_by_sigstore_private_key {
+        Some(k) => {
+            let pass = super::trust::read_passphrase(a.passphrase_file.as_deref())?;
+            let pem =
+                std::fs::read(k).with_context(|| format!("read signing key {}", k.display()))?;
+            Some(gantry_trust::cosign_key::decrypt(
+                &pem,
+                &pass,
+                &k.display().to_string(),
+            )?)
+        }
+        None => None,
+    };
     let mut opts = PushOptions::new(dest.clone());
     opts.config = RegistryConfig::load_default()?;
     opts.progress = if g.quiet {
@@ -41,6 +62,29 @@ pub fn run(g: &Global, a: &PushArgs) -> Result<i32> {
             pushed.existing.len(),
             pushed.mounted.len()
         );
+    }
+    if let Some(key) = signer {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let payload =
+            gantry_trust::payload::build(&dest.to_string(), &pushed.digest.to_string(), now);
+        let sig = gantry_trust::sign::sign(&key, &payload);
+        use base64::Engine as _;
+        let annotations = [(
+            gantry_trust::payload::SIGNATURE_ANNOTATION.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(sig),
+        )]
+        .into();
+        gantry_registry::push_signature(&opts, &pushed.digest, &payload, annotations)
+            .with_context(|| format!("push the signature of {dest}"))?;
+        if !g.quiet {
+            eprintln!(
+                "{dest}: signed ({} in {})",
+                gantry_registry::signature_tag(&pushed.digest),
+                dest.name()
+            );
+        }
     }
     println!("{}", pushed.digest);
     Ok(0)

@@ -63,6 +63,9 @@ pub struct RunArgs {
     /// Pull the image: `missing` (when the store lacks it), `never`, or `always`.
     #[arg(long, value_enum, default_value = "missing")]
     pub pull: ctr::PullPolicy,
+    /// When pulling, do not check the image's signature against the policy (prints what is skipped).
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
     /// Image name (`hello` is built in).
     pub image: String,
     /// Command and arguments (default: the image's Entrypoint + Cmd).
@@ -90,7 +93,11 @@ pub fn run(g: &Global, a: &RunArgs) -> anyhow::Result<i32> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let store = Store::open(&g.root)
         .with_context(|| format!("opening the image store at {}", g.root.display()))?;
-    let image = ctr::resolve_image(&store, &a.image, a.pull, g.quiet)?;
+    let trust = crate::signature_check::TrustOptions {
+        policy: g.policy.clone(),
+        skip_verify: a.insecure_skip_verify,
+    };
+    let image = ctr::resolve_image(&store, &a.image, a.pull, g.quiet, &trust)?;
     let records = Records::open(&g.root)?;
     let id = record::new_id()?;
     let name = a.name.clone().unwrap_or_else(|| id[..12].to_owned());

@@ -45,6 +45,7 @@ pub fn resolve_image(
     name: &str,
     policy: PullPolicy,
     quiet: bool,
+    trust: &crate::signature_check::TrustOptions,
 ) -> anyhow::Result<String> {
     let found = if policy == PullPolicy::Always {
         None
@@ -69,6 +70,7 @@ pub fn resolve_image(
         true,
         gantry_registry::pull::DEFAULT_CONCURRENCY,
         quiet,
+        trust,
     )
     .with_context(|| {
         format!("image {name:?} is not in the store and pulling it failed (use `gantry load` or `gantry import` for local images)")
