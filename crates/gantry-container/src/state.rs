@@ -335,10 +335,10 @@ impl ContainerDir {
         .map_err(|e| Error::path("create", self.path.join(name), e.into()))
     }
 
-    /// Copies `config` (the bundle's config.json) into the directory as [`CONFIG_FILE`], in the kernel.
-    pub fn keep_config(&self, config: &Path) -> Result<()> {
-        let src = rfs::open(config, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| Error::path("read", config, e.into()))?;
+    /// Records `config` (the bytes of the bundle's config.json that create validated) as [`CONFIG_FILE`], for
+    /// `exec`. Written from memory: no second read of the bundle (which may be on another filesystem, where an
+    /// in-kernel copy fails with EXDEV, and may have changed since it was validated).
+    pub fn keep_config(&self, config: &[u8]) -> Result<()> {
         let dst_path = || self.path.join(CONFIG_FILE);
         let dst = rfs::openat(
             &self.fd,
@@ -347,14 +347,7 @@ impl ContainerDir {
             Mode::from_raw_mode(0o600),
         )
         .map_err(|e| Error::path("keep config", dst_path(), e.into()))?;
-        loop {
-            match rfs::copy_file_range(&src, None, &dst, None, 1 << 30) {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(Error::path("keep config", dst_path(), e.into())),
-            }
-        }
+        write_all(&dst, config).map_err(|e| Error::path("keep config", dst_path(), e))
     }
 
     /// Creates the start gate FIFO and opens it read-write (which never blocks), close-on-exec.

@@ -307,7 +307,7 @@ fn create_in(
     };
     let finish = || -> Result<()> {
         // exec builds its process from the container's config, independent of the bundle from now on.
-        dir.keep_config(&bundle.dir.join("config.json"))?;
+        dir.keep_config(&bundle.raw_config)?;
         if crate::net::devices::must_return(spec, &plan) {
             dir.touch(crate::net::devices::RETURN_MARKER)?;
         }
