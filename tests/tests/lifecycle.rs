@@ -477,3 +477,38 @@ fn log_flags_write_json_errors_for_shims() {
         "the error also goes to stderr: {o}"
     );
 }
+
+/// containerd's shim calls `kill --all ID 9` after every exit and `kill ID 9` on stop; runc's answers are its
+/// contract: `--all` signals what is left in the cgroup and succeeds, a plain kill fails naming "container not
+/// running".
+#[test]
+fn kill_of_stopped_container_follows_runc() {
+    let t = TestCtx::new("kill_stopped");
+    let mut b = t.bundle();
+    // Without a PID namespace a background process outlives the init, in the container's cgroup.
+    b.remove_namespace("pid");
+    b.sh("sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > /tmp/bg; exit 0");
+    let id = t.id();
+    t.create(&b, &id).assert_success();
+    t.start(&id).assert_success();
+    t.wait_status(&id, "stopped");
+    assert!(host::wait_until(Duration::from_secs(5), || {
+        !host::pids_in_cgroup(&b.cgroups_path).is_empty()
+    }));
+    let o = t.kill(&id, "KILL");
+    one_line_error(&o);
+    o.assert_error_mentions(&["container not running"]);
+    t.rt(&["kill", "--all", &id, "KILL"]).assert_success();
+    assert!(
+        host::wait_until(Duration::from_secs(5), || host::pids_in_cgroup(
+            &b.cgroups_path
+        )
+        .is_empty()),
+        "kill --all left {:?} in the cgroup",
+        host::pids_in_cgroup(&b.cgroups_path)
+    );
+    // Again, with nothing left at all.
+    t.rt(&["kill", "--all", &id, "KILL"]).assert_success();
+    t.delete(&id).assert_success();
+    t.assert_nothing_left(&id, &b);
+}
