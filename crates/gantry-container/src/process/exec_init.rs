@@ -79,8 +79,9 @@ fn setup(cfg: &ExecConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     init::enter_cwd(process.cwd(), false)?;
     let exe = init::find_executable(cfg.argv, cfg.envp)?;
     super::extras::apply_exec(&extras, process)?;
-    init::confine(process, cfg.seccomp, cfg.caps, cfg.in_user_ns, chan)?;
+    // Before confinement: a seccomp profile need not allow close_range (see init::run).
     init::seal_fds(cfg.preserve_fds)?;
+    init::confine(process, cfg.seccomp, cfg.caps, cfg.in_user_ns, chan)?;
     rustix::process::set_parent_process_death_signal(None)
         .ctx(|| "clear parent-death signal".into())?;
     chan.send(&Msg::Ready).ctx(|| "sync".into())?;

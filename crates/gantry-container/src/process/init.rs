@@ -179,10 +179,12 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     enter_cwd(process.cwd(), true)?;
     let exe = find_executable(cfg.argv, cfg.envp)?;
     super::extras::apply_init(&extras, spec, process)?;
-    confine(process, cfg.seccomp, cfg.caps, cfg.plan.in_user_ns, chan)?;
     // Nothing of the runtime's may cross exec: mark every descriptor above stdio (and the preserved ones)
-    // close-on-exec, and clear it on the preserved ones (CVE-2024-21626).
+    // close-on-exec, and clear it on the preserved ones (CVE-2024-21626). Before confinement, so that a seccomp
+    // profile need not allow close_range (nothing opened after this point outlives exec: the seccomp notify fd is
+    // closed once handed over).
     seal_fds(cfg.preserve_fds)?;
+    confine(process, cfg.seccomp, cfg.caps, cfg.plan.in_user_ns, chan)?;
     // Credentials are final now (a uid change clears the signal), so what is set here survives exec.
     let pdeathsig = cfg
         .kill_with_parent
