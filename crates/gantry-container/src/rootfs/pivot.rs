@@ -7,10 +7,20 @@ use crate::process::fail::{Context, StepResult};
 
 /// Makes the root open at `root` the process's root, leaving no trace of the host's mounts.
 pub fn pivot(root: BorrowedFd<'_>) -> StepResult {
+    // The old root, held open: after pivot_root(".", ".") it is stacked on the new root, and "." (our working
+    // directory) still names the new root's mount. Acting on "." would make the container's own mounts slaves (so
+    // a `shared` bind mount would stop propagating to the host); act on the old root through this descriptor.
+    let old_root = rustix::fs::open(
+        "/",
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .ctx(|| "open the old root".into())?;
     rustix::process::fchdir(root).ctx(|| "chdir to rootfs".into())?;
     rustix::process::pivot_root(".", ".").ctx(|| "pivot_root".into())?;
-    // The old root is now stacked on ".": make it a slave so unmounting it cannot propagate to the host, then
-    // detach it.
+    rustix::process::fchdir(&old_root).ctx(|| "chdir to the old root".into())?;
+    drop(old_root);
+    // Make the old root a slave so unmounting it cannot propagate to the host, then detach it.
     gantry_sys::mount::mount(None, ".", None, libc::MS_SLAVE | libc::MS_REC, None)
         .ctx(|| "make the old root a slave mount".into())?;
     rustix::mount::unmount(".", rustix::mount::UnmountFlags::DETACH)
