@@ -512,3 +512,39 @@ fn kill_of_stopped_container_follows_runc() {
     t.delete(&id).assert_success();
     t.assert_nothing_left(&id, &b);
 }
+
+/// `state ID | head -c1`: the reader goes away; the runtime must not panic (runc dies quietly of SIGPIPE).
+#[test]
+fn closed_stdout_does_not_panic() {
+    use std::process::{Command, Stdio};
+    let t = TestCtx::new("state_epipe");
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id();
+    t.create(&b, &id).assert_success();
+    for args in [vec!["state", id.as_str()], vec!["list"], vec!["--version"]] {
+        let mut child = Command::new(&t.rt.binary)
+            .arg("--root")
+            .arg(&t.rt.root)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the only read end before the runtime writes.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && out.status.code() != Some(101),
+            "{args:?} with a closed stdout: {:?} {stderr}",
+            out.status
+        );
+        assert!(
+            stderr.is_empty(),
+            "{args:?}: nothing to report, yet: {stderr}"
+        );
+    }
+    t.rt(&["delete", "--force", &id]).assert_success();
+    t.assert_nothing_left(&id, &b);
+}

@@ -74,8 +74,7 @@ pub fn run() -> anyhow::Result<()> {
         .intel_rdt(false)
         .idmap_mounts(true)
         .build();
-    println!("{}", f.to_json());
-    Ok(())
+    Ok(crate::out::println(&f.to_json())?)
 }
 
 /// What this libseccomp and kernel support, as the features document spells it.
