@@ -157,7 +157,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     }
     let hooks = spec.hooks().as_ref();
     if let Some(h) = hooks.and_then(|h| h.create_container().as_ref()) {
-        let state = hook_state(cfg, host_pid, "created");
+        let state = hook_state(cfg, host_pid, "creating");
         crate::hooks::run_all("createContainer", h, &state).map_err(|e| invalid(e.to_string()))?;
     }
     let dev_null = rootfs::paths::open_dev_null()?;
