@@ -149,7 +149,20 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         cgroup: cfg.cgroup,
         idmapped: cfg.idmapped,
     };
-    let root = rootfs::prepare(&rctx)?;
+    // Without a mount namespace of its own (or joined) the container shares the runtime's: mounts, devices, masked
+    // and read-only paths and root propagation would change the host's mounts, so none is made (as runc and crun
+    // do); the process is confined to root.path by chroot (as runc and crun do).
+    let own_mounts = cfg.plan.new_mount
+        || cfg
+            .plan
+            .child_joins
+            .iter()
+            .any(|j| j.kind == crate::namespaces::Kind::Mount);
+    let root = if own_mounts {
+        Some(rootfs::prepare(&rctx)?)
+    } else {
+        None
+    };
     if cfg.runtime_hooks {
         chan.send(&Msg::RunHooks).ctx(|| "sync".into())?;
         chan.expect(&Msg::HooksDone)
@@ -160,22 +173,28 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         let state = hook_state(cfg, host_pid, "creating");
         crate::hooks::run_all("createContainer", h, &state).map_err(|e| invalid(e.to_string()))?;
     }
-    let dev_null = rootfs::paths::open_dev_null()?;
-    rootfs::protect(&root, spec, &dev_null)?;
-    drop(dev_null);
-    if cfg.no_pivot {
-        pivot::move_root(root.as_fd())?;
-    } else {
-        pivot::pivot(root.as_fd())?;
+    match root {
+        Some(root) => {
+            let dev_null = rootfs::paths::open_dev_null()?;
+            rootfs::protect(&root, spec, &dev_null)?;
+            drop(dev_null);
+            if cfg.no_pivot {
+                pivot::move_root(root.as_fd())?;
+            } else {
+                pivot::pivot(root.as_fd())?;
+            }
+        }
+        None => pivot::chroot(cfg.rootfs)?,
     }
-    drop(root);
     if process.terminal().unwrap_or(false) {
         let socket = cfg.console_socket.ok_or_else(|| {
             invalid("process.terminal is true but no --console-socket was given".into())
         })?;
         super::console::setup(socket.as_fd(), super::console::console_size(process))?;
     }
-    rootfs::finish(spec)?;
+    if own_mounts {
+        rootfs::finish(spec)?;
+    }
     enter_cwd(process.cwd(), true)?;
     let exe = find_executable(cfg.argv, cfg.envp)?;
     super::extras::apply_init(&extras, spec, process)?;

@@ -37,3 +37,10 @@ pub fn move_root(root: BorrowedFd<'_>) -> StepResult {
     rustix::process::chroot(".").ctx(|| "chroot (--no-pivot)".into())?;
     rustix::process::chdir("/").ctx(|| "chdir /".into())
 }
+
+/// Without a mount namespace: chroot into `rootfs` (no mount is made or moved: they would be the host's).
+pub fn chroot(rootfs: &std::path::Path) -> StepResult {
+    rustix::process::chdir(rootfs).ctx(|| format!("chdir to rootfs {}", rootfs.display()))?;
+    rustix::process::chroot(".").ctx(|| format!("chroot to rootfs {}", rootfs.display()))?;
+    rustix::process::chdir("/").ctx(|| "chdir /".into())
+}

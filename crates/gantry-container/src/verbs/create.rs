@@ -167,17 +167,6 @@ fn create_in(
     })?;
     let linux = spec.linux().as_ref();
     let plan = namespaces::plan(linux.and_then(|l| l.namespaces().as_deref()).unwrap_or(&[]));
-    if !plan.new_mount
-        && !plan
-            .child_joins
-            .iter()
-            .any(|j| j.kind == namespaces::Kind::Mount)
-    {
-        return Err(Error::Unsupported {
-            field: "linux.namespaces".into(),
-            reason: "a mount namespace is required (add {\"type\": \"mount\"})".into(),
-        });
-    }
     crate::process::extras::check(spec)?;
     crate::net::devices::check(spec, &plan)?;
     let idmapped = crate::rootfs::idmap::prepare(spec, &bundle.dir)?;
