@@ -93,6 +93,11 @@ pub struct State {
     /// Hooks for start and delete.
     #[serde(default)]
     pub hooks: LaterHooks,
+    /// A provisional record written by `create` before it makes anything (cgroup, process), so that a `create`
+    /// killed midway leaves a container `delete` can remove. While set, `pid` and `pid_start_time` are those of
+    /// the `create` process itself: the status is `creating` while it lives, `stopped` after.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub creating: bool,
 }
 
 /// The spec's state JSON (runtime.md "State"), as printed by `state` and given to hooks on stdin.
@@ -131,7 +136,7 @@ impl State {
             oci_version: &self.oci_version,
             id: &self.id,
             status: status.as_str(),
-            pid: (status != Status::Stopped).then_some(self.pid),
+            pid: (status != Status::Stopped && !self.creating).then_some(self.pid),
             bundle: &self.bundle,
             annotations: &self.annotations,
             rootfs: Some(&self.rootfs),
@@ -393,6 +398,14 @@ impl ContainerDir {
         let Some(state) = state else {
             return Status::Creating;
         };
+        if state.creating {
+            // `pid` is the creating runtime's.
+            return if state.init_alive() {
+                Status::Creating
+            } else {
+                Status::Stopped
+            };
+        }
         if !state.init_alive() {
             return Status::Stopped;
         }
@@ -488,6 +501,7 @@ mod tests {
             owner: "root".into(),
             cgroup: None,
             hooks: LaterHooks::default(),
+            creating: false,
         }
     }
 
@@ -508,6 +522,22 @@ mod tests {
         assert_eq!(root.ids().unwrap(), vec!["c1".to_string()]);
         dir.remove().unwrap();
         assert!(matches!(root.open("c1"), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn provisional_record_is_creating_while_its_creator_lives() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = StateRoot::new(tmp.path());
+        let dir = root.create("c3").unwrap();
+        let mut st = sample("c3");
+        st.creating = true;
+        dir.write_state(&st).unwrap();
+        let back = dir.read_state().unwrap().unwrap();
+        assert!(back.creating);
+        assert_eq!(dir.status(Some(&back)), Status::Creating);
+        assert_eq!(back.spec_view(Status::Creating).pid, None);
+        st.pid_start_time += 1;
+        assert_eq!(dir.status(Some(&st)), Status::Stopped);
     }
 
     #[test]

@@ -94,8 +94,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         .ok_or_else(|| invalid("process: missing".into()))?;
     // Die with the runtime while it still drives us; keep other container processes from ptracing us or reading
     // our (host) descriptors (CVE-2016-9962).
-    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
-        .ctx(|| "set parent-death signal".into())?;
+    die_with_runtime(chan)?;
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .ctx(|| "make init non-dumpable".into())?;
     for fd in cfg.close_fds {
@@ -108,7 +107,12 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         other => return Err(invalid(format!("sync: expected Go, got {other:?}"))),
     };
     let host_pid = if cfg.plan.staged {
-        super::staged::enter(cfg.plan, chan, host_pid)?
+        let pid = super::staged::enter(cfg.plan, chan, host_pid)?;
+        if cfg.plan.fork_again {
+            // A new process (the signal is not inherited), now a child of the runtime (its subreaper).
+            die_with_runtime(chan)?;
+        }
+        pid
     } else {
         if cfg.plan.new_user {
             // Our host root identity is not mapped in the new user namespace: become its root (maps are written).
@@ -211,6 +215,11 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     rustix::process::set_parent_process_death_signal(pdeathsig)
         .ctx(|| "set the parent-death signal for exec".into())?;
     chan.send(&Msg::Ready).ctx(|| "sync".into())?;
+    // Until the runtime has recorded the container, nothing else could find and remove this process: if the
+    // runtime dies first (EOF), exit. (read(2), which any seccomp profile allows: the start gate needs it too.)
+    if !recorded(chan) {
+        gantry_sys::clone::exit_immediately(1);
+    }
     // Start gate: `start` writes one byte. EOF or an error means the runtime gave up on us.
     let mut byte = [0u8; 1];
     match rustix::io::read(cfg.exec_fifo, &mut byte) {
@@ -231,6 +240,29 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     let err = gantry_sys::exec::execve(&exe, cfg.argv, cfg.envp);
     eprintln!("gantry-runtime: exec {:?}: {err}", exe);
     gantry_sys::clone::exit_immediately(127)
+}
+
+/// Waits for [`Msg::Recorded`]; false if the runtime closed the channel (died) or sent anything else.
+fn recorded(chan: &Channel) -> bool {
+    let mut buf = [0u8; 16];
+    loop {
+        match rustix::io::read(chan, &mut buf) {
+            Ok(n) => return n > 0 && matches!(Msg::decode(&buf[..n]), Ok(Msg::Recorded)),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Arms SIGKILL as parent-death signal, then checks that the runtime had not died already (before the signal was
+/// armed): its end of the sync socket is then closed. (getppid cannot tell: in a new PID namespace it is 0.)
+fn die_with_runtime(chan: &Channel) -> StepResult {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .ctx(|| "set parent-death signal".into())?;
+    if chan.peer_gone() {
+        gantry_sys::clone::exit_immediately(1);
+    }
+    Ok(())
 }
 
 /// Applies the process's confinement in the order the kernel needs: seccomp (before dropping capabilities unless
