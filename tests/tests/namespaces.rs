@@ -257,6 +257,11 @@ fn config_without_mount_namespace_runs() {
             let pid = t.state_json(&id)["pid"].as_i64().expect("pid");
             let ns = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap();
             assert_eq!(ns.to_string_lossy(), host_ns("mnt"), "not the host's mount namespace");
+            t.start(&id).assert_success();
+            // exec follows the init into root.path.
+            let o = t.rt(&["exec", &id, "cat", "/marker"]);
+            o.assert_success();
+            assert_eq!(o.out(), "in-rootfs");
             t.rt(&["delete", "--force", &id]).assert_success();
             t.assert_nothing_left(&id, &b);
             b.sh("echo ok; cat /marker");
