@@ -185,7 +185,9 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
             if cfg.no_pivot {
                 pivot::move_root(root.as_fd())?;
             } else {
-                pivot::pivot(root.as_fd())?;
+                let old_root_shared =
+                    rootfs::propagation::may_propagate_out(rootfs::propagation::of_root(spec)?);
+                pivot::pivot(root.as_fd(), old_root_shared)?;
             }
         }
         None => pivot::chroot(cfg.rootfs)?,
@@ -215,16 +217,8 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     rustix::process::set_parent_process_death_signal(pdeathsig)
         .ctx(|| "set the parent-death signal for exec".into())?;
     chan.send(&Msg::Ready).ctx(|| "sync".into())?;
-    // Until the runtime has recorded the container, nothing else could find and remove this process: if the
-    // runtime dies first (EOF), exit. (read(2), which any seccomp profile allows: the start gate needs it too.)
-    if !recorded(chan) {
+    if !wait_at_gate(cfg.exec_fifo, chan) {
         gantry_sys::clone::exit_immediately(1);
-    }
-    // Start gate: `start` writes one byte. EOF or an error means the runtime gave up on us.
-    let mut byte = [0u8; 1];
-    match rustix::io::read(cfg.exec_fifo, &mut byte) {
-        Ok(1) => {}
-        _ => gantry_sys::clone::exit_immediately(1),
     }
     if let Some(h) = hooks.and_then(|h| h.start_container().as_ref()) {
         let state = hook_state(cfg, host_pid, "created");
@@ -242,7 +236,45 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     gantry_sys::clone::exit_immediately(127)
 }
 
-/// Waits for [`Msg::Recorded`]; false if the runtime closed the channel (died) or sent anything else.
+/// The start gate: waits until `start` writes one byte into `fifo`; false if it will never come. Until the runtime
+/// has recorded the container ([`Msg::Recorded`]) nothing else could find and remove this process, so the
+/// runtime's death (its end of `chan` hung up without that message) ends the wait. The message itself does not
+/// wake us (only the hang-up does), so the usual path costs no extra wake-up.
+fn wait_at_gate(fifo: &OwnedFd, chan: &Channel) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut watch_runtime = true;
+    loop {
+        if watch_runtime {
+            let mut fds = [
+                PollFd::new(fifo, PollFlags::IN),
+                PollFd::new(chan, PollFlags::empty()),
+            ];
+            match poll(&mut fds, None) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return false,
+            }
+            if fds[0].revents().is_empty() {
+                // The runtime hung up: it exited, normally only after recording the container.
+                if !recorded(chan) {
+                    return false;
+                }
+                watch_runtime = false;
+                continue;
+            }
+        }
+        // `start` wrote (it found the recorded container). EOF or an error means the runtime gave up on us.
+        let mut byte = [0u8; 1];
+        match rustix::io::read(fifo, &mut byte) {
+            Ok(1) => return true,
+            Err(rustix::io::Errno::INTR) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Whether the runtime, which hung up, sent [`Msg::Recorded`] first. (read(2) cannot block once the peer is
+/// gone: it returns what is queued, or EOF.)
 fn recorded(chan: &Channel) -> bool {
     let mut buf = [0u8; 16];
     loop {

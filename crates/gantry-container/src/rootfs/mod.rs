@@ -42,11 +42,7 @@ pub fn prepare(ctx: &RootfsCtx<'_>) -> StepResult<OwnedFd> {
     // Device and file modes are exactly what the spec says; the process's umask is set later.
     rustix::process::umask(Mode::empty());
     // By default host mount events flow in but never out; linux.rootfsPropagation replaces that (runc's order).
-    let flag = match root_propagation(ctx.spec) {
-        Some(p) => propagation::flag(p)?,
-        None => propagation::DEFAULT,
-    };
-    propagation::prepare_root(flag, ctx.rootfs)?;
+    propagation::prepare_root(propagation::of_root(ctx.spec)?, ctx.rootfs)?;
     let rootfs = ctx
         .rootfs
         .to_str()

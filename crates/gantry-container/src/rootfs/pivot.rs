@@ -5,8 +5,11 @@ use std::os::fd::BorrowedFd;
 
 use crate::process::fail::{Context, StepResult};
 
-/// Makes the root open at `root` the process's root, leaving no trace of the host's mounts.
-pub fn pivot(root: BorrowedFd<'_>) -> StepResult {
+/// Makes the root open at `root` the process's root, leaving no trace of the host's mounts. `old_root_shared`:
+/// the old root may still propagate to the host (see [`super::propagation::may_propagate_out`]), so it is made a
+/// slave before it is detached; otherwise it is one already (recursively), and re-making it one would walk every
+/// host mount for nothing.
+pub fn pivot(root: BorrowedFd<'_>, old_root_shared: bool) -> StepResult {
     // The old root, held open: after pivot_root(".", ".") it is stacked on the new root, and "." (our working
     // directory) still names the new root's mount. Acting on "." would make the container's own mounts slaves (so
     // a `shared` bind mount would stop propagating to the host); act on the old root through this descriptor.
@@ -21,8 +24,10 @@ pub fn pivot(root: BorrowedFd<'_>) -> StepResult {
     rustix::process::fchdir(&old_root).ctx(|| "chdir to the old root".into())?;
     drop(old_root);
     // Make the old root a slave so unmounting it cannot propagate to the host, then detach it.
-    gantry_sys::mount::mount(None, ".", None, libc::MS_SLAVE | libc::MS_REC, None)
-        .ctx(|| "make the old root a slave mount".into())?;
+    if old_root_shared {
+        gantry_sys::mount::mount(None, ".", None, libc::MS_SLAVE | libc::MS_REC, None)
+            .ctx(|| "make the old root a slave mount".into())?;
+    }
     rustix::mount::unmount(".", rustix::mount::UnmountFlags::DETACH)
         .ctx(|| "detach the old root".into())?;
     rustix::process::chdir("/").ctx(|| "chdir /".into())

@@ -29,9 +29,21 @@ pub fn flag(value: &str) -> StepResult<u64> {
     })
 }
 
+/// The propagation `spec` asks for `/` (`linux.rootfsPropagation`, by default [`DEFAULT`]).
+pub fn of_root(spec: &oci_spec::runtime::Spec) -> StepResult<u64> {
+    match spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+    {
+        Some(p) => flag(p),
+        None => Ok(DEFAULT),
+    }
+}
+
 /// Whether, after `/` got `flag`, mounts below it may still propagate to the host (so the rootfs bind mount must
-/// be kept from doing so).
-fn may_propagate_out(flag: u64) -> bool {
+/// be kept from doing so, and the old root made a slave before it is detached).
+pub fn may_propagate_out(flag: u64) -> bool {
     let recursive = flag & libc::MS_REC != 0;
     !(recursive && flag & (libc::MS_SLAVE | libc::MS_PRIVATE) != 0)
 }
