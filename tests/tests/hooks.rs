@@ -131,8 +131,19 @@ fn hooks_run_in_order_with_state_and_env() {
             if name != "poststop" {
                 assert!(st["pid"].as_i64().unwrap_or(0) > 0, "{name}: {st}");
             }
-            if name == "startContainer" {
-                assert_eq!(st["status"], "created", "{name}: {st}");
+            // runtime.md "Lifecycle" and runc 1.4+: the create-time hooks run while the container is being
+            // created, startContainer once it is created.
+            let want = match name {
+                "prestart" | "createRuntime" | "createContainer" => "creating",
+                "startContainer" => "created",
+                "poststart" => "running",
+                _ => "stopped",
+            };
+            let status = || assert_eq!(st["status"], want, "{name}: {st}");
+            if name == "poststart" {
+                known_deviation("runc", POSTSTART_EARLY, status);
+            } else {
+                status();
             }
         };
         if name == "createContainer" || name == "startContainer" {

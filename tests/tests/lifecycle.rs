@@ -477,3 +477,74 @@ fn log_flags_write_json_errors_for_shims() {
         "the error also goes to stderr: {o}"
     );
 }
+
+/// containerd's shim calls `kill --all ID 9` after every exit and `kill ID 9` on stop; runc's answers are its
+/// contract: `--all` signals what is left in the cgroup and succeeds, a plain kill fails naming "container not
+/// running".
+#[test]
+fn kill_of_stopped_container_follows_runc() {
+    let t = TestCtx::new("kill_stopped");
+    let mut b = t.bundle();
+    // Without a PID namespace a background process outlives the init, in the container's cgroup.
+    b.remove_namespace("pid");
+    b.sh("sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > /tmp/bg; exit 0");
+    let id = t.id();
+    t.create(&b, &id).assert_success();
+    t.start(&id).assert_success();
+    t.wait_status(&id, "stopped");
+    assert!(host::wait_until(Duration::from_secs(5), || {
+        !host::pids_in_cgroup(&b.cgroups_path).is_empty()
+    }));
+    let o = t.kill(&id, "KILL");
+    one_line_error(&o);
+    o.assert_error_mentions(&["container not running"]);
+    t.rt(&["kill", "--all", &id, "KILL"]).assert_success();
+    assert!(
+        host::wait_until(Duration::from_secs(5), || host::pids_in_cgroup(
+            &b.cgroups_path
+        )
+        .is_empty()),
+        "kill --all left {:?} in the cgroup",
+        host::pids_in_cgroup(&b.cgroups_path)
+    );
+    // Again, with nothing left at all.
+    t.rt(&["kill", "--all", &id, "KILL"]).assert_success();
+    t.delete(&id).assert_success();
+    t.assert_nothing_left(&id, &b);
+}
+
+/// `state ID | head -c1`: the reader goes away; the runtime must not panic (runc dies quietly of SIGPIPE).
+#[test]
+fn closed_stdout_does_not_panic() {
+    use std::process::{Command, Stdio};
+    let t = TestCtx::new("state_epipe");
+    let mut b = t.bundle();
+    b.args(&["sleep", "1000"]);
+    let id = t.id();
+    t.create(&b, &id).assert_success();
+    for args in [vec!["state", id.as_str()], vec!["list"], vec!["--version"]] {
+        let mut child = Command::new(&t.rt.binary)
+            .arg("--root")
+            .arg(&t.rt.root)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the only read end before the runtime writes.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && out.status.code() != Some(101),
+            "{args:?} with a closed stdout: {:?} {stderr}",
+            out.status
+        );
+        assert!(
+            stderr.is_empty(),
+            "{args:?}: nothing to report, yet: {stderr}"
+        );
+    }
+    t.rt(&["delete", "--force", &id]).assert_success();
+    t.assert_nothing_left(&id, &b);
+}

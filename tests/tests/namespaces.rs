@@ -234,3 +234,39 @@ fn joins_a_uts_namespace_of_another_process() {
     let _ = child.wait();
     assert_eq!(out.trim(), "joined-uts");
 }
+
+/// The spec allows a container without a mount namespace (runc and crun run one): it shares the runtime's
+/// mounts, so none of the config's mounts is made (they would land on the host), and the process is confined to
+/// `root.path` by chroot (as crun and runc do).
+#[test]
+fn config_without_mount_namespace_runs() {
+    let t = TestCtx::new("ns_no_mount");
+    let mut b = t.bundle();
+    b.remove_namespace("mount");
+    // Nothing that would touch the host's mounts if a runtime applied it anyway.
+    b.set("/mounts", serde_json::json!([]));
+    b.masked_paths(&[]).readonly_paths(&[]);
+    std::fs::write(b.host_path("/marker"), "in-rootfs\n").unwrap();
+    known_deviation(
+        "runc",
+        "without a mount namespace runc 1.1 needs /proc inside root.path (it closes fds through /proc/self/fd) and leaves mounts on the host",
+        || {
+            b.args(&["sleep", "1000"]);
+            let id = t.id();
+            t.create(&b, &id).assert_success();
+            let pid = t.state_json(&id)["pid"].as_i64().expect("pid");
+            let ns = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap();
+            assert_eq!(ns.to_string_lossy(), host_ns("mnt"), "not the host's mount namespace");
+            t.start(&id).assert_success();
+            // exec follows the init into root.path.
+            let o = t.rt(&["exec", &id, "cat", "/marker"]);
+            o.assert_success();
+            assert_eq!(o.out(), "in-rootfs");
+            t.rt(&["delete", "--force", &id]).assert_success();
+            t.assert_nothing_left(&id, &b);
+            b.sh("echo ok; cat /marker");
+            assert_eq!(t.run_ok(&b), "ok\nin-rootfs\n");
+            assert!(host::mounts_under(&b.dir).is_empty(), "mounts made on the host");
+        },
+    );
+}

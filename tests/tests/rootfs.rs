@@ -287,3 +287,62 @@ fn relative_mount_destination_is_relative_to_root() {
         .sh("grep -c ' /relative/dest ' /proc/self/mountinfo");
     assert_eq!(t.run_ok(&b), "1\n");
 }
+
+/// Recursive access-time and symlink options are mount attributes applied to the whole tree
+/// (`mount_setattr(AT_RECURSIVE)`), not filesystem data; `nosymfollow` is a mount flag.
+#[test]
+fn recursive_atime_and_nosymfollow_options_are_applied() {
+    use rustix::mount::{mount, MountFlags};
+    let t = TestCtx::new("mnt_rec_atime");
+    let src = t.path("data");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    // A submount in the bind source: only a recursive attribute reaches it. Unmounted by the cleanup guard.
+    mount(
+        "tmpfs",
+        src.join("sub"),
+        "tmpfs",
+        MountFlags::empty(),
+        c"size=1m",
+    )
+    .unwrap();
+    let mut b = t.bundle();
+    b.mount(
+        "/data",
+        "bind",
+        src.to_str().unwrap(),
+        &["rbind", "rnoatime", "rnodiratime", "rnosymfollow"],
+    )
+    .mount(
+        "/scratch",
+        "tmpfs",
+        "tmpfs",
+        &["size=1m", "rstrictatime", "nosymfollow"],
+    )
+    .sh("cat /proc/self/mountinfo");
+    let out = t.run_ok(&b);
+    let mi = host::parse_mountinfo(&out);
+    for point in ["/data", "/data/sub"] {
+        let m = mountinfo_line(&mi, point);
+        for o in ["noatime", "nodiratime", "nosymfollow"] {
+            assert!(
+                m.options.split(',').any(|x| x == o),
+                "{point}: {o} missing: {m:?}"
+            );
+        }
+    }
+    let m = mountinfo_line(&mi, "/scratch");
+    assert_eq!(m.fstype, "tmpfs");
+    assert!(m.options.split(',').any(|x| x == "nosymfollow"), "{m:?}");
+    known_deviation(
+        "runc",
+        "recursive atime options are not applied to a filesystem (non-bind) mount",
+        || {
+            let atime = |x: &str| x == "relatime" || x == "noatime";
+            assert!(
+                !m.options.split(',').any(atime),
+                "strictatime expected: {m:?}"
+            );
+        },
+    );
+    assert!(!m.super_options.contains("atime"), "passed as data: {m:?}");
+}

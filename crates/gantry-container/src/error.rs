@@ -33,6 +33,9 @@ pub enum Error {
         /// What was attempted.
         op: &'static str,
     },
+    /// A plain `kill` of a container whose init has exited (runc's wording, which containerd's shim matches).
+    #[error("container not running: {0:?} has stopped (kill --all still signals what is left in its cgroup)")]
+    NotRunning(String),
     /// The bundle's config.json is invalid.
     #[error(transparent)]
     Spec(Box<gantry_spec::SpecError>),

@@ -93,6 +93,11 @@ pub struct State {
     /// Hooks for start and delete.
     #[serde(default)]
     pub hooks: LaterHooks,
+    /// A provisional record written by `create` before it makes anything (cgroup, process), so that a `create`
+    /// killed midway leaves a container `delete` can remove. While set, `pid` and `pid_start_time` are those of
+    /// the `create` process itself: the status is `creating` while it lives, `stopped` after.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub creating: bool,
 }
 
 /// The spec's state JSON (runtime.md "State"), as printed by `state` and given to hooks on stdin.
@@ -131,7 +136,7 @@ impl State {
             oci_version: &self.oci_version,
             id: &self.id,
             status: status.as_str(),
-            pid: (status != Status::Stopped).then_some(self.pid),
+            pid: (status != Status::Stopped && !self.creating).then_some(self.pid),
             bundle: &self.bundle,
             annotations: &self.annotations,
             rootfs: Some(&self.rootfs),
@@ -335,10 +340,10 @@ impl ContainerDir {
         .map_err(|e| Error::path("create", self.path.join(name), e.into()))
     }
 
-    /// Copies `config` (the bundle's config.json) into the directory as [`CONFIG_FILE`], in the kernel.
-    pub fn keep_config(&self, config: &Path) -> Result<()> {
-        let src = rfs::open(config, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| Error::path("read", config, e.into()))?;
+    /// Records `config` (the bytes of the bundle's config.json that create validated) as [`CONFIG_FILE`], for
+    /// `exec`. Written from memory: no second read of the bundle (which may be on another filesystem, where an
+    /// in-kernel copy fails with EXDEV, and may have changed since it was validated).
+    pub fn keep_config(&self, config: &[u8]) -> Result<()> {
         let dst_path = || self.path.join(CONFIG_FILE);
         let dst = rfs::openat(
             &self.fd,
@@ -347,14 +352,7 @@ impl ContainerDir {
             Mode::from_raw_mode(0o600),
         )
         .map_err(|e| Error::path("keep config", dst_path(), e.into()))?;
-        loop {
-            match rfs::copy_file_range(&src, None, &dst, None, 1 << 30) {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(Error::path("keep config", dst_path(), e.into())),
-            }
-        }
+        write_all(&dst, config).map_err(|e| Error::path("keep config", dst_path(), e))
     }
 
     /// Creates the start gate FIFO and opens it read-write (which never blocks), close-on-exec.
@@ -400,6 +398,14 @@ impl ContainerDir {
         let Some(state) = state else {
             return Status::Creating;
         };
+        if state.creating {
+            // `pid` is the creating runtime's.
+            return if state.init_alive() {
+                Status::Creating
+            } else {
+                Status::Stopped
+            };
+        }
         if !state.init_alive() {
             return Status::Stopped;
         }
@@ -495,6 +501,7 @@ mod tests {
             owner: "root".into(),
             cgroup: None,
             hooks: LaterHooks::default(),
+            creating: false,
         }
     }
 
@@ -515,6 +522,22 @@ mod tests {
         assert_eq!(root.ids().unwrap(), vec!["c1".to_string()]);
         dir.remove().unwrap();
         assert!(matches!(root.open("c1"), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn provisional_record_is_creating_while_its_creator_lives() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = StateRoot::new(tmp.path());
+        let dir = root.create("c3").unwrap();
+        let mut st = sample("c3");
+        st.creating = true;
+        dir.write_state(&st).unwrap();
+        let back = dir.read_state().unwrap().unwrap();
+        assert!(back.creating);
+        assert_eq!(dir.status(Some(&back)), Status::Creating);
+        assert_eq!(back.spec_view(Status::Creating).pid, None);
+        st.pid_start_time += 1;
+        assert_eq!(dir.status(Some(&st)), Status::Stopped);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod commands;
 mod log;
+mod out;
 mod seal;
 
 use gantry_oci_cli::{Cli, Command};
@@ -19,16 +20,23 @@ fn main() {
         }
     };
     if cli.version {
-        print!("{}", gantry_oci_cli::version_text());
+        if let Err(e) = out::print(&gantry_oci_cli::version_text()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                out::die_of_sigpipe();
+            }
+            out::eprintln(&format!("gantry-runtime: write to standard output: {e}"));
+            std::process::exit(1);
+        }
         return;
     }
     let logger = log::Logger::new(&cli.global);
     let code = match commands::dispatch(&cli) {
         Ok(code) => code,
+        Err(e) if out::is_broken_pipe(&e) => out::die_of_sigpipe(),
         Err(e) => {
             let msg = format!("{e}");
             logger.error(&msg);
-            eprintln!("gantry-runtime: {msg}");
+            out::eprintln(&format!("gantry-runtime: {msg}"));
             1
         }
     };

@@ -20,6 +20,9 @@ pub struct Bundle {
     pub spec: Spec,
     /// The root filesystem: `root.path`, joined to `dir` when relative. It exists and is a directory.
     pub rootfs: PathBuf,
+    /// The bytes of config.json exactly as read and validated (kept so a runtime can record the config it ran
+    /// without reading the bundle again).
+    pub raw_config: Vec<u8>,
 }
 
 impl Bundle {
@@ -33,7 +36,12 @@ impl Bundle {
         let bytes = read_config(&dir, &config)?;
         let spec = parse(&bytes)?;
         let rootfs = validate::validate_with_rootfs(&spec, &dir)?;
-        Ok(Bundle { dir, spec, rootfs })
+        Ok(Bundle {
+            dir,
+            spec,
+            rootfs,
+            raw_config: bytes,
+        })
     }
 }
 

@@ -11,6 +11,18 @@ pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
 pub const MOUNT_ATTR_NODEV: u64 = 0x4;
 /// `MOUNT_ATTR_NOEXEC`.
 pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+/// `MOUNT_ATTR__ATIME`: the mask of the access-time mode (a value, not bits: clear it to set another).
+pub const MOUNT_ATTR_ATIME_MASK: u64 = 0x70;
+/// `MOUNT_ATTR_RELATIME` (access-time mode value 0).
+pub const MOUNT_ATTR_RELATIME: u64 = 0x0;
+/// `MOUNT_ATTR_NOATIME` (access-time mode value).
+pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
+/// `MOUNT_ATTR_STRICTATIME` (access-time mode value).
+pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+/// `MOUNT_ATTR_NODIRATIME`.
+pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+/// `MOUNT_ATTR_NOSYMFOLLOW` (Linux 5.14).
+pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
 /// `MOUNT_ATTR_IDMAP`.
 pub const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 

@@ -38,6 +38,9 @@ pub struct ExecConfig<'a> {
     pub seccomp: Option<&'a gantry_security::seccomp::Program>,
     /// The capability sets (None: keep the runtime's, as the init does when the spec names none).
     pub caps: Option<&'a gantry_security::caps::CapPlan>,
+    /// The container's root (`/proc/<init>/root`) when it shares the runtime's mount namespace: the init chrooted
+    /// into its rootfs, and so does the exec'd process.
+    pub chroot: Option<&'a OwnedFd>,
 }
 
 /// Runs the exec child to `execve`, or reports the failed step and exits 1.
@@ -74,13 +77,18 @@ fn setup(cfg: &ExecConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         drop(master);
         super::console::make_controlling(&slave)?;
     }
+    if let Some(root) = cfg.chroot {
+        rustix::process::fchdir(root).ctx(|| "chdir to the container's root".into())?;
+        rustix::process::chroot(".").ctx(|| "chroot to the container's root".into())?;
+    }
     // We are in the container's mount namespace, whose root is the container's: resolve cwd inside it, no magic
     // links (CVE-2024-21626).
     init::enter_cwd(process.cwd(), false)?;
     let exe = init::find_executable(cfg.argv, cfg.envp)?;
     super::extras::apply_exec(&extras, process)?;
-    init::confine(process, cfg.seccomp, cfg.caps, cfg.in_user_ns, chan)?;
+    // Before confinement: a seccomp profile need not allow close_range (see init::run).
     init::seal_fds(cfg.preserve_fds)?;
+    init::confine(process, cfg.seccomp, cfg.caps, cfg.in_user_ns, chan)?;
     rustix::process::set_parent_process_death_signal(None)
         .ctx(|| "clear parent-death signal".into())?;
     chan.send(&Msg::Ready).ctx(|| "sync".into())?;

@@ -94,8 +94,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         .ok_or_else(|| invalid("process: missing".into()))?;
     // Die with the runtime while it still drives us; keep other container processes from ptracing us or reading
     // our (host) descriptors (CVE-2016-9962).
-    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
-        .ctx(|| "set parent-death signal".into())?;
+    die_with_runtime(chan)?;
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .ctx(|| "make init non-dumpable".into())?;
     for fd in cfg.close_fds {
@@ -108,7 +107,12 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         other => return Err(invalid(format!("sync: expected Go, got {other:?}"))),
     };
     let host_pid = if cfg.plan.staged {
-        super::staged::enter(cfg.plan, chan, host_pid)?
+        let pid = super::staged::enter(cfg.plan, chan, host_pid)?;
+        if cfg.plan.fork_again {
+            // A new process (the signal is not inherited), now a child of the runtime (its subreaper).
+            die_with_runtime(chan)?;
+        }
+        pid
     } else {
         if cfg.plan.new_user {
             // Our host root identity is not mapped in the new user namespace: become its root (maps are written).
@@ -149,7 +153,20 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         cgroup: cfg.cgroup,
         idmapped: cfg.idmapped,
     };
-    let root = rootfs::prepare(&rctx)?;
+    // Without a mount namespace of its own (or joined) the container shares the runtime's: mounts, devices, masked
+    // and read-only paths and root propagation would change the host's mounts, so none is made (as runc and crun
+    // do); the process is confined to root.path by chroot (as runc and crun do).
+    let own_mounts = cfg.plan.new_mount
+        || cfg
+            .plan
+            .child_joins
+            .iter()
+            .any(|j| j.kind == crate::namespaces::Kind::Mount);
+    let root = if own_mounts {
+        Some(rootfs::prepare(&rctx)?)
+    } else {
+        None
+    };
     if cfg.runtime_hooks {
         chan.send(&Msg::RunHooks).ctx(|| "sync".into())?;
         chan.expect(&Msg::HooksDone)
@@ -157,32 +174,42 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     }
     let hooks = spec.hooks().as_ref();
     if let Some(h) = hooks.and_then(|h| h.create_container().as_ref()) {
-        let state = hook_state(cfg, host_pid, "created");
+        let state = hook_state(cfg, host_pid, "creating");
         crate::hooks::run_all("createContainer", h, &state).map_err(|e| invalid(e.to_string()))?;
     }
-    let dev_null = rootfs::paths::open_dev_null()?;
-    rootfs::protect(&root, spec, &dev_null)?;
-    drop(dev_null);
-    if cfg.no_pivot {
-        pivot::move_root(root.as_fd())?;
-    } else {
-        pivot::pivot(root.as_fd())?;
+    match root {
+        Some(root) => {
+            let dev_null = rootfs::paths::open_dev_null()?;
+            rootfs::protect(&root, spec, &dev_null)?;
+            drop(dev_null);
+            if cfg.no_pivot {
+                pivot::move_root(root.as_fd())?;
+            } else {
+                let old_root_shared =
+                    rootfs::propagation::may_propagate_out(rootfs::propagation::of_root(spec)?);
+                pivot::pivot(root.as_fd(), old_root_shared)?;
+            }
+        }
+        None => pivot::chroot(cfg.rootfs)?,
     }
-    drop(root);
     if process.terminal().unwrap_or(false) {
         let socket = cfg.console_socket.ok_or_else(|| {
             invalid("process.terminal is true but no --console-socket was given".into())
         })?;
         super::console::setup(socket.as_fd(), super::console::console_size(process))?;
     }
-    rootfs::finish(spec)?;
+    if own_mounts {
+        rootfs::finish(spec)?;
+    }
     enter_cwd(process.cwd(), true)?;
     let exe = find_executable(cfg.argv, cfg.envp)?;
     super::extras::apply_init(&extras, spec, process)?;
-    confine(process, cfg.seccomp, cfg.caps, cfg.plan.in_user_ns, chan)?;
     // Nothing of the runtime's may cross exec: mark every descriptor above stdio (and the preserved ones)
-    // close-on-exec, and clear it on the preserved ones (CVE-2024-21626).
+    // close-on-exec, and clear it on the preserved ones (CVE-2024-21626). Before confinement, so that a seccomp
+    // profile need not allow close_range (nothing opened after this point outlives exec: the seccomp notify fd is
+    // closed once handed over).
     seal_fds(cfg.preserve_fds)?;
+    confine(process, cfg.seccomp, cfg.caps, cfg.plan.in_user_ns, chan)?;
     // Credentials are final now (a uid change clears the signal), so what is set here survives exec.
     let pdeathsig = cfg
         .kill_with_parent
@@ -190,11 +217,8 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     rustix::process::set_parent_process_death_signal(pdeathsig)
         .ctx(|| "set the parent-death signal for exec".into())?;
     chan.send(&Msg::Ready).ctx(|| "sync".into())?;
-    // Start gate: `start` writes one byte. EOF or an error means the runtime gave up on us.
-    let mut byte = [0u8; 1];
-    match rustix::io::read(cfg.exec_fifo, &mut byte) {
-        Ok(1) => {}
-        _ => gantry_sys::clone::exit_immediately(1),
+    if !wait_at_gate(cfg.exec_fifo, chan) {
+        gantry_sys::clone::exit_immediately(1);
     }
     if let Some(h) = hooks.and_then(|h| h.start_container().as_ref()) {
         let state = hook_state(cfg, host_pid, "created");
@@ -210,6 +234,67 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     let err = gantry_sys::exec::execve(&exe, cfg.argv, cfg.envp);
     eprintln!("gantry-runtime: exec {:?}: {err}", exe);
     gantry_sys::clone::exit_immediately(127)
+}
+
+/// The start gate: waits until `start` writes one byte into `fifo`; false if it will never come. Until the runtime
+/// has recorded the container ([`Msg::Recorded`]) nothing else could find and remove this process, so the
+/// runtime's death (its end of `chan` hung up without that message) ends the wait. The message itself does not
+/// wake us (only the hang-up does), so the usual path costs no extra wake-up.
+fn wait_at_gate(fifo: &OwnedFd, chan: &Channel) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut watch_runtime = true;
+    loop {
+        if watch_runtime {
+            let mut fds = [
+                PollFd::new(fifo, PollFlags::IN),
+                PollFd::new(chan, PollFlags::empty()),
+            ];
+            match poll(&mut fds, None) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return false,
+            }
+            if fds[0].revents().is_empty() {
+                // The runtime hung up: it exited, normally only after recording the container.
+                if !recorded(chan) {
+                    return false;
+                }
+                watch_runtime = false;
+                continue;
+            }
+        }
+        // `start` wrote (it found the recorded container). EOF or an error means the runtime gave up on us.
+        let mut byte = [0u8; 1];
+        match rustix::io::read(fifo, &mut byte) {
+            Ok(1) => return true,
+            Err(rustix::io::Errno::INTR) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Whether the runtime, which hung up, sent [`Msg::Recorded`] first. (read(2) cannot block once the peer is
+/// gone: it returns what is queued, or EOF.)
+fn recorded(chan: &Channel) -> bool {
+    let mut buf = [0u8; 16];
+    loop {
+        match rustix::io::read(chan, &mut buf) {
+            Ok(n) => return n > 0 && matches!(Msg::decode(&buf[..n]), Ok(Msg::Recorded)),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Arms SIGKILL as parent-death signal, then checks that the runtime had not died already (before the signal was
+/// armed): its end of the sync socket is then closed. (getppid cannot tell: in a new PID namespace it is 0.)
+fn die_with_runtime(chan: &Channel) -> StepResult {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .ctx(|| "set parent-death signal".into())?;
+    if chan.peer_gone() {
+        gantry_sys::clone::exit_immediately(1);
+    }
+    Ok(())
 }
 
 /// Applies the process's confinement in the order the kernel needs: seccomp (before dropping capabilities unless

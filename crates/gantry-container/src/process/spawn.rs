@@ -15,6 +15,9 @@ pub trait ParentHooks {
     fn runtime_hooks(&mut self, pid: i32) -> Result<()>;
     /// Hands the seccomp notify fd (number `fd` in the init `pid`) to `linux.seccomp.listenerPath`.
     fn seccomp_listener(&mut self, pid: i32, fd: i32) -> Result<()>;
+    /// The init with host PID `pid` reached the start gate: record the container. Only after this returns may the
+    /// init outlive the runtime (it exits if the runtime dies first).
+    fn ready(&mut self, pid: i32) -> Result<()>;
 }
 
 /// Clones the container's init and drives it until it waits at the start gate. Returns its host PID.
@@ -102,7 +105,12 @@ fn drive(
                 chan.send(&Msg::HooksDone)
                     .map_err(|e| Error::sys("sync with init", e))?;
             }
-            Ok(Some(Msg::Ready)) => return Ok(()),
+            Ok(Some(Msg::Ready)) => {
+                hooks.ready(*init_pid)?;
+                return chan
+                    .send(&Msg::Recorded)
+                    .map_err(|e| Error::sys("sync with init", e));
+            }
             Ok(Some(Msg::Failed { errno, context })) => {
                 return Err(Error::Init {
                     context,

@@ -23,8 +23,11 @@ pub enum Msg {
     /// child → parent: the seccomp user-notification fd has this number in the init; take it (pidfd_getfd) and
     /// hand it to the listener, then answer `HooksDone`.
     NotifyFd(i32),
-    /// child → parent: setup finished; init waits at the start gate.
+    /// child → parent: setup finished; the init waits for [`Msg::Recorded`], then at the start gate.
     Ready,
+    /// parent → child: the container is recorded in its state directory (so `state` and `delete` find it): the init
+    /// may now outlive the runtime. Until then, the runtime's death (EOF) ends the init.
+    Recorded,
     /// child → parent: setup failed at `context` with `errno`.
     Failed {
         /// The OS error number.
@@ -42,6 +45,7 @@ const INIT: u8 = 5;
 const READY: u8 = 6;
 const FAILED: u8 = 7;
 const NOTIFY_FD: u8 = 8;
+const RECORDED: u8 = 9;
 
 /// Largest packet (an error context is cut to fit).
 const MAX_PACKET: usize = 4096;
@@ -68,6 +72,7 @@ impl Msg {
                 buf.extend_from_slice(&fd.to_le_bytes());
             }
             Msg::Ready => buf.push(READY),
+            Msg::Recorded => buf.push(RECORDED),
             Msg::Failed { errno, context } => {
                 buf.push(FAILED);
                 buf.extend_from_slice(&errno.to_le_bytes());
@@ -97,6 +102,7 @@ impl Msg {
             INIT => Msg::Init(int(p)?),
             NOTIFY_FD => Msg::NotifyFd(int(p)?),
             READY => Msg::Ready,
+            RECORDED => Msg::Recorded,
             FAILED => Msg::Failed {
                 errno: int(p)?,
                 context: String::from_utf8_lossy(&p[5..]).into_owned(),
@@ -149,6 +155,20 @@ impl Channel {
         }
     }
 
+    /// Whether the other end is closed (its process exited), without waiting.
+    pub fn peer_gone(&self) -> bool {
+        let mut fds = [rustix::event::PollFd::new(
+            &self.fd,
+            rustix::event::PollFlags::empty(),
+        )];
+        let zero = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(1))
+            && fds[0].revents().contains(rustix::event::PollFlags::HUP)
+    }
+
     /// Receives one message and checks it is `want`.
     pub fn expect(&self, want: &Msg) -> io::Result<()> {
         match self.recv()? {
@@ -186,6 +206,7 @@ mod tests {
             Msg::Init(-1),
             Msg::NotifyFd(9),
             Msg::Ready,
+            Msg::Recorded,
             Msg::Failed {
                 errno: 2,
                 context: "mount proc on /proc (mounts[0])".into(),
@@ -194,7 +215,9 @@ mod tests {
             a.send(&m).unwrap();
             assert_eq!(b.recv().unwrap(), Some(m));
         }
+        assert!(!b.peer_gone());
         drop(a);
+        assert!(b.peer_gone());
         assert_eq!(b.recv().unwrap(), None);
     }
 

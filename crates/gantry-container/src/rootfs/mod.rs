@@ -7,6 +7,7 @@ pub mod mounts;
 pub mod options;
 pub mod paths;
 pub mod pivot;
+pub mod propagation;
 pub mod resolve;
 pub mod sysctl;
 
@@ -40,9 +41,8 @@ pub struct RootfsCtx<'a> {
 pub fn prepare(ctx: &RootfsCtx<'_>) -> StepResult<OwnedFd> {
     // Device and file modes are exactly what the spec says; the process's umask is set later.
     rustix::process::umask(Mode::empty());
-    // Keep host mount events flowing in but never out (runc's default too).
-    gantry_sys::mount::mount(None, "/", None, libc::MS_SLAVE | libc::MS_REC, None)
-        .ctx(|| "make / a recursive slave mount".into())?;
+    // By default host mount events flow in but never out; linux.rootfsPropagation replaces that (runc's order).
+    propagation::prepare_root(propagation::of_root(ctx.spec)?, ctx.rootfs)?;
     let rootfs = ctx
         .rootfs
         .to_str()
@@ -146,28 +146,15 @@ pub fn finish(spec: &Spec) -> StepResult {
         )
         .ctx(|| "root.readonly: remount / read-only".into())?;
     }
-    if let Some(p) = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.rootfs_propagation().as_deref())
-    {
-        let flag = match p {
-            "shared" => libc::MS_SHARED,
-            "rshared" => libc::MS_SHARED | libc::MS_REC,
-            "slave" => libc::MS_SLAVE,
-            "rslave" => libc::MS_SLAVE | libc::MS_REC,
-            "private" => libc::MS_PRIVATE,
-            "rprivate" => libc::MS_PRIVATE | libc::MS_REC,
-            "unbindable" => libc::MS_UNBINDABLE,
-            "runbindable" => libc::MS_UNBINDABLE | libc::MS_REC,
-            other => {
-                return Err(invalid(format!(
-                    "linux.rootfsPropagation: unknown value {other:?}"
-                )))
-            }
-        };
-        gantry_sys::mount::mount(None, "/", None, flag as u64, None)
+    if let Some(p) = root_propagation(spec) {
+        gantry_sys::mount::mount(None, "/", None, propagation::flag(p)?, None)
             .ctx(|| format!("linux.rootfsPropagation: make / {p}"))?;
     }
     Ok(())
+}
+
+fn root_propagation(spec: &Spec) -> Option<&str> {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
 }

@@ -102,6 +102,12 @@ pub fn mount_entry(ctx: &MountCtx<'_>, m: &Mount, index: usize) -> StepResult {
         }
         r => r.ctx(what)?,
     }
+    if opts.has_recursive_attrs() {
+        // Recursive attributes (`rro`, `rnoatime`, `rnosymfollow`, ...) are mount attributes, not filesystem data.
+        let top = open_in_root(ctx.root, dest, OFlags::PATH).ctx(what)?;
+        gantry_sys::mount::mount_setattr(top.as_fd(), true, opts.rec_set, opts.rec_clear, 0)
+            .ctx(what)?;
+    }
     propagate(ctx.root, dest, &opts).ctx(what)
 }
 
@@ -155,7 +161,7 @@ pub fn attach(
     if set | clear != 0 {
         gantry_sys::mount::mount_setattr(tree, false, set, clear, 0)?;
     }
-    if opts.rec_set | opts.rec_clear != 0 {
+    if opts.has_recursive_attrs() {
         gantry_sys::mount::mount_setattr(tree, true, opts.rec_set, opts.rec_clear, 0)?;
     }
     rustix::mount::move_mount(

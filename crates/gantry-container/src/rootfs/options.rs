@@ -87,6 +87,16 @@ impl MountOptions {
                 "rdev" => o.rec_clear |= MOUNT_ATTR_NODEV,
                 "rnoexec" => o.rec_set |= MOUNT_ATTR_NOEXEC,
                 "rexec" => o.rec_clear |= MOUNT_ATTR_NOEXEC,
+                "rnodiratime" => o.rec_set |= MOUNT_ATTR_NODIRATIME,
+                "rdiratime" => o.rec_clear |= MOUNT_ATTR_NODIRATIME,
+                "rnosymfollow" => o.rec_set |= MOUNT_ATTR_NOSYMFOLLOW,
+                "rsymfollow" => o.rec_clear |= MOUNT_ATTR_NOSYMFOLLOW,
+                // The access-time mode is one value: clearing the mask and setting the new value replaces it.
+                "ratime" | "rrelatime" | "rnostrictatime" => o.rec_atime(MOUNT_ATTR_RELATIME),
+                "rnoatime" => o.rec_atime(MOUNT_ATTR_NOATIME),
+                "rstrictatime" | "rnorelatime" => o.rec_atime(MOUNT_ATTR_STRICTATIME),
+                "nosymfollow" => set(&mut o, libc::MS_NOSYMFOLLOW),
+                "symfollow" => clear(&mut o, libc::MS_NOSYMFOLLOW),
                 "idmap" | "ridmap" => o.idmap = true,
                 "tmpcopyup" => o.tmpcopyup = true,
                 other => {
@@ -100,27 +110,38 @@ impl MountOptions {
         o
     }
 
+    /// Makes the recursive access-time mode `value` (`MOUNT_ATTR_RELATIME`, `_NOATIME` or `_STRICTATIME`).
+    fn rec_atime(&mut self, value: u64) {
+        use gantry_sys::mount::MOUNT_ATTR_ATIME_MASK;
+        self.rec_set = (self.rec_set & !MOUNT_ATTR_ATIME_MASK) | value;
+        self.rec_clear |= MOUNT_ATTR_ATIME_MASK;
+    }
+
+    /// Whether there are recursive attributes to apply with `mount_setattr(AT_RECURSIVE)`.
+    pub fn has_recursive_attrs(&self) -> bool {
+        self.rec_set | self.rec_clear != 0
+    }
+
     /// The `MOUNT_ATTR_*` equivalent of the per-mount flags, for `mount_setattr` on a bind mount.
     pub fn attr_flags(&self) -> (u64, u64) {
-        use gantry_sys::mount::*;
-        let map = |f: u64| {
-            let mut a = 0;
-            if f & libc::MS_RDONLY != 0 {
-                a |= MOUNT_ATTR_RDONLY;
-            }
-            if f & libc::MS_NOSUID != 0 {
-                a |= MOUNT_ATTR_NOSUID;
-            }
-            if f & libc::MS_NODEV != 0 {
-                a |= MOUNT_ATTR_NODEV;
-            }
-            if f & libc::MS_NOEXEC != 0 {
-                a |= MOUNT_ATTR_NOEXEC;
-            }
-            a
-        };
-        (map(self.flags), map(self.cleared))
+        // Access-time words stay as they were for binds (flags of a mount locked in a user namespace cannot change).
+        (attr_bits(self.flags), attr_bits(self.cleared))
     }
+}
+
+/// The `MOUNT_ATTR_*` bits of `MS_*` flags `f`.
+fn attr_bits(f: u64) -> u64 {
+    use gantry_sys::mount::*;
+    [
+        (libc::MS_RDONLY, MOUNT_ATTR_RDONLY),
+        (libc::MS_NOSUID, MOUNT_ATTR_NOSUID),
+        (libc::MS_NODEV, MOUNT_ATTR_NODEV),
+        (libc::MS_NOEXEC, MOUNT_ATTR_NOEXEC),
+        (libc::MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW),
+    ]
+    .iter()
+    .filter(|(ms, _)| f & ms != 0)
+    .fold(0, |a, (_, attr)| a | attr)
 }
 
 #[cfg(test)]
@@ -140,6 +161,34 @@ mod tests {
         let o = MountOptions::parse(&["ro", "rw"]);
         assert_eq!(o.flags & libc::MS_RDONLY, 0);
         assert_ne!(o.cleared & libc::MS_RDONLY, 0);
+    }
+
+    #[test]
+    fn recursive_atime_and_symfollow_are_attributes_not_data() {
+        use gantry_sys::mount::*;
+        let o = MountOptions::parse(&[
+            "rbind",
+            "rstrictatime",
+            "rnoatime",
+            "rnodiratime",
+            "rnosymfollow",
+        ]);
+        assert_eq!(o.data, "");
+        assert_eq!(
+            o.rec_set,
+            MOUNT_ATTR_NOATIME | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW
+        );
+        assert_eq!(o.rec_clear, MOUNT_ATTR_ATIME_MASK);
+        let o = MountOptions::parse(&["rnoatime", "ratime", "rdiratime", "rsymfollow"]);
+        assert_eq!(o.rec_set, MOUNT_ATTR_RELATIME);
+        assert_eq!(
+            o.rec_clear,
+            MOUNT_ATTR_ATIME_MASK | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW
+        );
+        let o = MountOptions::parse(&["bind", "nosymfollow"]);
+        assert_eq!(o.data, "");
+        assert_eq!(o.flags, libc::MS_NOSYMFOLLOW);
+        assert_eq!(o.attr_flags(), (MOUNT_ATTR_NOSYMFOLLOW, 0));
     }
 
     #[test]

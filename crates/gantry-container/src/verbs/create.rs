@@ -94,6 +94,42 @@ struct RuntimeHooks<'a> {
     spec: &'a oci_spec::runtime::Spec,
     id: &'a str,
     bundle: &'a Path,
+    /// What `ready` records.
+    record: Record<'a>,
+}
+
+/// The final record of the container, written when the init reaches the start gate.
+struct Record<'a> {
+    dir: &'a ContainerDir,
+    raw_config: &'a [u8],
+    return_net_devices: bool,
+    pid_file: Option<&'a Path>,
+    /// The state to complete with the init's PID; `creating` is false in it.
+    state: State,
+    /// Set once written.
+    written: bool,
+}
+
+impl Record<'_> {
+    fn write(&mut self, pid: i32) -> Result<()> {
+        let start_time = match crate::procfs::stat(pid) {
+            Ok(Some(s)) => s.start_time,
+            _ => return Err(Error::InitDied("gone right after setup".into())),
+        };
+        self.state.pid = pid;
+        self.state.pid_start_time = start_time;
+        // exec builds its process from the container's config, independent of the bundle from now on.
+        self.dir.keep_config(self.raw_config)?;
+        if self.return_net_devices {
+            self.dir.touch(crate::net::devices::RETURN_MARKER)?;
+        }
+        self.dir.write_state(&self.state)?;
+        if let Some(p) = self.pid_file {
+            write_pid_file(p, pid)?;
+        }
+        self.written = true;
+        Ok(())
+    }
 }
 
 impl ParentHooks for RuntimeHooks<'_> {
@@ -151,6 +187,10 @@ impl ParentHooks for RuntimeHooks<'_> {
         seccomp::send_to_listener(path, &[notify.as_fd()], &json)?;
         Ok(())
     }
+
+    fn ready(&mut self, pid: i32) -> Result<()> {
+        self.record.write(pid)
+    }
 }
 
 fn create_in(
@@ -167,17 +207,6 @@ fn create_in(
     })?;
     let linux = spec.linux().as_ref();
     let plan = namespaces::plan(linux.and_then(|l| l.namespaces().as_deref()).unwrap_or(&[]));
-    if !plan.new_mount
-        && !plan
-            .child_joins
-            .iter()
-            .any(|j| j.kind == namespaces::Kind::Mount)
-    {
-        return Err(Error::Unsupported {
-            field: "linux.namespaces".into(),
-            reason: "a mount namespace is required (add {\"type\": \"mount\"})".into(),
-        });
-    }
     crate::process::extras::check(spec)?;
     crate::net::devices::check(spec, &plan)?;
     let idmapped = crate::rootfs::idmap::prepare(spec, &bundle.dir)?;
@@ -186,6 +215,26 @@ fn create_in(
         .and_then(|l| l.cgroups_path().as_ref())
         .and_then(|p| p.to_str());
     let cg = gantry_cgroups::Cgroup::resolve(&layout, cgroups_path, &opts.id)?;
+    let mut state = State {
+        oci_version: crate::OCI_VERSION.into(),
+        id: opts.id.clone(),
+        pid: 0,
+        pid_start_time: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        annotations: spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        created: crate::time::rfc3339(std::time::SystemTime::now()),
+        owner: owner_name(),
+        cgroup: Some(cg.clone()),
+        hooks: LaterHooks::default(),
+        creating: true,
+    };
+    record_provisional(dir, &mut state)?;
     cg.create()?;
     *cgroup_slot = Some(cg);
     let cg = cgroup_slot.as_ref().expect("cgroup");
@@ -269,59 +318,45 @@ fn create_in(
         seccomp: seccomp.as_ref(),
         idmapped: &idmapped,
     };
+    state.creating = false;
+    state.cgroup = Some(cg.clone());
+    state.hooks = LaterHooks {
+        poststart: hooks
+            .and_then(|h| h.poststart().clone())
+            .unwrap_or_default(),
+        poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
+    };
     let mut parent_hooks = RuntimeHooks {
         spec,
         id: &opts.id,
         bundle: &bundle.dir,
-    };
-    let pid = spawn::spawn(&cfg, &plan, &mut parent_hooks)?;
-    let pid_start_time = match crate::procfs::stat(pid) {
-        Ok(Some(s)) => s.start_time,
-        _ => {
-            spawn::kill_and_reap(pid);
-            return Err(Error::InitDied("gone right after setup".into()));
-        }
-    };
-    let state = State {
-        oci_version: crate::OCI_VERSION.into(),
-        id: opts.id.clone(),
-        pid,
-        pid_start_time,
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        annotations: spec
-            .annotations()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        created: crate::time::rfc3339(std::time::SystemTime::now()),
-        owner: owner_name(),
-        cgroup: Some(cg.clone()),
-        hooks: LaterHooks {
-            poststart: hooks
-                .and_then(|h| h.poststart().clone())
-                .unwrap_or_default(),
-            poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
+        record: Record {
+            dir,
+            raw_config: &bundle.raw_config,
+            return_net_devices: crate::net::devices::must_return(spec, &plan),
+            pid_file: opts.pid_file.as_deref(),
+            state,
+            written: false,
         },
     };
-    let finish = || -> Result<()> {
-        // exec builds its process from the container's config, independent of the bundle from now on.
-        dir.keep_config(&bundle.dir.join("config.json"))?;
-        if crate::net::devices::must_return(spec, &plan) {
-            dir.touch(crate::net::devices::RETURN_MARKER)?;
-        }
-        dir.write_state(&state)?;
-        if let Some(p) = &opts.pid_file {
-            write_pid_file(p, pid)?;
-        }
-        Ok(())
-    };
-    if let Err(e) = finish() {
-        spawn::kill_and_reap(pid);
-        return Err(e);
+    spawn::spawn(&cfg, &plan, &mut parent_hooks)?;
+    let record = parent_hooks.record;
+    if !record.written {
+        return Err(Error::InitDied("the container was not recorded".into()));
     }
-    Ok((state, exec_fifo))
+    Ok((record.state, exec_fifo))
+}
+
+/// Records the container before anything is made for it, with `create`'s own PID (see [`State::creating`]), so
+/// that `delete` can remove what a `create` killed midway left behind.
+fn record_provisional(dir: &ContainerDir, state: &mut State) -> Result<()> {
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    state.pid = me;
+    state.pid_start_time = match crate::procfs::stat(me) {
+        Ok(Some(s)) => s.start_time,
+        _ => 0,
+    };
+    dir.write_state(state)
 }
 
 fn owner_name() -> String {

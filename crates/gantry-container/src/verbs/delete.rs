@@ -30,7 +30,8 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     let Some(state) = state else {
         return dir.remove();
     };
-    if status != Status::Stopped {
+    // A provisional record's pid is its `create` process, never to be signalled from here.
+    if status != Status::Stopped && !state.creating {
         kill_and_wait(&state)?;
     }
     if let Some(cg) = &state.cgroup {
@@ -40,6 +41,11 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
         // Other processes may remain (no PID namespace, or a shared one): they go with the container.
         let _ = cg.kill_all(libc::SIGKILL);
         cg.destroy()?;
+        if state.creating {
+            // A create killed midway: its record predates the cgroup, so which directories it made is unknown.
+            // Remove the container's own (leaf) directories, as runc removes its cgroup paths; parents stay.
+            remove_leaves(cg)?;
+        }
     }
     crate::net::devices::return_kept(&dir);
     dir.remove()?;
@@ -76,5 +82,27 @@ fn kill_and_wait(state: &crate::State) -> Result<()> {
     };
     rustix::event::poll(&mut fds, Some(&timeout))
         .map_err(|e| Error::sys("wait for the container init", e))?;
+    Ok(())
+}
+
+/// Removes the cgroup's leaf directory in every hierarchy where it exists, waiting (bounded) for killed processes
+/// to leave it.
+fn remove_leaves(cg: &gantry_cgroups::Cgroup) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    for dir in cg.dirs() {
+        loop {
+            match std::fs::remove_dir(dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e)
+                    if e.raw_os_error() == Some(libc::EBUSY)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(Error::path("remove cgroup directory", dir, e)),
+            }
+        }
+    }
     Ok(())
 }

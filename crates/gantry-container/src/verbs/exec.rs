@@ -112,6 +112,20 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
     let envp =
         CStringArray::new(process.env().iter().flatten()).map_err(|e| bad("process.env", e))?;
     let joins = Joins::open(state.pid)?;
+    // A container without a mount namespace of its own runs chrooted in ours: follow it there.
+    let chroot = if joins.child.iter().any(|(_, kind)| *kind == Ns::Mount) {
+        None
+    } else {
+        let path = format!("/proc/{}/root", state.pid);
+        Some(
+            rfs::open(
+                path.as_str(),
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| Error::path("open the container's root", &path, e.into()))?,
+        )
+    };
     // Without --console-socket the runtime itself relays the terminal (foreground only).
     let (console_socket, relay) = match (&opts.console_socket, process.terminal().unwrap_or(false))
     {
@@ -138,6 +152,7 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
         sigmask: SigSet::empty(),
         seccomp: seccomp.as_ref(),
         caps: caps.as_ref(),
+        chroot: chroot.as_ref(),
     };
     drop(dir);
     crate::process::extras::apply_exec_parent(&spec, &process)?;

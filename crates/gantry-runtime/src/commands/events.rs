@@ -8,8 +8,8 @@ use gantry_container::StateRoot;
 /// Prints the container's events.
 pub fn run(root: &StateRoot, e: &gantry_oci_cli::Events) -> anyhow::Result<()> {
     if e.stats {
-        println!("{}", events::stats_event(root, &e.id)?);
-        return Ok(());
+        let stats = events::stats_event(root, &e.id)?;
+        return Ok(crate::out::println(&stats.to_string())?);
     }
     let stdout = std::io::stdout();
     let mut emit = |v: &serde_json::Value| -> std::io::Result<()> {

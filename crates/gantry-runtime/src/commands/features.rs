@@ -84,8 +84,7 @@ pub fn run() -> anyhow::Result<()> {
         .idmap_mounts(true)
         .net_devices(true)
         .build();
-    println!("{}", f.to_json());
-    Ok(())
+    Ok(crate::out::println(&f.to_json())?)
 }
 
 /// What this libseccomp and kernel support, as the features document spells it.

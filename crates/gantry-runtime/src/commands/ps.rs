@@ -9,8 +9,7 @@ use gantry_oci_cli::Format;
 pub fn run(root: &StateRoot, p: &gantry_oci_cli::Ps) -> anyhow::Result<()> {
     let pids = ps::pids(root, &p.id)?;
     if p.format == Format::Json {
-        println!("{}", serde_json::to_string(&pids)?);
-        return Ok(());
+        return Ok(crate::out::println(&serde_json::to_string(&pids)?)?);
     }
     let args: Vec<&str> = if p.ps_args.is_empty() {
         vec!["-ef"]
@@ -28,9 +27,6 @@ pub fn run(root: &StateRoot, p: &gantry_oci_cli::Ps) -> anyhow::Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    print!(
-        "{}",
-        ps::filter_ps_output(&String::from_utf8_lossy(&out.stdout), &pids)?
-    );
-    Ok(())
+    let table = ps::filter_ps_output(&String::from_utf8_lossy(&out.stdout), &pids)?;
+    Ok(crate::out::print(&table)?)
 }
