@@ -1,0 +1,515 @@
+//! Pods end to end (issue 8): several apps under one supervisor, detached supervision (`-d`, `logs`, `exec`,
+//! `stop`, `rm`, `status`), restart policies, a killed supervisor cleaned by `gc`, a 50-pod loop, bad input,
+//! and systemd's NOTIFY_SOCKET. As root, with the built binary and a store and state of the test's own; every
+//! test leaves no pod, container, mount, cgroup or runtime state behind, even when it fails.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
+
+/// The testbed's OCI layout (busybox), built once under the target's scratch dir.
+fn testbed_images() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gantry-pod-images");
+        if !out.join("oci/index.json").exists() {
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testbed/images.sh");
+            let st = Command::new("bash")
+                .arg(&script)
+                .arg(&out)
+                .status()
+                .expect("run images.sh");
+            assert!(st.success(), "{} failed", script.display());
+        }
+        out
+    })
+}
+
+/// A store root and state root of our own with busybox imported; everything removed on drop.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        assert!(
+            rustix::process::geteuid().is_root(),
+            "these tests run pods and need root"
+        );
+        let env = Env {
+            dir: tempfile::Builder::new()
+                .prefix("gantry-pod-")
+                .tempdir()
+                .unwrap(),
+        };
+        let store = gantry_image::Store::open(env.root()).unwrap();
+        let opts = gantry_image::layout::ImportOptions {
+            refs: Some(vec!["busybox".into()]),
+            ..Default::default()
+        };
+        store
+            .import_oci_layout(&testbed_images().join("oci"), &opts)
+            .unwrap();
+        env
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(GANTRY);
+        c.arg("--root")
+            .arg(self.root())
+            .arg("--state-root")
+            .arg(self.dir.path().join("state"));
+        c.args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    fn gantry(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run gantry")
+    }
+
+    /// `gantry status POD` as key=value pairs per line.
+    fn status(&self, pod: &str) -> String {
+        stdout(&self.gantry(&["status", pod]))
+    }
+
+    fn pod_ids(&self) -> Vec<String> {
+        stdout(&self.gantry(&["ps", "-a", "-q", "--no-trunc"]))
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for id in self.pod_ids() {
+            let _ = self.gantry(&["rm", "-f", &id]);
+        }
+        if !std::thread::panicking() {
+            assert_clean(self);
+        }
+    }
+}
+
+/// No mounts under the env, no pods, container dirs or runtime state, no pod cgroup.
+fn assert_clean(env: &Env) {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let d = env.dir.path().to_str().unwrap();
+    assert!(!mi.contains(d), "mounts left under {d}");
+    for sub in ["root/containers", "root/pods", "state"] {
+        let p = env.dir.path().join(sub);
+        if let Ok(rd) = std::fs::read_dir(&p) {
+            let left: Vec<_> = rd
+                .flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| e.path())
+                .collect();
+            assert!(left.is_empty(), "left in {}: {left:?}", p.display());
+        }
+    }
+}
+
+/// No cgroup directory of pod `id` in any hierarchy.
+fn assert_no_cgroup(id: &str) {
+    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let p = e.path().join("gantry").join(id);
+        assert!(!p.exists(), "cgroup left: {}", p.display());
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn describe(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    )
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The value of `key` on the status line that starts with `line_prefix`.
+fn field(status: &str, line_prefix: &str, key: &str) -> Option<String> {
+    let line = status.lines().find(|l| l.starts_with(line_prefix))?;
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(String::from))
+}
+
+#[test]
+fn two_apps_share_localhost_and_hostname_and_the_first_failure_is_the_exit_code() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "--rm", "--name", "duo", "busybox", "--app-name", "web", "--", "sh", "-c",
+        "echo hi > /tmp/index.html; httpd -f -p 8080 -h /tmp & sleep 3; exit 0",
+        "---", "busybox", "--app-name", "client", "--", "sh", "-c",
+        "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://localhost:8080/index.html && break; sleep 0.2; done; \
+         hostname; cat /etc/hostname; grep -c duo /etc/hosts; exit 7",
+    ]);
+    assert_eq!(o.status.code(), Some(7), "{}", describe(&o));
+    assert_eq!(stdout(&o), "hi\nduo\nduo\n1\n", "{}", describe(&o));
+    assert!(env.pod_ids().is_empty(), "--rm left the pod");
+}
+
+#[test]
+fn exit_policy_first_ends_the_pod_when_one_app_exits() {
+    let env = Env::new();
+    let start = Instant::now();
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--exit-policy",
+        "first",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 0",
+        "---",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert!(start.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn detached_pod_logs_exec_stop_and_rm() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "-d", "--name", "bg", "busybox", "--app-name", "talk", "--", "sh", "-c",
+        "trap 'echo bye; exit 143' TERM; echo started; echo oops >&2; while true; do sleep 0.1; done",
+        "---", "busybox", "--app-name", "idle", "--", "sleep", "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let id = stdout(&o).trim().to_owned();
+    assert_eq!(id.len(), 64);
+    let st = env.status("bg");
+    assert!(st.contains("state=running"), "{st}");
+    // The CLI is gone; the supervisor keeps the apps and their output.
+    wait_for("the log", || {
+        stdout(&env.gantry(&["logs", "bg", "talk"])).contains("started")
+    });
+    let o = env.gantry(&["logs", "bg", "talk"]);
+    assert_eq!(stdout(&o), "started\n");
+    assert_eq!(stderr(&o), "oops\n");
+    let o = env.gantry(&["logs", "--since", "1h", "bg"]);
+    assert!(stdout(&o).contains("talk| started"), "{}", describe(&o));
+    let o = env.gantry(&[
+        "exec",
+        "bg",
+        "--app",
+        "idle",
+        "sh",
+        "-c",
+        "hostname; ps -o comm | grep -c sleep; exit 4",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", describe(&o));
+    assert_eq!(stdout(&o), "bg\n1\n");
+    let ps = stdout(&env.gantry(&["ps"]));
+    assert!(
+        ps.contains("bg/talk") && ps.contains("bg/idle") && ps.contains("Up"),
+        "{ps}"
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&env.gantry(&["inspect", "bg"]).stdout).unwrap();
+    assert_eq!(inspect[0]["kind"], "pod");
+    assert_eq!(inspect[0]["phase"], "running");
+    assert_eq!(inspect[0]["plan"]["apps"][1]["name"], "idle");
+    let o = env.gantry(&["rm", "bg"]);
+    assert_eq!(o.status.code(), Some(1), "removed a running pod without -f");
+    assert!(stderr(&o).contains("running"), "{}", describe(&o));
+    // `logs -f` follows until the pod ends; stop it from here.
+    let follow = env
+        .cmd(&["logs", "-f", "bg", "talk"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = env.gantry(&["stop", "-t", "2", "bg"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let f = follow.wait_with_output().unwrap();
+    assert_eq!(stdout(&f), "started\nbye\n");
+    let st = env.status("bg");
+    assert!(st.contains("state=exited"), "{st}");
+    assert_eq!(
+        field(&st, "app=talk", "exit-code").as_deref(),
+        Some("143"),
+        "{st}"
+    );
+    // sleep as PID 1 ignores SIGTERM: SIGKILL after the timeout.
+    assert_eq!(
+        field(&st, "app=idle", "exit-code").as_deref(),
+        Some("137"),
+        "{st}"
+    );
+    assert_eq!(
+        field(&st, "exit-code", "exit-code").as_deref(),
+        Some("143"),
+        "{st}"
+    );
+    let o = env.gantry(&["rm", "bg"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert_no_cgroup(&id);
+    assert!(env.pod_ids().is_empty());
+}
+
+#[test]
+fn restart_on_failure_restarts_twice_then_gives_up() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", describe(&o));
+    assert_eq!(stdout(&o), "run\nrun\nrun\n");
+    let st = env.status("flaky");
+    assert_eq!(field(&st, "app=", "restarts").as_deref(), Some("2"), "{st}");
+    assert!(env.gantry(&["rm", "flaky"]).status.success());
+}
+
+/// The network namespace inode of process `pid`.
+fn netns(pid: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/net"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether any process is in network namespace `ns` (as `net:[N]`).
+fn netns_in_use(ns: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let n = e.file_name();
+        n.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) && netns(&n.to_string_lossy()) == ns
+    })
+}
+
+#[test]
+fn killed_supervisor_takes_the_pod_down_and_gc_removes_the_rest() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "-d", "--name", "victim", "busybox", "sleep", "300", "---", "busybox", "sleep",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let id = stdout(&o).trim().to_owned();
+    let st = env.status("victim");
+    let sup = field(&st, "supervisor-pid", "supervisor-pid").expect("supervisor pid");
+    let app = field(&st, "app=busybox ", "pid").expect("app pid");
+    let ns = netns(&app);
+    assert!(
+        !ns.is_empty() && ns != netns("self"),
+        "the pod has its own network namespace"
+    );
+    let state = env.dir.path().join("state");
+    assert!(std::fs::read_dir(&state).unwrap().count() > 0);
+    let st = Command::new("kill").args(["-9", &sup]).status().unwrap();
+    assert!(st.success());
+    wait_for("the apps to die", || {
+        !Path::new(&format!("/proc/{app}")).exists()
+            || std::fs::read_to_string(format!("/proc/{app}/stat")).is_ok_and(|s| s.contains(") Z"))
+    });
+    wait_for("the pod to show as exited", || {
+        env.status("victim").contains("state=exited")
+    });
+    let o = env.gantry(&["gc", "--grace", "1h"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(stdout(&o).contains("cgroup /gantry/"), "{}", describe(&o));
+    assert_no_cgroup(&id);
+    let left: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "runtime state left: {left:?}");
+    assert!(
+        !netns_in_use(&ns),
+        "the pod's network namespace outlived its supervisor"
+    );
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mi.contains(env.dir.path().to_str().unwrap()));
+    // The record stays (exited) until the grace period has passed.
+    assert!(env.status("victim").contains("state=exited"));
+    let o = env.gantry(&["gc", "--grace", "0"]);
+    assert!(stdout(&o).contains("pod victim"), "{}", describe(&o));
+    assert!(env.pod_ids().is_empty());
+}
+
+#[test]
+fn fifty_pods_start_and_stop_leaving_nothing() {
+    let env = Env::new();
+    for i in 0..50 {
+        let name = format!("loop{i}");
+        let o = env.gantry(&[
+            "run", "-d", "--rm", "--name", &name, "busybox", "sleep", "300", "---", "busybox",
+            "sleep", "300",
+        ]);
+        assert!(o.status.success(), "pod {i}: {}", describe(&o));
+        let id = stdout(&o).trim().to_owned();
+        let o = env.gantry(&["stop", "-t", "0", &name]);
+        assert!(o.status.success(), "pod {i}: {}", describe(&o));
+        assert_no_cgroup(&id);
+    }
+    assert!(env.pod_ids().is_empty(), "{:?}", env.pod_ids());
+}
+
+#[test]
+fn bad_input_fails_with_one_line_naming_the_flag_and_exit_125() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "-d", "--name", "taken", "busybox", "sleep", "300", "---", "busybox", "sleep", "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "run",
+                "--net",
+                "nosuchnet",
+                "busybox",
+                "true",
+                "---",
+                "busybox",
+                "true",
+            ],
+            "--net",
+        ),
+        (
+            &[
+                "run", "-p", "80", "busybox", "true", "---", "busybox", "true",
+            ],
+            "-p",
+        ),
+        (&["run", "-p", "1:2:3:4", "busybox", "true"], "-p"),
+        (
+            &[
+                "run", "--name", "taken", "busybox", "true", "---", "busybox", "true",
+            ],
+            "--name",
+        ),
+        (
+            &[
+                "run",
+                "--pull",
+                "never",
+                "busybox",
+                "true",
+                "---",
+                "nosuchimage",
+                "true",
+            ],
+            "nosuchimage",
+        ),
+        (
+            &["run", "--restart", "sometimes", "busybox", "true"],
+            "--restart",
+        ),
+    ];
+    for (args, flag) in cases {
+        let o = env.gantry(args);
+        assert_eq!(o.status.code(), Some(125), "{args:?}: {}", describe(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
+        assert!(err.contains(flag), "{args:?}: does not name {flag}: {err}");
+    }
+    // Only the first pod exists; nothing of the refused ones was left.
+    assert_eq!(env.pod_ids().len(), 1);
+    let containers = std::fs::read_dir(env.root().join("containers"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        containers, 2,
+        "only the running pod's two apps have a rootfs"
+    );
+}
+
+/// Runs a foreground pod with NOTIFY_SOCKET bound by the test and returns (the messages, the time the first
+/// arrived, the time the pod started).
+fn notify_run(env: &Env, mode: &str, app: &[&str]) -> (Vec<String>, Duration) {
+    let sock_path = env.dir.path().join("notify.sock");
+    let _ = std::fs::remove_file(&sock_path);
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut args = vec!["run", "--rm", "--sdnotify", mode];
+    args.extend_from_slice(app);
+    let start = Instant::now();
+    let child = env
+        .cmd(&args)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = sock.recv(&mut buf).unwrap_or(0);
+    let first = start.elapsed();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", describe(&o));
+    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+    (msg.lines().map(String::from).collect(), first)
+}
+
+#[test]
+fn notify_socket_ready_comes_from_the_app_or_from_gantry() {
+    let env = Env::new();
+    // The app sends READY=1 itself after 1.5 s, with the host's python (busybox cannot send datagrams).
+    let (msgs, at) = notify_run(
+        &env,
+        "container",
+        &[
+            "-v", "/usr:/usr:ro", "-v", "/usr/lib:/lib:ro", "-v", "/usr/lib64:/lib64:ro",
+            "busybox", "sh", "-c",
+            "sleep 1.5; test \"$NOTIFY_SOCKET\" = /run/notify/notify.sock && python3 -c \
+             'import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b\"READY=1\", os.environ[\"NOTIFY_SOCKET\"])'",
+        ],
+    );
+    assert_eq!(msgs, vec!["READY=1"]);
+    assert!(
+        at >= Duration::from_millis(1500),
+        "READY=1 came before the app sent it ({at:?})"
+    );
+    // conmon: gantry says it once the apps run; the app never sees the socket.
+    let (msgs, _) = notify_run(
+        &env,
+        "conmon",
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "test -z \"$NOTIFY_SOCKET\" && sleep 0.5",
+        ],
+    );
+    assert_eq!(msgs, vec!["READY=1"]);
+}
