@@ -513,3 +513,130 @@ fn notify_socket_ready_comes_from_the_app_or_from_gantry() {
     );
     assert_eq!(msgs, vec!["READY=1"]);
 }
+
+// Engine defaults (issue 8 point 4), for single containers and pods alike.
+
+#[test]
+fn default_capabilities_seccomp_and_setuid_work_like_docker() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "--rm", "busybox", "sh", "-c",
+        "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status; touch /f && chown 1000:1000 /f && echo chown-ok; \
+         unshare -n true 2>/dev/null || echo unshare-refused",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = stdout(&o);
+    // Docker's 14: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW
+    // SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.
+    assert!(out.contains("CapEff:\t00000000a80425fb"), "{out}");
+    assert!(out.contains("CapBnd:\t00000000a80425fb"), "{out}");
+    assert!(
+        out.contains("Seccomp:\t2") && out.contains("NoNewPrivs:\t0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("chown-ok") && out.contains("unshare-refused"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cap_drop_read_only_privileged_and_seccomp_files() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "--rm", "--read-only", "--cap-drop", "CHOWN", "--cap-add", "sys_ptrace", "busybox", "sh", "-c",
+        "touch /x 2>/dev/null || echo root-ro; touch /tmp/y && echo tmp-rw; chown 1 /tmp/y 2>/dev/null || echo chown-refused; \
+         grep CapEff /proc/self/status",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("root-ro") && out.contains("tmp-rw") && out.contains("chown-refused"),
+        "{out}"
+    );
+    assert!(out.contains("CapEff:\t00000000a80c25fa"), "{out}");
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "busybox",
+        "sh",
+        "-c",
+        "grep Seccomp: /proc/self/status; mount -t tmpfs t /tmp && echo mount-ok",
+    ]);
+    assert!(
+        stdout(&o).contains("Seccomp:\t0") && stdout(&o).contains("mount-ok"),
+        "{}",
+        describe(&o)
+    );
+    let profile = env.dir.path().join("deny-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        &opt,
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /d || echo mkdir-refused",
+    ]);
+    assert!(stdout(&o).contains("mkdir-refused"), "{}", describe(&o));
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--security-opt",
+        "no-new-privileges",
+        "busybox",
+        "grep",
+        "-E",
+        "^(Seccomp|NoNewPrivs):",
+        "/proc/self/status",
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "NoNewPrivs:\t1\nSeccomp:\t0\n",
+        "{}",
+        describe(&o)
+    );
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=/nonexistent.json",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("--security-opt"), "{}", describe(&o));
+}
+
+#[test]
+fn init_is_pid_1_and_forwards_signals() {
+    let env = Env::new();
+    let o = env.gantry(&["run", "--rm", "--init", "busybox", "ps", "-o", "pid,comm"]);
+    assert!(stdout(&o).contains("1 gantry-init"), "{}", describe(&o));
+    // sleep as PID 1 would ignore SIGTERM; under the init it is an ordinary process and dies of it.
+    let child = env
+        .cmd(&["run", "--rm", "--init", "busybox", "sleep", "300"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let start = Instant::now();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", describe(&o));
+    assert!(start.elapsed() < Duration::from_secs(10));
+}

@@ -1,7 +1,7 @@
 //! The security and resource settings of an app (`--cap-add/--cap-drop`, `--privileged`, `--read-only`,
 //! `--memory`, `--cpus`, `--pids-limit`, `--ulimit`, `--security-opt`, `--init`) and how they change the runtime
 //! spec. Without flags an app gets the engine defaults users of Docker and podman expect: their default
-//! capability set, gantry's default seccomp profile (`seccomp_default`), masked and read-only /proc and /sys
+//! capability set, gantry's default seccomp profile (`seccomp_default.json`, see `seccomp`), masked and read-only /proc and /sys
 //! paths, and no `noNewPrivileges` (so setuid programs such as `su` work as they do there).
 
 use std::collections::HashSet;
@@ -144,7 +144,8 @@ pub struct ConfineFlags {
     /// `seccomp=FILE`, `seccomp=unconfined` or `no-new-privileges`.
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
-    /// Run a tiny init as PID 1 that forwards signals to the command and reaps zombies.
+    /// Run a tiny init as PID 1 that forwards signals to the command and reaps zombies (catatonit, bound
+    /// read-only into the container).
     #[arg(long)]
     pub init: bool,
 }
@@ -255,7 +256,15 @@ impl Confinement {
             .and_then(|s| s.trim().parse::<usize>().ok())
             .unwrap_or(40)
             .min(ALL_CAPS.len() - 1);
-        let all: Vec<&str> = ALL_CAPS[..=last].to_vec();
+        // "Every capability" is every one gantry itself may pass on (its bounding set): a host may withhold
+        // some (this one has no CAP_SYS_RESOURCE), and asking for more would fail.
+        let bounding = own_bounding_set();
+        let all: Vec<&str> = ALL_CAPS[..=last]
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bounding & (1u64 << i) != 0)
+            .map(|(_, c)| *c)
+            .collect();
         let mut set: HashSet<&str> = if self.privileged {
             all.iter().copied().collect()
         } else {
@@ -283,11 +292,14 @@ impl Confinement {
         v
     }
 
-    /// Applies everything but `--init` and seccomp (see [`super::seccomp_default`]) to `spec`.
+    /// Applies the settings to `spec` (after its process and mounts are set).
     pub fn apply(&self, spec: &mut Spec) -> anyhow::Result<()> {
+        if self.init {
+            add_init(spec)?;
+        }
+        let cap_names = self.capabilities();
         let mut p = spec.process().clone().unwrap_or_default();
-        let caps: HashSet<Capability> = self
-            .capabilities()
+        let caps: HashSet<Capability> = cap_names
             .iter()
             .map(|c| serde_json::from_value(serde_json::Value::String(format!("CAP_{c}"))))
             .collect::<Result<_, _>>()
@@ -340,6 +352,21 @@ impl Confinement {
             spec.set_mounts(Some(mounts));
         }
         let mut linux = spec.linux().clone().unwrap_or_default();
+        let seccomp = match &self.seccomp {
+            SeccompChoice::Unconfined => None,
+            SeccompChoice::Default if self.privileged => None,
+            SeccompChoice::Default => Some(super::seccomp::to_oci(
+                super::seccomp::DEFAULT_PROFILE,
+                "(gantry's default)",
+                &cap_names,
+            )?),
+            SeccompChoice::File(f) => {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("--security-opt seccomp={f}: reading the profile"))?;
+                Some(super::seccomp::to_oci(&text, f, &cap_names)?)
+            }
+        };
+        linux.set_seccomp(seccomp);
         if self.privileged {
             linux.set_masked_paths(None);
             linux.set_readonly_paths(None);
@@ -374,6 +401,59 @@ impl Confinement {
         spec.set_linux(Some(linux));
         Ok(())
     }
+}
+
+/// This process's capability bounding set (`CapBnd` in /proc/self/status); all bits when unreadable.
+fn own_bounding_set() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(u64::MAX)
+}
+
+/// Where `--init` looks for its init: catatonit, the static init podman uses, from Debian's `catatonit`
+/// package. `GANTRY_INIT` overrides it.
+const INIT_CANDIDATES: [&str; 2] = ["/usr/libexec/podman/catatonit", "/usr/bin/catatonit"];
+
+/// Where the init appears inside the container.
+pub const INIT_PATH: &str = "/run/gantry-init";
+
+/// `--init`: a statically linked init is bind-mounted read-only at [`INIT_PATH`] and becomes the process; it
+/// runs the command as its child, forwards signals to it and reaps orphans. A static binary works in every
+/// image (gantry itself is linked against the host's libc, which images need not have).
+fn add_init(spec: &mut Spec) -> anyhow::Result<()> {
+    let init = std::env::var("GANTRY_INIT")
+        .ok()
+        .into_iter()
+        .chain(INIT_CANDIDATES.iter().map(|s| s.to_string()))
+        .find(|p| std::path::Path::new(p).is_file())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--init: no init binary found ({}); install it with apt-get install catatonit or set GANTRY_INIT",
+                INIT_CANDIDATES.join(", ")
+            )
+        })?;
+    let init = std::fs::canonicalize(&init).with_context(|| format!("--init: {init}"))?;
+    let mut m = oci_spec::runtime::Mount::default();
+    m.set_destination(INIT_PATH.into());
+    m.set_typ(Some("bind".into()));
+    m.set_source(Some(init));
+    m.set_options(Some(
+        ["bind", "ro", "nosuid", "nodev"].map(String::from).to_vec(),
+    ));
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    mounts.push(m);
+    spec.set_mounts(Some(mounts));
+    let mut p = spec.process().clone().unwrap_or_default();
+    let mut args = vec![INIT_PATH.to_owned(), "--".to_owned()];
+    args.extend(p.args().clone().unwrap_or_default());
+    p.set_args(Some(args));
+    spec.set_process(Some(p));
+    Ok(())
 }
 
 /// Parses `NAME=SOFT[:HARD]` (`-1` or `unlimited` for no limit); NAME without `RLIMIT_`.

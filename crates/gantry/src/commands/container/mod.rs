@@ -6,6 +6,7 @@ pub mod hello;
 pub mod network;
 pub mod record;
 pub mod rootfs;
+pub mod seccomp;
 pub mod spec;
 pub mod stdio;
 pub mod terminal;
