@@ -72,6 +72,8 @@ enum Command {
     Logs(commands::logs::LogsArgs),
     /// Run a command in a running app of a pod.
     Exec(commands::exec::ExecArgs),
+    /// Generate files for other tools (a systemd unit for a pod).
+    Generate(commands::generate::GenerateArgs),
     /// Supervise a detached pod (started by `gantry run -d`).
     #[command(hide = true)]
     Supervise(commands::supervise::SuperviseArgs),
@@ -100,6 +102,7 @@ fn main() {
         Command::Status(a) => commands::status::run(g, a),
         Command::Logs(a) => commands::logs::run(g, a),
         Command::Exec(a) => commands::exec::run(g, a),
+        Command::Generate(a) => commands::generate::run(g, a),
         Command::Supervise(a) => commands::supervise::run(g, a),
     };
     match result {

@@ -640,3 +640,82 @@ fn init_is_pid_1_and_forwards_signals() {
     assert_eq!(o.status.code(), Some(143), "{}", describe(&o));
     assert!(start.elapsed() < Duration::from_secs(10));
 }
+
+// systemd (issue 8 point 5).
+
+#[test]
+fn socket_activation_reaches_the_first_app_only() {
+    let env = Env::new();
+    // systemd's side, played by python: a listening socket at fd 3, LISTEN_FDS=1, LISTEN_PID=our pid.
+    let script = "import os, socket, sys\n\
+        s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
+        os.dup2(s.fileno(), 3); os.set_inheritable(3, True)\n\
+        os.environ['LISTEN_FDS'] = '1'; os.environ['LISTEN_PID'] = str(os.getpid())\n\
+        os.execv(sys.argv[1], sys.argv[1:])\n";
+    let mut c = Command::new("python3");
+    c.arg("-c").arg(script).arg(GANTRY);
+    c.arg("--root")
+        .arg(env.root())
+        .arg("--state-root")
+        .arg(env.dir.path().join("state"));
+    c.args([
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo first $LISTEN_FDS $LISTEN_PID $(readlink /proc/self/fd/3 | cut -c1-7)",
+        "---",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.3; echo second ${LISTEN_FDS:-none} $(readlink /proc/self/fd/3 | cut -c1-7)",
+    ]);
+    let o = c.stdin(Stdio::null()).output().unwrap();
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = stdout(&o);
+    assert!(out.contains("first 1 1 socket:"), "{out}");
+    assert!(
+        out.contains("second none") && !out.contains("second none socket"),
+        "{out}"
+    );
+}
+
+#[test]
+fn generate_systemd_prints_a_notify_unit_that_recreates_the_pod() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run",
+        "-d",
+        "--name",
+        "unit",
+        "--restart",
+        "on-failure:3",
+        "busybox",
+        "--app-name",
+        "web",
+        "-e",
+        "MSG=a b",
+        "--",
+        "sh",
+        "-c",
+        "echo $MSG; sleep 300",
+        "---",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let o = env.gantry(&["generate", "systemd", "unit"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let u = stdout(&o);
+    for want in [
+        "Type=notify\n",
+        "NotifyAccess=all\n",
+        "KillMode=mixed\n",
+        " run --rm --name unit --net none --restart on-failure:3 --sdnotify conmon busybox --app-name web -e \"MSG=a b\" -- sh -c \"echo $$MSG; sleep 300\" --- busybox --app-name busybox -- sleep 300\n",
+    ] {
+        assert!(u.contains(want), "missing {want:?} in:\n{u}");
+    }
+    assert!(env.gantry(&["rm", "-f", "unit"]).status.success());
+}

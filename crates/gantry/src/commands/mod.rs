@@ -3,6 +3,7 @@
 pub mod container;
 pub mod exec;
 pub mod gc;
+pub mod generate;
 pub mod images;
 pub mod import;
 pub mod inspect;
