@@ -719,3 +719,24 @@ fn generate_systemd_prints_a_notify_unit_that_recreates_the_pod() {
     }
     assert!(env.gantry(&["rm", "-f", "unit"]).status.success());
 }
+
+#[test]
+fn pid_pod_shares_the_first_apps_pid_namespace() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--pid",
+        "pod",
+        "busybox",
+        "sleep",
+        "3",
+        "---",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.5; ps -o pid,comm",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(stdout(&o).contains("1 sleep"), "{}", describe(&o));
+}
