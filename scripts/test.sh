@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 ((EUID == 0)) || { echo "test.sh: run as root (the suite runs real containers)" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "test.sh: needs a Rust toolchain >= 1.85 (rustup) on PATH" >&2; exit 1; }
 pkgs=(busybox-static libseccomp-dev pkg-config jq iproute2 util-linux runc qemu-user)
+pkgs+=(catatonit python3) # gantry run --init; the pod tests play systemd (NOTIFY_SOCKET, LISTEN_FDS) with python
 need=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" &>/dev/null || need+=("$p"); done
 if ((${#need[@]})); then
