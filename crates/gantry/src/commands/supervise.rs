@@ -16,6 +16,8 @@ pub struct SuperviseArgs {
 pub fn run(g: &Global, a: &SuperviseArgs) -> anyhow::Result<i32> {
     // A new session: the CLI's terminal and process group signals no longer reach us.
     let _ = rustix::process::setsid();
+    // Keep no directory of the caller's busy (it might be a mount someone wants to unmount).
+    let _ = std::env::set_current_dir("/");
     let pods = Pods::open(&g.root)?;
     // Our stdout is the CLI's pipe; the supervisor swaps /dev/null in once the apps run, so an error is still
     // written to the CLI.

@@ -148,15 +148,18 @@ fn lock_file(p: &Path) -> anyhow::Result<Lock> {
 }
 
 impl Pods {
-    /// Pods under `<root>/pods` (created on first use).
+    /// Pods under `<root>/pods` (the directory is made by the first pod: commands that only read leave the
+    /// store untouched).
     pub fn open(root: &Path) -> anyhow::Result<Pods> {
-        let dir = root.join("pods");
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Pods { dir })
+        Ok(Pods {
+            dir: root.join("pods"),
+        })
     }
 
     /// Serialises name claims (shared with nothing else: container names are checked separately).
     pub fn names_lock(&self) -> anyhow::Result<Lock> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
         lock_file(&self.dir.join(".lock"))
     }
 
@@ -208,6 +211,9 @@ impl Pods {
     /// Every pod, oldest first (unreadable ones skipped: a pod being created has no record yet).
     pub fn list(&self) -> anyhow::Result<Vec<PodRecord>> {
         let mut out = Vec::new();
+        if !self.dir.exists() {
+            return Ok(out);
+        }
         for e in std::fs::read_dir(&self.dir)
             .with_context(|| format!("listing {}", self.dir.display()))?
         {
