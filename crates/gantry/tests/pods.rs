@@ -740,3 +740,74 @@ fn pid_pod_shares_the_first_apps_pid_namespace() {
     assert!(o.status.success(), "{}", describe(&o));
     assert!(stdout(&o).contains("1 sleep"), "{}", describe(&o));
 }
+
+/// The first of `files` (cgroup v1 or v2 names) that exists under the app's cgroup in some hierarchy.
+fn cgroup_value(pod: &str, app: &str, files: &[&str]) -> Option<String> {
+    let mut roots = vec![PathBuf::from("/sys/fs/cgroup")];
+    roots.extend(
+        std::fs::read_dir("/sys/fs/cgroup")
+            .ok()?
+            .flatten()
+            .map(|e| e.path()),
+    );
+    for r in roots {
+        for f in files {
+            let p = r.join("gantry").join(pod).join(app).join(f);
+            if let Ok(v) = std::fs::read_to_string(&p) {
+                return Some(v.trim().to_owned());
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn resource_limits_reach_the_apps_cgroup_and_rlimits() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        "lim",
+        "busybox",
+        "--app-name",
+        "capped",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "20",
+        "--cpus",
+        "0.5",
+        "--ulimit",
+        "nofile=100:200",
+        "--",
+        "sleep",
+        "300",
+        "---",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let pod = stdout(&o).trim().to_owned();
+    assert_eq!(
+        cgroup_value(&pod, "capped", &["memory.limit_in_bytes", "memory.max"]).as_deref(),
+        Some("67108864")
+    );
+    assert_eq!(
+        cgroup_value(&pod, "capped", &["pids.max"]).as_deref(),
+        Some("20")
+    );
+    let cpu = cgroup_value(&pod, "capped", &["cpu.cfs_quota_us", "cpu.max"]).unwrap_or_default();
+    assert!(cpu.starts_with("50000"), "cpu quota {cpu:?}");
+    // The other app has no limits of its own.
+    assert_ne!(
+        cgroup_value(&pod, "busybox", &["pids.max"]).as_deref(),
+        Some("20")
+    );
+    let o = env.gantry(&["exec", "lim", "sh", "-c", "ulimit -n; ulimit -Hn"]);
+    assert_eq!(stdout(&o), "100\n200\n", "{}", describe(&o));
+    assert!(env.gantry(&["stop", "-t", "0", "lim"]).status.success());
+    assert_no_cgroup(&pod);
+}
