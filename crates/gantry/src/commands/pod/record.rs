@@ -180,13 +180,13 @@ impl Pods {
         self.write(rec)
     }
 
-    /// Replaces `pod.json` atomically (temp file, fsync, rename): a reader sees the old or the new record.
+    /// Replaces `pod.json` atomically (temp file, rename): a reader sees the old or the new record. No fsync:
+    /// this is run-time state on the pod's hot path (after a power loss no pod runs anyway, and `gc` cleans up).
     pub fn write(&self, rec: &PodRecord) -> anyhow::Result<()> {
         let d = self.dir(&rec.plan.id);
         let tmp = d.join(".pod.json.tmp");
         let mut f = File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
         f.write_all(&serde_json::to_vec_pretty(rec)?)
-            .and_then(|()| f.sync_data())
             .with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, d.join("pod.json"))
             .with_context(|| format!("renaming {} into place", tmp.display()))

@@ -177,6 +177,12 @@ impl Supervisor<'_> {
                 done: false,
             });
         }
+        // The apps are cloned from this process: that is only safe while it has a single thread.
+        let threads = super::super::pull::thread_count()?;
+        anyhow::ensure!(
+            threads == 1,
+            "internal error: the supervisor has {threads} threads before cloning its apps (report this bug)"
+        );
         self.old_mask = signal::block(&self.mask).context("blocking signals")?;
         Ok(())
     }
