@@ -811,3 +811,37 @@ fn resource_limits_reach_the_apps_cgroup_and_rlimits() {
     assert!(env.gantry(&["stop", "-t", "0", "lim"]).status.success());
     assert_no_cgroup(&pod);
 }
+
+#[test]
+fn detached_terminal_keeps_a_shell_alive_and_logs_its_output() {
+    let env = Env::new();
+    let o = env.gantry(&["run", "-dit", "--name", "tty", "busybox", "sh"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let pod = stdout(&o).trim().to_owned();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        env.status("tty").contains("state=running"),
+        "an interactive shell on a pty must not see end of file"
+    );
+    let o = env.gantry(&[
+        "exec",
+        "tty",
+        "sh",
+        "-c",
+        "readlink /proc/1/fd/0; echo to-the-pty > /proc/1/fd/1",
+    ]);
+    assert_eq!(stdout(&o), "/dev/pts/0\n", "{}", describe(&o));
+    wait_for("the pty output in the log", || {
+        stdout(&env.gantry(&["logs", "tty"])).contains("to-the-pty")
+    });
+    let start = Instant::now();
+    assert!(env.gantry(&["stop", "-t", "1", "tty"]).status.success());
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "stop took {:?}",
+        start.elapsed()
+    );
+    assert!(env.status("tty").contains("state=exited"));
+    assert!(env.gantry(&["rm", "tty"]).status.success());
+    assert_no_cgroup(&pod);
+}

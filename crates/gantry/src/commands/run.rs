@@ -110,10 +110,6 @@ pub fn run(g: &Global, a: &RunArgs, extra_apps: &[Vec<String>]) -> anyhow::Resul
         return super::pod::launch::run(g, a, extra_apps);
     }
     let confinement = Confinement::from_flags(&a.app.confine)?;
-    anyhow::ensure!(
-        !(a.tty && a.detach),
-        "-t with -d is not supported yet (nothing would hold the terminal); run -it in the foreground"
-    );
     if let Some(n) = &a.name {
         record::validate_name(n)?;
     }

@@ -59,7 +59,7 @@ pub fn prepare(
             hostname: &pod.hostname,
             rootfs: &rfs.rootfs,
             volumes: &volumes,
-            terminal: false,
+            terminal: pod.tty && pod.detach && pod.apps.first().is_some_and(|f| f.id == app.id),
             console_size: None,
             confinement: &app.confinement,
         },

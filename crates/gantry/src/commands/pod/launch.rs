@@ -32,14 +32,15 @@ pub fn is_pod(a: &RunArgs, extra: &[Vec<String>]) -> bool {
         || !a.add_host.is_empty()
         || !matches!(a.net.as_str(), "none" | "host")
         || (a.detach && a.rm)
+        || (a.detach && a.tty)
         || (a.sdnotify != plan::SdNotify::Ignore && std::env::var_os("NOTIFY_SOCKET").is_some())
 }
 
 /// Runs `gantry run` for a pod; returns its exit code (or 0 once a detached pod runs).
 pub fn run(g: &Global, a: &RunArgs, extra: &[Vec<String>]) -> anyhow::Result<i32> {
     anyhow::ensure!(
-        !a.tty,
-        "-t: a terminal for pod apps is not supported yet; run a single image with -it"
+        !a.tty || a.detach,
+        "-t: a pod's app gets a terminal only detached (-dit); run a single image with -it in the foreground"
     );
     if let Some(n) = &a.name {
         record::validate_name(n)?;
@@ -161,6 +162,7 @@ pub fn run(g: &Global, a: &RunArgs, extra: &[Vec<String>]) -> anyhow::Result<i32
         auto_remove: a.rm,
         detach: a.detach,
         interactive: a.interactive,
+        tty: a.tty,
         sdnotify: a.sdnotify,
         notify_socket,
         listen_fds,

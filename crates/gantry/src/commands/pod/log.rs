@@ -113,6 +113,13 @@ impl LogPipe {
                 }
                 Ok(n) => self.push(&buf[..n], log)?,
                 Err(rustix::io::Errno::AGAIN) => return Ok(true),
+                // A pty master reads EIO once the app's side is closed: that is its end of file.
+                Err(rustix::io::Errno::IO) => {
+                    if !self.pending.is_empty() {
+                        log.record(self.stream, false, &std::mem::take(&mut self.pending))?;
+                    }
+                    return Ok(false);
+                }
                 Err(rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(e).context("reading an app's output"),
             }
@@ -123,7 +130,10 @@ impl LogPipe {
         self.pending.extend_from_slice(data);
         while let Some(i) = self.pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.pending.drain(..=i).collect();
-            log.record(self.stream, false, &line[..line.len() - 1])?;
+            // A terminal ends lines with CR LF: the log keeps the text only.
+            let text = &line[..line.len() - 1];
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            log.record(self.stream, false, text)?;
         }
         while self.pending.len() >= MAX_LINE {
             let piece: Vec<u8> = self.pending.drain(..MAX_LINE).collect();

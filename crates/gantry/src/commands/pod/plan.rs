@@ -213,6 +213,9 @@ pub struct PodPlan {
     pub detach: bool,
     /// `-i`: the first app reads gantry's stdin.
     pub interactive: bool,
+    /// `-t` (with `-d`): the first app gets a pty, whose output goes to its log.
+    #[serde(default)]
+    pub tty: bool,
     /// `--sdnotify`.
     pub sdnotify: SdNotify,
     /// `NOTIFY_SOCKET` as gantry received it.

@@ -23,6 +23,7 @@ use gantry_sys::signal::{self, SigSet};
 use rustix::event::{PollFd, PollFlags};
 
 use super::super::container::stdio::exec_error;
+use super::super::container::terminal::ConsoleSocket;
 use super::super::container::{network, rootfs, runtime_root};
 use super::app::{self, Prepared};
 use super::cgroup;
@@ -216,10 +217,15 @@ impl Supervisor<'_> {
         std::fs::write(&config, serde_json::to_vec(&spec)?)
             .with_context(|| format!("writing {}", config.display()))?;
         let redirect = self.app_stdio(i)?;
+        let console = match self.uses_tty(i) {
+            true => Some(ConsoleSocket::bind(&plan_app.id)?),
+            false => None,
+        };
         let opts = CreateOptions {
             id: plan_app.id.clone(),
             bundle,
             kill_with_parent: true,
+            console_socket: console.as_ref().map(ConsoleSocket::path),
             ..Default::default()
         };
         let rt = runtime_root(&self.g.state_root);
@@ -228,6 +234,13 @@ impl Supervisor<'_> {
         let created = created
             .map_err(exec_error)
             .with_context(|| format!("app {}", plan_app.name))?;
+        if let Some(c) = console {
+            // The pty's output is the app's log; holding the master also keeps the app's terminal open.
+            let master = c.receive_master()?;
+            rustix::fs::fcntl_setfl(&master, rustix::fs::OFlags::NONBLOCK)
+                .context("making the pty master non-blocking")?;
+            self.apps[i].pipes.push(LogPipe::new(master, "stdout"));
+        }
         let pid = created.state.pid;
         drop(created);
         self.apps[i].pid = Some(pid);
@@ -249,6 +262,11 @@ impl Supervisor<'_> {
         Ok(())
     }
 
+    /// Whether app `i` runs on a pty (`-dit`: the first app).
+    fn uses_tty(&self, i: usize) -> bool {
+        self.plan.tty && self.plan.detach && i == 0
+    }
+
     /// Points fds 0-2 where app `i` must get them: detached, its log pipes (stdin /dev/null); in the foreground,
     /// gantry's own stdout/stderr, stdin only for the first app with `-i`.
     fn app_stdio(&mut self, i: usize) -> anyhow::Result<Redirect> {
@@ -262,6 +280,9 @@ impl Supervisor<'_> {
             let path = self.pods.dir(&self.plan.id).join(format!("{name}.log"));
             if self.apps[i].log.is_none() {
                 self.apps[i].log = Some(LogFile::open(&path, max_log_bytes())?);
+            }
+            if self.uses_tty(i) {
+                return Ok(r);
             }
             for (fd, stream) in [(1, "stdout"), (2, "stderr")] {
                 let (rd, wr) = rustix::pipe::pipe_with(
@@ -382,7 +403,8 @@ impl Supervisor<'_> {
     /// Reaps every exited child without blocking and acts on each app that ended.
     fn reap(&mut self) -> anyhow::Result<()> {
         loop {
-            match rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG) {
+            // Any child (wait(2)), not waitpid(0)'s "same process group": an app on a pty leads its own session.
+            match rustix::process::wait(rustix::process::WaitOptions::NOHANG) {
                 Ok(Some((pid, st))) => {
                     let code = match st.terminating_signal() {
                         Some(sig) => 128 + sig,
@@ -406,7 +428,7 @@ impl Supervisor<'_> {
     /// Waits (blocking) until no app process is left: used when tearing down.
     fn reap_blocking(&mut self) {
         while self.apps.iter().any(|a| a.pid.is_some()) {
-            match rustix::process::waitpid(None, rustix::process::WaitOptions::empty()) {
+            match rustix::process::wait(rustix::process::WaitOptions::empty()) {
                 Ok(Some((pid, _))) => {
                     for a in &mut self.apps {
                         if a.pid == Some(pid.as_raw_nonzero().get()) {
