@@ -845,3 +845,28 @@ fn detached_terminal_keeps_a_shell_alive_and_logs_its_output() {
     assert!(env.gantry(&["rm", "tty"]).status.success());
     assert_no_cgroup(&pod);
 }
+
+#[test]
+fn stop_also_stops_a_single_container() {
+    let env = Env::new();
+    let run = env
+        .cmd(&["run", "--name", "one", "busybox", "sleep", "300"])
+        .spawn()
+        .unwrap();
+    wait_for("the container to run", || {
+        stdout(&env.gantry(&["ps"])).contains("one")
+    });
+    let o = env.gantry(&["stop", "-t", "1", "one"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let o = run.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(137),
+        "sleep as PID 1 ignores SIGTERM: SIGKILL after -t"
+    );
+    assert!(stdout(&env.gantry(&["ps", "-a"])).contains("Exited (137)"));
+    assert!(env.gantry(&["rm", "one"]).status.success());
+    let o = env.gantry(&["stop", "nosuch"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nosuch"), "{}", describe(&o));
+}
