@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "test.sh: needs a Rust toolchain >= 1.85 (rustup) on PATH" >&2; exit 1; }
 pkgs=(busybox-static libseccomp-dev pkg-config jq iproute2 util-linux runc qemu-user)
 pkgs+=(catatonit python3) # gantry run --init; the pod tests play systemd (NOTIFY_SOCKET, LISTEN_FDS) with python
+pkgs+=(containernetworking-plugins iptables) # gantry-net: CNI plugins in /usr/lib/cni, iptables-save
 need=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" &>/dev/null || need+=("$p"); done
 if ((${#need[@]})); then
