@@ -106,7 +106,7 @@ fn assert_clean(env: &Env) {
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let d = env.dir.path().to_str().unwrap();
     assert!(!mi.contains(d), "mounts left under {d}");
-    for sub in ["root/containers", "root/pods", "state"] {
+    for sub in ["root/containers", "root/pods", "root/netns", "state"] {
         let p = env.dir.path().join(sub);
         if let Ok(rd) = std::fs::read_dir(&p) {
             let left: Vec<_> = rd
@@ -869,4 +869,175 @@ fn stop_also_stops_a_single_container() {
     let o = env.gantry(&["stop", "nosuch"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("nosuch"), "{}", describe(&o));
+}
+
+// CNI networking (issue 8 point 3, through gantry-net): the built-in `default` network (bridge gantry0).
+
+/// A TCP port free on the host right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Nothing of pod `id` in iptables, no IPAM lease naming it, no namespace file.
+fn assert_no_network_leftovers(env: &Env, id: &str) {
+    let rules = Command::new("iptables-save").output().unwrap();
+    assert!(!stdout(&rules).contains(id), "iptables rules of {id} left");
+    let nat = Command::new("iptables-save")
+        .args(["-t", "nat"])
+        .output()
+        .unwrap();
+    assert!(!stdout(&nat).contains(id), "nat rules of {id} left");
+    if let Ok(rd) = std::fs::read_dir(env.root().join("cni/networks/gantry0")) {
+        for e in rd.flatten() {
+            let body = std::fs::read_to_string(e.path()).unwrap_or_default();
+            assert!(
+                !body.contains(id),
+                "lease {} of {id} left",
+                e.path().display()
+            );
+        }
+    }
+    assert!(
+        !env.root().join("netns").join(id).exists(),
+        "netns of {id} left"
+    );
+}
+
+/// `eth0`'s IPv4 address and the default gateway inside pod `name`.
+fn pod_addresses(env: &Env, name: &str) -> (String, String) {
+    let o = env.gantry(&[
+        "exec", name, "sh", "-c",
+        "ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1; ip route | awk '/default/ {print $3}'",
+    ]);
+    let out = stdout(&o);
+    let mut l = out.lines();
+    (
+        l.next().unwrap_or_default().to_owned(),
+        l.next().unwrap_or_default().to_owned(),
+    )
+}
+
+#[test]
+fn pods_on_the_default_network_reach_each_other_and_publish_ports() {
+    let env = Env::new();
+    let port = free_port().to_string();
+    let publish = format!("{port}:8080");
+    let o = env.gantry(&[
+        "run",
+        "-d",
+        "--name",
+        "neta",
+        "--net",
+        "default",
+        "-p",
+        &publish,
+        "--add-host",
+        "db.example:10.1.2.3",
+        "--dns",
+        "192.0.2.53",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hello-a > /tmp/i.html; httpd -f -p 8080 -h /tmp",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let a = stdout(&o).trim().to_owned();
+    let o = env.gantry(&[
+        "run", "-d", "--name", "netb", "--net", "default", "busybox", "sleep", "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let b = stdout(&o).trim().to_owned();
+    let (a_ip, gw) = pod_addresses(&env, "neta");
+    assert!(a_ip.starts_with("10.89."), "pod a's address {a_ip:?}");
+    // Pod b reaches pod a by IP across the bridge.
+    let url = format!("http://{a_ip}:8080/i.html");
+    let o = env.gantry(&["exec", "netb", "wget", "-q", "-O", "-", &url]);
+    assert_eq!(stdout(&o), "hello-a\n", "{}", describe(&o));
+    // The host reaches the published port (an HTTP request by hand, through portmap's DNAT).
+    use std::io::{Read, Write};
+    let mut resp = String::new();
+    for _ in 0..50 {
+        if let Ok(mut c) = std::net::TcpStream::connect(format!("{gw}:{port}")) {
+            c.write_all(b"GET /i.html HTTP/1.0\r\n\r\n").unwrap();
+            let _ = c.read_to_string(&mut resp);
+            if resp.contains("hello-a") {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        resp.starts_with("HTTP/1.") && resp.contains("hello-a"),
+        "{resp:?}"
+    );
+    // /etc/hosts names the pod on its address, --add-host; resolv.conf has --dns.
+    let o = env.gantry(&[
+        "exec",
+        "neta",
+        "cat",
+        "/etc/hosts",
+        "/etc/resolv.conf",
+        "/etc/hostname",
+    ]);
+    let etc = stdout(&o);
+    assert!(etc.contains(&format!("{a_ip}\tneta")), "{etc}");
+    assert!(
+        etc.contains("10.1.2.3\tdb.example") && etc.contains("nameserver 192.0.2.53"),
+        "{etc}"
+    );
+    // A second pod asking for the same host port is refused before anything is made.
+    let o = env.gantry(&["run", "--net", "default", "-p", &publish, "busybox", "true"]);
+    assert_eq!(o.status.code(), Some(125), "{}", describe(&o));
+    assert!(
+        stderr(&o).contains("-p") && stderr(&o).lines().count() == 1,
+        "{}",
+        describe(&o)
+    );
+    for p in ["neta", "netb"] {
+        assert!(env.gantry(&["rm", "-f", p]).status.success());
+    }
+    assert_no_network_leftovers(&env, &a);
+    assert_no_network_leftovers(&env, &b);
+    std::net::TcpListener::bind(format!("0.0.0.0:{port}"))
+        .expect("the published port is free again");
+}
+
+#[test]
+fn killed_cni_pod_supervisor_then_gc_releases_its_network() {
+    let env = Env::new();
+    let port = free_port().to_string();
+    let publish = format!("{port}:80");
+    let o = env.gantry(&[
+        "run", "-d", "--name", "netkill", "--net", "default", "-p", &publish, "busybox", "sleep",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let id = stdout(&o).trim().to_owned();
+    let st = env.status("netkill");
+    let sup = field(&st, "supervisor-pid", "supervisor-pid").expect("supervisor pid");
+    assert!(env.root().join("netns").join(&id).exists());
+    assert!(Command::new("kill")
+        .args(["-9", &sup])
+        .status()
+        .unwrap()
+        .success());
+    wait_for("the pod to show as exited", || {
+        env.status("netkill").contains("state=exited")
+    });
+    let o = env.gantry(&["gc", "--grace", "0"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(
+        stdout(&o).contains("networks of netkill"),
+        "{}",
+        describe(&o)
+    );
+    assert_no_network_leftovers(&env, &id);
+    assert_no_cgroup(&id);
+    assert!(env.pod_ids().is_empty());
+    std::net::TcpListener::bind(format!("0.0.0.0:{port}"))
+        .expect("the published port is free again");
 }

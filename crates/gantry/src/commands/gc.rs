@@ -56,8 +56,13 @@ pub fn run(g: &Global, a: &GcArgs) -> Result<i32> {
             .and_then(finished_age)
             .is_some_and(|age| age >= a.grace);
         let name = &rec.plan.name;
-        let result = if expired || rec.plan.auto_remove {
-            super::pod::ops::remove(g, &store, &pods, &rec).map(|()| vec![format!("pod {name}")])
+        // A pod whose supervisor was killed ends now: with --grace 0 it goes at once.
+        let result = if expired || rec.plan.auto_remove || a.grace.is_zero() {
+            super::pod::ops::clean_dead(g, &store, &pods, &rec, false).and_then(|mut removed| {
+                super::pod::ops::remove(g, &store, &pods, &rec)?;
+                removed.push(format!("pod {name}"));
+                Ok(removed)
+            })
         } else {
             super::pod::ops::clean_dead(g, &store, &pods, &rec, false)
         };

@@ -33,6 +33,7 @@ pub fn prepare(
     pod: &PodPlan,
     app: &AppPlan,
     pod_dir: &Path,
+    netns: Option<&Path>,
 ) -> anyhow::Result<Prepared> {
     let volumes = app
         .volumes
@@ -64,7 +65,7 @@ pub fn prepare(
             confinement: &app.confinement,
         },
     )?;
-    join_pod(&mut spec, pod, app, pod_dir);
+    join_pod(&mut spec, pod, app, pod_dir, netns);
     Ok(Prepared {
         bundle: ctr::bundle_dir(&rfs.rootfs),
         rootfs: rfs.rootfs,
@@ -72,10 +73,10 @@ pub fn prepare(
     })
 }
 
-/// Makes `spec` part of the pod: the network, IPC and UTS namespaces are the supervisor's (so not in the spec;
-/// the hostname is set there), the cgroup is under the pod's, and /etc/hosts, /etc/hostname and
+/// Makes `spec` part of the pod: the IPC and UTS namespaces are the supervisor's (so not in the spec; the
+/// hostname is set there), the network namespace too, or with CNI the pod's bound one (`netns`), the cgroup is under the pod's, and /etc/hosts, /etc/hostname and
 /// /etc/resolv.conf are the pod's files.
-fn join_pod(spec: &mut Spec, pod: &PodPlan, app: &AppPlan, pod_dir: &Path) {
+fn join_pod(spec: &mut Spec, pod: &PodPlan, app: &AppPlan, pod_dir: &Path, netns: Option<&Path>) {
     let mut linux = spec.linux().clone().unwrap_or_default();
     let mut ns = linux.namespaces().clone().unwrap_or_default();
     ns.retain(|n| {
@@ -84,6 +85,13 @@ fn join_pod(spec: &mut Spec, pod: &PodPlan, app: &AppPlan, pod_dir: &Path) {
             LinuxNamespaceType::Network | LinuxNamespaceType::Ipc | LinuxNamespaceType::Uts
         )
     });
+    if let Some(path) = netns {
+        // A CNI pod's namespace is bound on the host; every app joins it by path.
+        let mut n = LinuxNamespace::default();
+        n.set_typ(LinuxNamespaceType::Network);
+        n.set_path(Some(path.to_owned()));
+        ns.push(n);
+    }
     linux.set_namespaces(Some(ns));
     linux.set_cgroups_path(Some(PathBuf::from(cgroup_path(&pod.id, &app.name))));
     spec.set_linux(Some(linux));
@@ -117,14 +125,23 @@ pub fn join_pid_namespace(spec: &mut Spec, pid: i32) {
     spec.set_linux(Some(linux));
 }
 
-/// The pod's /etc files: `hostname`, `hosts` (localhost, the pod's name, `--add-host`) and `resolv.conf`
-/// (`--dns`, else the host's).
-pub fn write_etc_files(pod: &PodPlan, dir: &Path) -> anyhow::Result<()> {
+/// The pod's /etc files: `hostname`, `hosts` and `resolv.conf`. `contents` (hosts, resolv.conf) come from
+/// gantry-net for CNI and host networking; for `--net none`: localhost, the pod's name, `--add-host`, and
+/// `--dns` or the host's resolvers.
+pub fn write_etc_files(
+    pod: &PodPlan,
+    dir: &Path,
+    contents: Option<(String, String)>,
+) -> anyhow::Result<()> {
     let write = |name: &str, body: String| {
         let p = dir.join(name);
         std::fs::write(&p, body).with_context(|| format!("writing {}", p.display()))
     };
     write("hostname", format!("{}\n", pod.hostname))?;
+    if let Some((hosts, resolv)) = contents {
+        write("hosts", hosts)?;
+        return write("resolv.conf", resolv);
+    }
     let mut hosts = String::from(
         "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost ip6-localhost ip6-loopback\n",
     );

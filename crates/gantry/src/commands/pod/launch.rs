@@ -18,9 +18,6 @@ use super::record::{AppStatus, Phase, PodRecord, Pods};
 use super::supervisor;
 use crate::Global;
 
-/// Where CNI network configurations live.
-pub const NET_CONF_DIR: &str = "/etc/gantry/net.d";
-
 /// Whether this `gantry run` needs the pod path (the single-container path stays as it was).
 pub fn is_pod(a: &RunArgs, extra: &[Vec<String>]) -> bool {
     !extra.is_empty()
@@ -51,7 +48,7 @@ pub fn run(g: &Global, a: &RunArgs, extra: &[Vec<String>]) -> anyhow::Result<i32
         .iter()
         .map(|p| PortMapping::parse(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    check_network(&net, &ports, &a.net)?;
+    check_network(g, &net, &ports)?;
     let restart = RestartPolicy::parse(&a.restart)?;
     let share_pid = match a.pid.as_deref() {
         None => false,
@@ -280,8 +277,9 @@ fn detach(g: &Global, pods: &Pods, id: &str) -> anyhow::Result<i32> {
     )
 }
 
-/// The networks a pod may use in this build, with errors naming `--net` or `-p`.
-fn check_network(net: &PodNet, ports: &[PortMapping], flag: &str) -> anyhow::Result<()> {
+/// The networks a pod may use, with errors naming `--net` or `-p`: unknown CNI networks and host ports already
+/// bound are refused here, before anything is created.
+fn check_network(g: &Global, net: &PodNet, ports: &[PortMapping]) -> anyhow::Result<()> {
     match net {
         PodNet::None | PodNet::Host => {
             anyhow::ensure!(
@@ -291,19 +289,8 @@ fn check_network(net: &PodNet, ports: &[PortMapping], flag: &str) -> anyhow::Res
             );
             Ok(())
         }
-        PodNet::Cni(names) => {
-            for n in names {
-                let conf = std::path::Path::new(NET_CONF_DIR).join(format!("{n}.conflist"));
-                anyhow::ensure!(
-                    n == "default" || conf.exists(),
-                    "--net {flag}: unknown network {n:?} (no {}); use default, host, none, or create it",
-                    conf.display()
-                );
-            }
-            anyhow::bail!(
-                "--net {flag}: CNI networking is not wired into gantry run in this build yet; use --net none or --net host"
-            )
-        }
+        // gantry-net's errors name the flag (`--net`, `-p`) and the value themselves.
+        PodNet::Cni(names) => super::net::check(&g.root, names, ports),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod argv;
 pub mod cgroup;
 pub mod launch;
 pub mod log;
+pub mod net;
 pub mod notify;
 pub mod ops;
 pub mod plan;

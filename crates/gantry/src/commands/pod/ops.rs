@@ -70,6 +70,16 @@ pub fn clean_dead(
             removed.push(format!("rootfs of {}/{}", rec.plan.name, a.name));
         }
     }
+    if matches!(rec.plan.net, super::plan::PodNet::Cni(_)) {
+        let dir = pods.dir(&rec.plan.id);
+        let had = dir.join("network.json").exists()
+            || super::net::netns_path(&g.root, &rec.plan.id).exists();
+        super::net::release(&g.root, &rec.plan.id, &dir)
+            .context("removing the pod's networks (CNI DEL)")?;
+        if had {
+            removed.push(format!("networks of {}", rec.plan.name));
+        }
+    }
     if cgroup::pod_cgroup_exists(&rec.plan.id) {
         let left = cgroup::remove_pod_cgroups(&rec.plan.id);
         anyhow::ensure!(left.is_empty(), "cgroups left: {}", left.join(", "));

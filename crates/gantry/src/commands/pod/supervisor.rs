@@ -68,6 +68,8 @@ struct Supervisor<'a> {
     stopping: Option<StopReason>,
     kill_at: Option<Instant>,
     first_failure: Option<i32>,
+    /// CNI networks (held for the pod's lifetime).
+    net: Option<super::net::PodNetwork>,
 }
 
 /// Runs pod `id` (its record written by `gantry run`) until it ends; returns its exit code. `ready` (for a
@@ -92,6 +94,7 @@ pub fn supervise(g: &Global, pods: &Pods, id: &str, ready: Option<OwnedFd>) -> a
         stopping: None,
         kill_at: None,
         first_failure: None,
+        net: None,
     };
     let started = s.set_up().and_then(|()| s.start_all());
     if let Err(e) = started {
@@ -144,14 +147,15 @@ impl Supervisor<'_> {
     /// The pod's namespaces, /etc files, and every app's rootfs and spec; then signals are blocked.
     fn set_up(&mut self) -> anyhow::Result<()> {
         let dir = self.pods.dir(&self.plan.id);
+        // The CNI namespace is bound before our mount namespace becomes private, so the host (and gc) see it.
+        if let PodNet::Cni(names) = &self.plan.net {
+            let n = super::net::attach(&self.g.root, &self.plan, names, &dir)
+                .with_context(|| format!("--net {}", names.join(",")))?;
+            self.net = Some(n);
+        }
         rootfs::private_mount_namespace()?;
-        match &self.plan.net {
-            PodNet::None => network::private_network_namespace()?,
-            PodNet::Host => {}
-            PodNet::Cni(n) => anyhow::bail!(
-                "--net {}: CNI networks are not wired into pods in this build",
-                n.join(",")
-            ),
+        if self.plan.net == PodNet::None {
+            network::private_network_namespace()?;
         }
         gantry_sys::namespace::unshare_namespaces((libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) as u32)
             .context("unsharing the pod's IPC and UTS namespaces")?;
@@ -161,9 +165,14 @@ impl Supervisor<'_> {
                 self.plan.hostname
             )
         })?;
-        app::write_etc_files(&self.plan, &dir)?;
+        let contents = match self.plan.net {
+            PodNet::None => None,
+            _ => Some(super::net::etc_contents(&self.plan, self.net.as_ref())?),
+        };
+        app::write_etc_files(&self.plan, &dir, contents)?;
+        let netns = self.net.as_ref().map(|n| n.netns.clone());
         for (i, a) in self.plan.apps.iter().enumerate() {
-            let mut prepared = app::prepare(&self.store, &self.plan, a, &dir)?;
+            let mut prepared = app::prepare(&self.store, &self.plan, a, &dir, netns.as_deref())?;
             if i == 0 && self.plan.sdnotify == SdNotify::Container {
                 if let Some(sock) = &self.plan.notify_socket {
                     super::notify::pass_to_app(&mut prepared.spec, sock, &self.plan.net)?;
@@ -565,6 +574,13 @@ impl Supervisor<'_> {
         }
         for left in cgroup::remove_pod_cgroups(&self.plan.id) {
             eprintln!("gantry: cgroup left behind: {left}");
+        }
+        if matches!(self.plan.net, PodNet::Cni(_)) {
+            let dir = self.pods.dir(&self.plan.id);
+            if let Err(e) = super::net::release(&self.g.root, &self.plan.id, &dir) {
+                eprintln!("gantry: removing the pod's networks: {e:#}");
+            }
+            self.net = None;
         }
         if remove {
             if let Err(e) = self.pods.remove(&self.plan.id) {
