@@ -95,6 +95,12 @@ impl Drop for Env {
         for id in self.pod_ids() {
             let _ = self.gantry(&["rm", "-f", &id]);
         }
+        // The shared `/gantry` parent cgroup goes once empty (rmdir fails while another test's pod uses it).
+        if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+            for e in rd.flatten() {
+                let _ = std::fs::remove_dir(e.path().join("gantry"));
+            }
+        }
         if !std::thread::panicking() {
             assert_clean(self);
         }
