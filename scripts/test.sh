@@ -12,6 +12,7 @@ command -v cargo >/dev/null || { echo "test.sh: needs a Rust toolchain >= 1.85 (
 pkgs=(busybox-static libseccomp-dev pkg-config jq iproute2 util-linux runc qemu-user protobuf-compiler
   crun podman containerd skopeo umoci containernetworking-plugins iptables catatonit debootstrap)
 pkgs+=(openssl curl) # gantry-trust tests: a throw-away CA; HTTP checks
+pkgs+=(python3) # the pod tests play systemd (NOTIFY_SOCKET, LISTEN_FDS) with python
 need=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" &>/dev/null || need+=("$p"); done
 if ((${#need[@]})); then

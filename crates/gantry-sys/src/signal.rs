@@ -89,3 +89,30 @@ pub fn set_default(sig: i32) {
     // SAFETY: SIG_DFL is a valid disposition for every catchable signal; errors (invalid numbers) are ignored.
     unsafe { libc::signal(sig, libc::SIG_DFL) };
 }
+
+/// A `signalfd` receiving the (blocked) signals of `set`: readable when one is pending, so a supervisor can
+/// wait for signals and its children's output in one `poll`. Close-on-exec and non-blocking.
+pub fn signal_fd(set: &SigSet) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: set.0 is a valid sigset_t; -1 asks for a new descriptor.
+    let fd = unsafe { libc::signalfd(-1, &set.0, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Reads the next pending signal from a [`signal_fd`]: `Ok(None)` when none is pending.
+pub fn read_signal_fd(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<Option<i32>> {
+    // struct signalfd_siginfo is 128 bytes; ssi_signo is its first u32.
+    let mut buf = [0u8; 128];
+    match rustix::io::read(fd, &mut buf) {
+        Ok(n) if n >= 4 => Ok(Some(
+            u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as i32
+        )),
+        Ok(_) => Ok(None),
+        Err(rustix::io::Errno::AGAIN) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

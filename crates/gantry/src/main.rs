@@ -64,19 +64,34 @@ enum Command {
     Push(commands::push::PushArgs),
     /// Remove unreferenced blobs, snapshots and dead containers.
     Gc(commands::gc::GcArgs),
-    /// Run a container from an image, in the foreground (or detached).
-    Run(commands::run::RunArgs),
-    /// List containers.
+    /// Run a container, or a pod of apps separated by `---`, in the foreground (or detached).
+    Run(Box<commands::run::RunArgs>),
+    /// List containers and pods' apps.
     Ps(commands::ps::PsArgs),
-    /// Remove containers.
+    /// Remove containers and pods.
     Rm(commands::rm::RmArgs),
+    /// Stop pods (SIGTERM, then SIGKILL after a timeout).
+    Stop(commands::stop::StopArgs),
+    /// Show a pod's state and its apps'.
+    Status(commands::status::StatusArgs),
+    /// Print the output of a detached pod's apps.
+    Logs(commands::logs::LogsArgs),
+    /// Run a command in a running app of a pod.
+    Exec(commands::exec::ExecArgs),
+    /// Generate files for other tools (a systemd unit for a pod).
+    Generate(commands::generate::GenerateArgs),
+    /// Supervise a detached pod (started by `gantry run -d`).
+    #[command(hide = true)]
+    Supervise(commands::supervise::SuperviseArgs),
     /// Manage the image signature policy and signing keys.
     #[command(subcommand)]
     Trust(commands::trust::TrustCommand),
 }
 
 fn main() {
-    let mut cli = Cli::parse();
+    // rkt's `---` separates a pod's apps: cut there before clap sees the arguments.
+    let (args, extra_apps) = commands::pod::argv::split(std::env::args().collect());
+    let mut cli = Cli::parse_from(args);
     if cli.global.policy.is_none() {
         cli.global.policy = std::env::var_os("GANTRY_POLICY").map(PathBuf::from);
     }
@@ -92,10 +107,16 @@ fn main() {
         Command::Import(a) => commands::import::run(g, a),
         Command::Push(a) => commands::push::run(g, a),
         Command::Gc(a) => commands::gc::run(g, a),
-        Command::Run(a) => commands::run::run(g, a),
+        Command::Run(a) => commands::run::run(g, a, &extra_apps),
         Command::Ps(a) => commands::ps::run(g, a),
         Command::Rm(a) => commands::rm::run(g, a),
         Command::Trust(a) => commands::trust::run(g, a),
+        Command::Stop(a) => commands::stop::run(g, a),
+        Command::Status(a) => commands::status::run(g, a),
+        Command::Logs(a) => commands::logs::run(g, a),
+        Command::Exec(a) => commands::exec::run(g, a),
+        Command::Generate(a) => commands::generate::run(g, a),
+        Command::Supervise(a) => commands::supervise::run(g, a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -1,4 +1,5 @@
-//! `gantry inspect`: an image's names, digests, manifest and configuration as JSON.
+//! `gantry inspect`: an image's names, digests, manifest and configuration as JSON; or a pod's (or one app's)
+//! plan and status.
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
@@ -9,7 +10,7 @@ use crate::Global;
 /// Arguments of `gantry inspect`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InspectArgs {
-    /// Images (name, short name or digest prefix).
+    /// Images (name, short name or digest prefix), pods (name or ID) or pod apps (`POD/APP`).
     #[arg(required = true)]
     pub images: Vec<String>,
 }
@@ -25,11 +26,46 @@ fn document(
     serde_json::from_slice(&bytes).with_context(|| format!("parse the {what} {d}"))
 }
 
+/// A pod (`POD`) or one of its apps (`POD/APP`) as JSON: its plan and last recorded status, the pod's phase as
+/// seen now (`exited` once its supervisor is gone).
+fn inspect_pod(pods: &super::pod::record::Pods, key: &str) -> Result<Option<Value>> {
+    let (pod_key, app) = match key.split_once('/') {
+        Some((p, a)) if !a.contains('/') && !a.contains(':') => (p, Some(a)),
+        _ => (key, None),
+    };
+    let Some(rec) = pods.find(pod_key)? else {
+        return Ok(None);
+    };
+    let phase = rec.live_phase();
+    let Some(app) = app else {
+        let mut v = serde_json::to_value(&rec)?;
+        v["kind"] = json!("pod");
+        v["phase"] = json!(phase.as_str());
+        return Ok(Some(v));
+    };
+    let Some(i) = rec.plan.apps.iter().position(|x| x.name == app) else {
+        return Ok(None);
+    };
+    Ok(Some(json!({
+        "kind": "app",
+        "pod": rec.plan.id,
+        "podName": rec.plan.name,
+        "plan": rec.plan.apps[i],
+        "status": rec.apps[i],
+        "podPhase": phase.as_str(),
+    })))
+}
+
 /// Runs `gantry inspect`: prints a JSON array, one object per image.
 pub fn run(g: &Global, a: &InspectArgs) -> Result<i32> {
     let store = open_store(g)?;
     let mut out = Vec::new();
+    let pods = super::pod::record::Pods::open(&g.root)?;
     for input in &a.images {
+        if let Some(v) = inspect_pod(&pods, input)? {
+            out.push(v);
+            continue;
+        }
         let img = find_image(&store, input)?;
         let rec = store
             .manifest(&img.manifest)

@@ -1,4 +1,4 @@
-//! `gantry ps`: the engine's containers, with their live status from the runtime state.
+//! `gantry ps`: the engine's containers and the apps of its pods (named `POD/APP`), with their live status.
 
 use std::collections::HashMap;
 
@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::container::record::{Record, Records};
 use super::container::runtime_root;
+use super::pod::record::{Phase, Pods};
 use crate::Global;
 
 /// Arguments of `gantry ps`.
@@ -52,6 +53,9 @@ pub struct Row {
     /// Init PID while running.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<i32>,
+    /// The pod this app belongs to (its ID); absent for a single container.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
 }
 
 /// The live state of each record: the runtime's view when it has one, else what the engine last wrote.
@@ -65,7 +69,36 @@ pub fn rows(g: &Global) -> anyhow::Result<Vec<Row>> {
     } else {
         HashMap::new()
     };
-    Ok(records.list()?.into_iter().map(|r| row(r, &live)).collect())
+    let mut rows: Vec<Row> = records.list()?.into_iter().map(|r| row(r, &live)).collect();
+    rows.extend(pod_rows(g)?);
+    Ok(rows)
+}
+
+/// One row per app of every pod, named `POD/APP`.
+fn pod_rows(g: &Global) -> anyhow::Result<Vec<Row>> {
+    let mut out = Vec::new();
+    for p in Pods::open(&g.root)?.list()? {
+        let pod_phase = p.live_phase();
+        for (plan, st) in p.plan.apps.iter().zip(&p.apps) {
+            let phase = if pod_phase == Phase::Exited {
+                Phase::Exited
+            } else {
+                st.phase
+            };
+            out.push(Row {
+                id: plan.id.clone(),
+                name: format!("{}/{}", p.plan.name, plan.name),
+                image: plan.image.clone(),
+                command: st.command.clone(),
+                created: p.created.clone(),
+                state: phase.as_str().to_owned(),
+                exit_code: st.exit_code.filter(|_| phase == Phase::Exited),
+                pid: st.pid.filter(|_| phase == Phase::Running),
+                pod: Some(p.plan.id.clone()),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn row(r: Record, live: &HashMap<String, (String, i32)>) -> Row {
@@ -85,6 +118,7 @@ fn row(r: Record, live: &HashMap<String, (String, i32)>) -> Row {
         created: r.created,
         exit_code: if state == "exited" { r.exit_code } else { None },
         state,
+        pod: None,
     }
 }
 
@@ -103,7 +137,7 @@ fn status_text(r: &Row) -> String {
 }
 
 /// Seconds since the epoch of an RFC 3339 UTC time as the engine writes it (`YYYY-MM-DDTHH:MM:SS[.frac]Z`).
-fn parse_rfc3339(t: &str) -> Option<i64> {
+pub fn parse_rfc3339(t: &str) -> Option<i64> {
     let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -154,8 +188,13 @@ pub fn run(g: &Global, a: &PsArgs) -> anyhow::Result<i32> {
         .collect();
     // The global `-q`/`--quiet` means IDs only here, as in docker and podman.
     if g.quiet {
+        // A pod is listed (once) by its own ID: that is what `gantry rm`, `stop` and `logs` take.
+        let mut seen = std::collections::HashSet::new();
         for r in &rows {
-            println!("{}", if a.no_trunc { &r.id } else { &r.id[..12] });
+            let id = r.pod.as_ref().unwrap_or(&r.id);
+            if seen.insert(id.clone()) {
+                println!("{}", if a.no_trunc { id } else { &id[..12] });
+            }
         }
         return Ok(0);
     }

@@ -165,7 +165,7 @@ pub fn pull_image(
 }
 
 /// Threads of this process, from `/proc/self/task`.
-fn thread_count() -> Result<usize> {
+pub fn thread_count() -> Result<usize> {
     Ok(std::fs::read_dir("/proc/self/task")
         .context("read /proc/self/task")?
         .count())

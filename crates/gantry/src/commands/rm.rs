@@ -1,4 +1,5 @@
-//! `gantry rm [-f] NAME|ID...`: removes containers — runtime state and cgroup, rootfs (upper layer) and record.
+//! `gantry rm [-f] NAME|ID...`: removes containers — runtime state and cgroup, rootfs (upper layer) and record —
+//! and pods (each app's, then the pod's cgroup, state directory and logs).
 
 use anyhow::Context;
 use gantry_container::verbs::delete::delete;
@@ -7,6 +8,10 @@ use gantry_image::Store;
 
 use super::container::record::Records;
 use super::container::{rootfs, runtime_root};
+use super::pod::{
+    self,
+    record::{PodRecord, Pods},
+};
 use crate::Global;
 
 /// Arguments of `gantry rm`.
@@ -38,6 +43,31 @@ pub fn run(g: &Global, a: &RmArgs) -> anyhow::Result<i32> {
     Ok(i32::from(failed))
 }
 
+/// Removes a pod: refused while it runs, unless `force` (then its apps are killed first).
+fn remove_pod(
+    g: &Global,
+    store: &Store,
+    pods: &Pods,
+    rec: PodRecord,
+    force: bool,
+) -> anyhow::Result<()> {
+    let rec = if rec.supervisor_alive() {
+        anyhow::ensure!(
+            force,
+            "pod {} is running; stop it first (gantry stop {}) or use gantry rm -f",
+            rec.plan.name,
+            rec.plan.name
+        );
+        match pod::ops::stop(pods, &rec, std::time::Duration::ZERO)? {
+            Some(r) => r,
+            None => return Ok(()), // a --rm pod removed itself
+        }
+    } else {
+        rec
+    };
+    pod::ops::remove(g, store, pods, &rec)
+}
+
 fn remove_one(
     g: &Global,
     store: &Store,
@@ -45,7 +75,16 @@ fn remove_one(
     key: &str,
     force: bool,
 ) -> anyhow::Result<()> {
-    let rec = records.find(key)?;
+    let rec = match records.find(key) {
+        Ok(r) => r,
+        Err(e) => {
+            let pods = Pods::open(&g.root)?;
+            return match pods.find(key)? {
+                Some(p) => remove_pod(g, store, &pods, p, force),
+                None => Err(e.context("no container or pod has this name or ID")),
+            };
+        }
+    };
     let rt = runtime_root(&g.state_root);
     match rt.open(&rec.id) {
         Ok(dir) => {

@@ -8,10 +8,12 @@ use anyhow::Context;
 use gantry_image::bundle::{run_config, RunOverrides};
 use gantry_image::Store;
 
+use super::container::confine::{ConfineFlags, Confinement};
 use super::container::record::{self, Record, Records};
 use super::container::spec::{self, Net, Volume};
 use super::container::stdio::{exec_error, ExecFailed, Stdio};
 use super::container::{self as ctr, network, rootfs, terminal};
+use super::pod::plan::{ExitPolicy, SdNotify};
 use crate::Global;
 
 /// Arguments of `gantry run`.
@@ -24,6 +26,63 @@ pub struct RunArgs {
     /// Container name (default: the first 12 digits of its ID).
     #[arg(long)]
     pub name: Option<String>,
+    /// Network: `none` (a new namespace with only loopback, up), `host`, or CNI networks (`default` or
+    /// `NAME[,NAME...]`, for pods).
+    #[arg(long = "net", visible_alias = "network", default_value = "none")]
+    pub net: String,
+    /// Publish a port of the pod: `[IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]` (needs a CNI network).
+    #[arg(short = 'p', long = "publish", value_name = "[IP:]HOST:CTR[/PROTO]")]
+    pub publish: Vec<String>,
+    /// A DNS server for the pod's /etc/resolv.conf (default: the host's).
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<String>,
+    /// An extra /etc/hosts line for the pod: `HOST:IP`.
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// Restart policy of the pod's apps: `no`, `on-failure[:N]` or `always`.
+    #[arg(long, default_value = "no", value_name = "POLICY")]
+    pub restart: String,
+    /// When the pod ends: when `all` apps have exited, or when the `first` does.
+    #[arg(long = "exit-policy", value_enum, default_value = "all")]
+    pub exit_policy: ExitPolicy,
+    /// `pod`: the apps share one PID namespace (the first app's).
+    #[arg(long = "pid", value_name = "pod")]
+    pub pid: Option<String>,
+    /// systemd's NOTIFY_SOCKET: `container` (the first app says READY=1), `conmon` (gantry says it once the
+    /// apps run) or `ignore`.
+    #[arg(long = "sdnotify", value_enum, default_value = "container")]
+    pub sdnotify: SdNotify,
+    /// Keep stdin open (otherwise the container reads /dev/null).
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a terminal (a pty proxied to gantry's own terminal in raw mode).
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Start the container and exit, printing its ID (output goes to `<root>/containers/ID/output.log`).
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Hostname inside the container (default: the first 12 digits of the ID).
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Pull the image: `missing` (when the store lacks it), `never`, or `always`.
+    #[arg(long, value_enum, default_value = "missing")]
+    pub pull: ctr::PullPolicy,
+    /// When pulling, do not check the image's signature against the policy (prints what is skipped).
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
+    /// Flags of the first app.
+    #[command(flatten)]
+    pub app: AppFlags,
+    /// Image name (`hello` is built in).
+    pub image: String,
+    /// Command and arguments (default: the image's Entrypoint + Cmd).
+    #[arg(allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// The flags of one app (before the first image, or after any image of a pod).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AppFlags {
     /// Set an environment variable (`KEY=VALUE`, or `KEY` to copy it from gantry's environment).
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
@@ -37,56 +96,28 @@ pub struct RunArgs {
     /// own: writes there stay in the container's layer, like podman's `--image-volume ignore`.)
     #[arg(short = 'v', long = "volume", value_name = "HOST:CTR[:ro]")]
     pub volume: Vec<String>,
-    /// Network: `none` (a new namespace with only loopback, up) or `host`.
-    #[arg(
-        long = "net",
-        visible_alias = "network",
-        value_enum,
-        default_value = "none"
-    )]
-    pub net: Net,
-    /// Keep stdin open (otherwise the container reads /dev/null).
-    #[arg(short = 'i', long)]
-    pub interactive: bool,
-    /// Allocate a terminal (a pty proxied to gantry's own terminal in raw mode).
-    #[arg(short = 't', long)]
-    pub tty: bool,
-    /// Start the container and exit, printing its ID (output goes to `<root>/containers/ID/output.log`).
-    #[arg(short = 'd', long)]
-    pub detach: bool,
-    /// Hostname inside the container (default: the first 12 digits of the ID).
-    #[arg(long)]
-    pub hostname: Option<String>,
     /// Replace the image's Entrypoint (and drop its Cmd unless a command is given).
     #[arg(long)]
     pub entrypoint: Option<String>,
-    /// Pull the image: `missing` (when the store lacks it), `never`, or `always`.
-    #[arg(long, value_enum, default_value = "missing")]
-    pub pull: ctr::PullPolicy,
-    /// When pulling, do not check the image's signature against the policy (prints what is skipped).
-    #[arg(long)]
-    pub insecure_skip_verify: bool,
-    /// Image name (`hello` is built in).
-    pub image: String,
-    /// Command and arguments (default: the image's Entrypoint + Cmd).
-    #[arg(allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// Name of this app in its pod (default: the image's last path component, made unique).
+    #[arg(long = "app-name", value_name = "NAME")]
+    pub app_name: Option<String>,
+    /// Security and resource settings.
+    #[command(flatten)]
+    pub confine: ConfineFlags,
 }
 
 /// Runs `gantry run`.
-pub fn run(g: &Global, a: &RunArgs) -> anyhow::Result<i32> {
-    anyhow::ensure!(
-        !(a.tty && a.detach),
-        "-t with -d is not supported yet (nothing would hold the terminal); run -it in the foreground"
-    );
-    anyhow::ensure!(
-        !(a.rm && a.detach),
-        "--rm with -d is not supported yet (no process would remain to remove the container); use gantry rm later"
-    );
+pub fn run(g: &Global, a: &RunArgs, extra_apps: &[Vec<String>]) -> anyhow::Result<i32> {
+    if super::pod::launch::is_pod(a, extra_apps) {
+        return super::pod::launch::run(g, a, extra_apps);
+    }
+    let confinement = Confinement::from_flags(&a.app.confine)?;
     if let Some(n) = &a.name {
         record::validate_name(n)?;
     }
     let volumes = a
+        .app
         .volume
         .iter()
         .map(|v| Volume::parse(v))
@@ -123,7 +154,7 @@ pub fn run(g: &Global, a: &RunArgs) -> anyhow::Result<i32> {
         records.write(&rec)?;
         rec
     };
-    let outcome = prepare_and_run(g, a, &store, &records, rec, &volumes);
+    let outcome = prepare_and_run(g, a, &store, &records, rec, &volumes, &confinement);
     match outcome {
         Ok((code, rootfs_path, rec)) => {
             if a.detach {
@@ -176,16 +207,23 @@ fn prepare_and_run(
     records: &Records,
     mut rec: Record,
     volumes: &[Volume],
+    confinement: &Confinement,
 ) -> anyhow::Result<(i32, std::path::PathBuf, Record)> {
+    // Other networks go through the pod path (see `pod::launch::is_pod`).
+    let net = if a.net == "host" {
+        Net::Host
+    } else {
+        Net::None
+    };
     rootfs::private_mount_namespace()?;
-    if a.net == Net::None {
+    if net == Net::None {
         network::private_network_namespace()?;
     }
     let (rfs, _kind) = rootfs::create(store, &rec.id, &rec.image)?;
     let cfg = store.image_config(&rec.image)?;
     let overrides = RunOverrides {
         // `--entrypoint ""` clears the image's entrypoint, as with docker.
-        entrypoint: a.entrypoint.as_ref().map(|e| {
+        entrypoint: a.app.entrypoint.as_ref().map(|e| {
             if e.is_empty() {
                 Vec::new()
             } else {
@@ -193,9 +231,9 @@ fn prepare_and_run(
             }
         }),
         cmd: (!a.command.is_empty()).then(|| a.command.clone()),
-        env: a.env.iter().filter_map(|e| host_env(e)).collect(),
-        workdir: a.workdir.clone(),
-        user: a.user.clone(),
+        env: a.app.env.iter().filter_map(|e| host_env(e)).collect(),
+        workdir: a.app.workdir.clone(),
+        user: a.app.user.clone(),
         volumes: Vec::new(),
     };
     let rc = run_config(&cfg, &overrides, &rfs.rootfs)?;
@@ -212,6 +250,7 @@ fn prepare_and_run(
             volumes,
             terminal: a.tty,
             console_size: terminal::own_size().map(|w| (w.ws_row, w.ws_col)),
+            confinement,
         },
     )?;
     let bundle = ctr::bundle_dir(&rfs.rootfs);

@@ -1,10 +1,12 @@
 //! What `gantry run`, `ps` and `rm` share: engine records, image resolution (and the built-in `hello` image),
 //! the container's rootfs and its runtime spec.
 
+pub mod confine;
 pub mod hello;
 pub mod network;
 pub mod record;
 pub mod rootfs;
+pub mod seccomp;
 pub mod spec;
 pub mod stdio;
 pub mod terminal;

@@ -75,6 +75,8 @@ pub struct Settings<'a> {
     pub terminal: bool,
     /// Initial terminal size (rows, columns).
     pub console_size: Option<(u16, u16)>,
+    /// Capabilities, limits and the other security flags.
+    pub confinement: &'a super::confine::Confinement,
 }
 
 /// Builds the runtime spec from runc's defaults, the image's `process` and the settings.
@@ -129,6 +131,7 @@ pub fn build(image_process: &Process, s: &Settings<'_>) -> anyhow::Result<Spec> 
     ns.retain(|n| n.typ() != LinuxNamespaceType::Network);
     linux.set_namespaces(Some(ns));
     spec.set_linux(Some(linux));
+    s.confinement.apply(&mut spec)?;
     Ok(spec)
 }
 
@@ -159,6 +162,7 @@ mod tests {
             volumes: &vols,
             terminal: false,
             console_size: None,
+            confinement: &Default::default(),
         };
         let spec = build(&p, &s).unwrap();
         let l = spec.linux().clone().unwrap();

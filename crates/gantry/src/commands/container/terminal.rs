@@ -54,7 +54,7 @@ impl ConsoleSocket {
     }
 
     /// Takes the pty master the runtime sent during `create` (already queued: never blocks).
-    fn receive_master(&self) -> anyhow::Result<OwnedFd> {
+    pub fn receive_master(&self) -> anyhow::Result<OwnedFd> {
         self.listener.set_nonblocking(true)?;
         let (conn, _) = self
             .listener

@@ -1,0 +1,1052 @@
+//! Pods end to end (issue 8): several apps under one supervisor, detached supervision (`-d`, `logs`, `exec`,
+//! `stop`, `rm`, `status`), restart policies, a killed supervisor cleaned by `gc`, a 50-pod loop, bad input,
+//! and systemd's NOTIFY_SOCKET. As root, with the built binary and a store and state of the test's own; every
+//! test leaves no pod, container, mount, cgroup or runtime state behind, even when it fails.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
+
+/// The testbed's OCI layout (busybox), built once under the target's scratch dir.
+fn testbed_images() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gantry-pod-images");
+        if !out.join("oci/index.json").exists() {
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testbed/images.sh");
+            let st = Command::new("bash")
+                .arg(&script)
+                .arg(&out)
+                .status()
+                .expect("run images.sh");
+            assert!(st.success(), "{} failed", script.display());
+        }
+        out
+    })
+}
+
+/// A store root and state root of our own with busybox imported; everything removed on drop.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        assert!(
+            rustix::process::geteuid().is_root(),
+            "these tests run pods and need root"
+        );
+        let env = Env {
+            dir: tempfile::Builder::new()
+                .prefix("gantry-pod-")
+                .tempdir()
+                .unwrap(),
+        };
+        let store = gantry_image::Store::open(env.root()).unwrap();
+        let opts = gantry_image::layout::ImportOptions {
+            refs: Some(vec!["busybox".into()]),
+            ..Default::default()
+        };
+        store
+            .import_oci_layout(&testbed_images().join("oci"), &opts)
+            .unwrap();
+        env
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(GANTRY);
+        c.arg("--root")
+            .arg(self.root())
+            .arg("--state-root")
+            .arg(self.dir.path().join("state"));
+        c.args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    fn gantry(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run gantry")
+    }
+
+    /// `gantry status POD` as key=value pairs per line.
+    fn status(&self, pod: &str) -> String {
+        stdout(&self.gantry(&["status", pod]))
+    }
+
+    fn pod_ids(&self) -> Vec<String> {
+        stdout(&self.gantry(&["ps", "-a", "-q", "--no-trunc"]))
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for id in self.pod_ids() {
+            let _ = self.gantry(&["rm", "-f", &id]);
+        }
+        // The shared `/gantry` parent cgroup goes once empty (rmdir fails while another test's pod uses it).
+        if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
+            for e in rd.flatten() {
+                let _ = std::fs::remove_dir(e.path().join("gantry"));
+            }
+        }
+        if !std::thread::panicking() {
+            assert_clean(self);
+        }
+    }
+}
+
+/// No mounts under the env, no pods, container dirs or runtime state, no pod cgroup.
+fn assert_clean(env: &Env) {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let d = env.dir.path().to_str().unwrap();
+    assert!(!mi.contains(d), "mounts left under {d}");
+    for sub in ["root/containers", "root/pods", "root/netns", "state"] {
+        let p = env.dir.path().join(sub);
+        if let Ok(rd) = std::fs::read_dir(&p) {
+            let left: Vec<_> = rd
+                .flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| e.path())
+                .collect();
+            assert!(left.is_empty(), "left in {}: {left:?}", p.display());
+        }
+    }
+}
+
+/// No cgroup directory of pod `id` in any hierarchy.
+fn assert_no_cgroup(id: &str) {
+    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let p = e.path().join("gantry").join(id);
+        assert!(!p.exists(), "cgroup left: {}", p.display());
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn describe(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    )
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The value of `key` on the status line that starts with `line_prefix`.
+fn field(status: &str, line_prefix: &str, key: &str) -> Option<String> {
+    let line = status.lines().find(|l| l.starts_with(line_prefix))?;
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(String::from))
+}
+
+#[test]
+fn two_apps_share_localhost_and_hostname_and_the_first_failure_is_the_exit_code() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "--rm", "--name", "duo", "busybox", "--app-name", "web", "--", "sh", "-c",
+        "echo hi > /tmp/index.html; httpd -f -p 8080 -h /tmp & sleep 3; exit 0",
+        "---", "busybox", "--app-name", "client", "--", "sh", "-c",
+        "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://localhost:8080/index.html && break; sleep 0.2; done; \
+         hostname; cat /etc/hostname; grep -c duo /etc/hosts; exit 7",
+    ]);
+    assert_eq!(o.status.code(), Some(7), "{}", describe(&o));
+    assert_eq!(stdout(&o), "hi\nduo\nduo\n1\n", "{}", describe(&o));
+    assert!(env.pod_ids().is_empty(), "--rm left the pod");
+}
+
+#[test]
+fn exit_policy_first_ends_the_pod_when_one_app_exits() {
+    let env = Env::new();
+    let start = Instant::now();
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--exit-policy",
+        "first",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 0",
+        "---",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert!(start.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn detached_pod_logs_exec_stop_and_rm() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "-d", "--name", "bg", "busybox", "--app-name", "talk", "--", "sh", "-c",
+        "trap 'echo bye; exit 143' TERM; echo started; echo oops >&2; while true; do sleep 0.1; done",
+        "---", "busybox", "--app-name", "idle", "--", "sleep", "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let id = stdout(&o).trim().to_owned();
+    assert_eq!(id.len(), 64);
+    let st = env.status("bg");
+    assert!(st.contains("state=running"), "{st}");
+    // The CLI is gone; the supervisor keeps the apps and their output.
+    wait_for("the log", || {
+        stdout(&env.gantry(&["logs", "bg", "talk"])).contains("started")
+    });
+    let o = env.gantry(&["logs", "bg", "talk"]);
+    assert_eq!(stdout(&o), "started\n");
+    assert_eq!(stderr(&o), "oops\n");
+    let o = env.gantry(&["logs", "--since", "1h", "bg"]);
+    assert!(stdout(&o).contains("talk| started"), "{}", describe(&o));
+    let o = env.gantry(&[
+        "exec",
+        "bg",
+        "--app",
+        "idle",
+        "sh",
+        "-c",
+        "hostname; ps -o comm | grep -c sleep; exit 4",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", describe(&o));
+    assert_eq!(stdout(&o), "bg\n1\n");
+    let ps = stdout(&env.gantry(&["ps"]));
+    assert!(
+        ps.contains("bg/talk") && ps.contains("bg/idle") && ps.contains("Up"),
+        "{ps}"
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&env.gantry(&["inspect", "bg"]).stdout).unwrap();
+    assert_eq!(inspect[0]["kind"], "pod");
+    assert_eq!(inspect[0]["phase"], "running");
+    assert_eq!(inspect[0]["plan"]["apps"][1]["name"], "idle");
+    let o = env.gantry(&["rm", "bg"]);
+    assert_eq!(o.status.code(), Some(1), "removed a running pod without -f");
+    assert!(stderr(&o).contains("running"), "{}", describe(&o));
+    // `logs -f` follows until the pod ends; stop it from here.
+    let follow = env
+        .cmd(&["logs", "-f", "bg", "talk"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = env.gantry(&["stop", "-t", "2", "bg"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let f = follow.wait_with_output().unwrap();
+    assert_eq!(stdout(&f), "started\nbye\n");
+    let st = env.status("bg");
+    assert!(st.contains("state=exited"), "{st}");
+    assert_eq!(
+        field(&st, "app=talk", "exit-code").as_deref(),
+        Some("143"),
+        "{st}"
+    );
+    // sleep as PID 1 ignores SIGTERM: SIGKILL after the timeout.
+    assert_eq!(
+        field(&st, "app=idle", "exit-code").as_deref(),
+        Some("137"),
+        "{st}"
+    );
+    assert_eq!(
+        field(&st, "exit-code", "exit-code").as_deref(),
+        Some("143"),
+        "{st}"
+    );
+    let o = env.gantry(&["rm", "bg"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert_no_cgroup(&id);
+    assert!(env.pod_ids().is_empty());
+}
+
+#[test]
+fn restart_on_failure_restarts_twice_then_gives_up() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", describe(&o));
+    assert_eq!(stdout(&o), "run\nrun\nrun\n");
+    let st = env.status("flaky");
+    assert_eq!(field(&st, "app=", "restarts").as_deref(), Some("2"), "{st}");
+    assert!(env.gantry(&["rm", "flaky"]).status.success());
+}
+
+/// The network namespace inode of process `pid`.
+fn netns(pid: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/net"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether any process is in network namespace `ns` (as `net:[N]`).
+fn netns_in_use(ns: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let n = e.file_name();
+        n.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) && netns(&n.to_string_lossy()) == ns
+    })
+}
+
+#[test]
+fn killed_supervisor_takes_the_pod_down_and_gc_removes_the_rest() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "-d", "--name", "victim", "busybox", "sleep", "300", "---", "busybox", "sleep",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let id = stdout(&o).trim().to_owned();
+    let st = env.status("victim");
+    let sup = field(&st, "supervisor-pid", "supervisor-pid").expect("supervisor pid");
+    let app = field(&st, "app=busybox ", "pid").expect("app pid");
+    let ns = netns(&app);
+    assert!(
+        !ns.is_empty() && ns != netns("self"),
+        "the pod has its own network namespace"
+    );
+    let state = env.dir.path().join("state");
+    assert!(std::fs::read_dir(&state).unwrap().count() > 0);
+    let st = Command::new("kill").args(["-9", &sup]).status().unwrap();
+    assert!(st.success());
+    wait_for("the apps to die", || {
+        !Path::new(&format!("/proc/{app}")).exists()
+            || std::fs::read_to_string(format!("/proc/{app}/stat")).is_ok_and(|s| s.contains(") Z"))
+    });
+    wait_for("the pod to show as exited", || {
+        env.status("victim").contains("state=exited")
+    });
+    let o = env.gantry(&["gc", "--grace", "1h"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(stdout(&o).contains("cgroup /gantry/"), "{}", describe(&o));
+    assert_no_cgroup(&id);
+    let left: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "runtime state left: {left:?}");
+    assert!(
+        !netns_in_use(&ns),
+        "the pod's network namespace outlived its supervisor"
+    );
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mi.contains(env.dir.path().to_str().unwrap()));
+    // The record stays (exited) until the grace period has passed.
+    assert!(env.status("victim").contains("state=exited"));
+    let o = env.gantry(&["gc", "--grace", "0"]);
+    assert!(stdout(&o).contains("pod victim"), "{}", describe(&o));
+    assert!(env.pod_ids().is_empty());
+}
+
+#[test]
+fn fifty_pods_start_and_stop_leaving_nothing() {
+    let env = Env::new();
+    for i in 0..50 {
+        let name = format!("loop{i}");
+        // Every fifth pod on the default CNI network, the others with --net none.
+        let net = if i % 5 == 0 { "default" } else { "none" };
+        let o = env.gantry(&[
+            "run", "-d", "--rm", "--name", &name, "--net", net, "busybox", "sleep", "300", "---",
+            "busybox", "sleep", "300",
+        ]);
+        assert!(o.status.success(), "pod {i}: {}", describe(&o));
+        let id = stdout(&o).trim().to_owned();
+        let o = env.gantry(&["stop", "-t", "0", &name]);
+        assert!(o.status.success(), "pod {i}: {}", describe(&o));
+        assert_no_cgroup(&id);
+        assert_no_network_leftovers(&env, &id);
+    }
+    assert!(env.pod_ids().is_empty(), "{:?}", env.pod_ids());
+}
+
+#[test]
+fn bad_input_fails_with_one_line_naming_the_flag_and_exit_125() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "-d", "--name", "taken", "busybox", "sleep", "300", "---", "busybox", "sleep", "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "run",
+                "--net",
+                "nosuchnet",
+                "busybox",
+                "true",
+                "---",
+                "busybox",
+                "true",
+            ],
+            "--net",
+        ),
+        (
+            &[
+                "run", "-p", "80", "busybox", "true", "---", "busybox", "true",
+            ],
+            "-p",
+        ),
+        (&["run", "-p", "1:2:3:4", "busybox", "true"], "-p"),
+        (
+            &[
+                "run", "--name", "taken", "busybox", "true", "---", "busybox", "true",
+            ],
+            "--name",
+        ),
+        (
+            &[
+                "run",
+                "--pull",
+                "never",
+                "busybox",
+                "true",
+                "---",
+                "nosuchimage",
+                "true",
+            ],
+            "nosuchimage",
+        ),
+        (
+            &["run", "--restart", "sometimes", "busybox", "true"],
+            "--restart",
+        ),
+    ];
+    for (args, flag) in cases {
+        let o = env.gantry(args);
+        assert_eq!(o.status.code(), Some(125), "{args:?}: {}", describe(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
+        assert!(err.contains(flag), "{args:?}: does not name {flag}: {err}");
+    }
+    // Only the first pod exists; nothing of the refused ones was left.
+    assert_eq!(env.pod_ids().len(), 1);
+    let containers = std::fs::read_dir(env.root().join("containers"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        containers, 2,
+        "only the running pod's two apps have a rootfs"
+    );
+}
+
+/// Runs a foreground pod with NOTIFY_SOCKET bound by the test and returns (the messages, the time the first
+/// arrived, the time the pod started).
+fn notify_run(env: &Env, mode: &str, app: &[&str]) -> (Vec<String>, Duration) {
+    let sock_path = env.dir.path().join("notify.sock");
+    let _ = std::fs::remove_file(&sock_path);
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut args = vec!["run", "--rm", "--sdnotify", mode];
+    args.extend_from_slice(app);
+    let start = Instant::now();
+    let child = env
+        .cmd(&args)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = sock.recv(&mut buf).unwrap_or(0);
+    let first = start.elapsed();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", describe(&o));
+    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+    (msg.lines().map(String::from).collect(), first)
+}
+
+#[test]
+fn notify_socket_ready_comes_from_the_app_or_from_gantry() {
+    let env = Env::new();
+    // The app sends READY=1 itself after 1.5 s, with the host's python (busybox cannot send datagrams).
+    let (msgs, at) = notify_run(
+        &env,
+        "container",
+        &[
+            "-v", "/usr:/usr:ro", "-v", "/usr/lib:/lib:ro", "-v", "/usr/lib64:/lib64:ro",
+            "busybox", "sh", "-c",
+            "sleep 1.5; test \"$NOTIFY_SOCKET\" = /run/notify/notify.sock && python3 -c \
+             'import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b\"READY=1\", os.environ[\"NOTIFY_SOCKET\"])'",
+        ],
+    );
+    assert_eq!(msgs, vec!["READY=1"]);
+    assert!(
+        at >= Duration::from_millis(1500),
+        "READY=1 came before the app sent it ({at:?})"
+    );
+    // conmon: gantry says it once the apps run; the app never sees the socket.
+    let (msgs, _) = notify_run(
+        &env,
+        "conmon",
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "test -z \"$NOTIFY_SOCKET\" && sleep 0.5",
+        ],
+    );
+    assert_eq!(msgs, vec!["READY=1"]);
+}
+
+// Engine defaults (issue 8 point 4), for single containers and pods alike.
+
+#[test]
+fn default_capabilities_seccomp_and_setuid_work_like_docker() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "--rm", "busybox", "sh", "-c",
+        "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status; touch /f && chown 1000:1000 /f && echo chown-ok; \
+         unshare -n true 2>/dev/null || echo unshare-refused",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = stdout(&o);
+    // Docker's 14: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW
+    // SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.
+    assert!(out.contains("CapEff:\t00000000a80425fb"), "{out}");
+    assert!(out.contains("CapBnd:\t00000000a80425fb"), "{out}");
+    assert!(
+        out.contains("Seccomp:\t2") && out.contains("NoNewPrivs:\t0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("chown-ok") && out.contains("unshare-refused"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cap_drop_read_only_privileged_and_seccomp_files() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run", "--rm", "--read-only", "--cap-drop", "CHOWN", "--cap-add", "sys_ptrace", "busybox", "sh", "-c",
+        "touch /x 2>/dev/null || echo root-ro; touch /tmp/y && echo tmp-rw; chown 1 /tmp/y 2>/dev/null || echo chown-refused; \
+         grep CapEff /proc/self/status",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("root-ro") && out.contains("tmp-rw") && out.contains("chown-refused"),
+        "{out}"
+    );
+    assert!(out.contains("CapEff:\t00000000a80c25fa"), "{out}");
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "busybox",
+        "sh",
+        "-c",
+        "grep Seccomp: /proc/self/status; mount -t tmpfs t /tmp && echo mount-ok",
+    ]);
+    assert!(
+        stdout(&o).contains("Seccomp:\t0") && stdout(&o).contains("mount-ok"),
+        "{}",
+        describe(&o)
+    );
+    let profile = env.dir.path().join("deny-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        &opt,
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /d || echo mkdir-refused",
+    ]);
+    assert!(stdout(&o).contains("mkdir-refused"), "{}", describe(&o));
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--security-opt",
+        "no-new-privileges",
+        "busybox",
+        "grep",
+        "-E",
+        "^(Seccomp|NoNewPrivs):",
+        "/proc/self/status",
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "NoNewPrivs:\t1\nSeccomp:\t0\n",
+        "{}",
+        describe(&o)
+    );
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=/nonexistent.json",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("--security-opt"), "{}", describe(&o));
+}
+
+#[test]
+fn init_is_pid_1_and_forwards_signals() {
+    let env = Env::new();
+    let o = env.gantry(&["run", "--rm", "--init", "busybox", "ps", "-o", "pid,comm"]);
+    assert!(stdout(&o).contains("1 gantry-init"), "{}", describe(&o));
+    // sleep as PID 1 would ignore SIGTERM; under the init it is an ordinary process and dies of it.
+    let child = env
+        .cmd(&["run", "--rm", "--init", "busybox", "sleep", "300"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let start = Instant::now();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", describe(&o));
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+// systemd (issue 8 point 5).
+
+#[test]
+fn socket_activation_reaches_the_first_app_only() {
+    let env = Env::new();
+    // systemd's side, played by python: a listening socket at fd 3, LISTEN_FDS=1, LISTEN_PID=our pid.
+    let script = "import os, socket, sys\n\
+        s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
+        os.dup2(s.fileno(), 3); os.set_inheritable(3, True)\n\
+        os.environ['LISTEN_FDS'] = '1'; os.environ['LISTEN_PID'] = str(os.getpid())\n\
+        os.execv(sys.argv[1], sys.argv[1:])\n";
+    let mut c = Command::new("python3");
+    c.arg("-c").arg(script).arg(GANTRY);
+    c.arg("--root")
+        .arg(env.root())
+        .arg("--state-root")
+        .arg(env.dir.path().join("state"));
+    c.args([
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo first $LISTEN_FDS $LISTEN_PID $(readlink /proc/self/fd/3 | cut -c1-7)",
+        "---",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.3; echo second ${LISTEN_FDS:-none} $(readlink /proc/self/fd/3 | cut -c1-7)",
+    ]);
+    let o = c.stdin(Stdio::null()).output().unwrap();
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = stdout(&o);
+    assert!(out.contains("first 1 1 socket:"), "{out}");
+    assert!(
+        out.contains("second none") && !out.contains("second none socket"),
+        "{out}"
+    );
+}
+
+#[test]
+fn generate_systemd_prints_a_notify_unit_that_recreates_the_pod() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run",
+        "-d",
+        "--name",
+        "unit",
+        "--restart",
+        "on-failure:3",
+        "busybox",
+        "--app-name",
+        "web",
+        "-e",
+        "MSG=a b",
+        "--",
+        "sh",
+        "-c",
+        "echo $MSG; sleep 300",
+        "---",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let o = env.gantry(&["generate", "systemd", "unit"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let u = stdout(&o);
+    for want in [
+        "Type=notify\n",
+        "NotifyAccess=all\n",
+        "KillMode=mixed\n",
+        " run --rm --name unit --net none --restart on-failure:3 --sdnotify conmon busybox --app-name web -e \"MSG=a b\" -- sh -c \"echo $$MSG; sleep 300\" --- busybox --app-name busybox -- sleep 300\n",
+    ] {
+        assert!(u.contains(want), "missing {want:?} in:\n{u}");
+    }
+    assert!(env.gantry(&["rm", "-f", "unit"]).status.success());
+}
+
+#[test]
+fn pid_pod_shares_the_first_apps_pid_namespace() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run",
+        "--rm",
+        "--pid",
+        "pod",
+        "busybox",
+        "sleep",
+        "3",
+        "---",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.5; ps -o pid,comm",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(stdout(&o).contains("1 sleep"), "{}", describe(&o));
+}
+
+/// The first of `files` (cgroup v1 or v2 names) that exists under the app's cgroup in some hierarchy.
+fn cgroup_value(pod: &str, app: &str, files: &[&str]) -> Option<String> {
+    let mut roots = vec![PathBuf::from("/sys/fs/cgroup")];
+    roots.extend(
+        std::fs::read_dir("/sys/fs/cgroup")
+            .ok()?
+            .flatten()
+            .map(|e| e.path()),
+    );
+    for r in roots {
+        for f in files {
+            let p = r.join("gantry").join(pod).join(app).join(f);
+            if let Ok(v) = std::fs::read_to_string(&p) {
+                return Some(v.trim().to_owned());
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn resource_limits_reach_the_apps_cgroup_and_rlimits() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        "lim",
+        "busybox",
+        "--app-name",
+        "capped",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "20",
+        "--cpus",
+        "0.5",
+        "--ulimit",
+        "nofile=100:200",
+        "--",
+        "sleep",
+        "300",
+        "---",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let pod = stdout(&o).trim().to_owned();
+    assert_eq!(
+        cgroup_value(&pod, "capped", &["memory.limit_in_bytes", "memory.max"]).as_deref(),
+        Some("67108864")
+    );
+    assert_eq!(
+        cgroup_value(&pod, "capped", &["pids.max"]).as_deref(),
+        Some("20")
+    );
+    let cpu = cgroup_value(&pod, "capped", &["cpu.cfs_quota_us", "cpu.max"]).unwrap_or_default();
+    assert!(cpu.starts_with("50000"), "cpu quota {cpu:?}");
+    // The other app has no limits of its own.
+    assert_ne!(
+        cgroup_value(&pod, "busybox", &["pids.max"]).as_deref(),
+        Some("20")
+    );
+    let o = env.gantry(&["exec", "lim", "sh", "-c", "ulimit -n; ulimit -Hn"]);
+    assert_eq!(stdout(&o), "100\n200\n", "{}", describe(&o));
+    assert!(env.gantry(&["stop", "-t", "0", "lim"]).status.success());
+    assert_no_cgroup(&pod);
+}
+
+#[test]
+fn detached_terminal_keeps_a_shell_alive_and_logs_its_output() {
+    let env = Env::new();
+    let o = env.gantry(&["run", "-dit", "--name", "tty", "busybox", "sh"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let pod = stdout(&o).trim().to_owned();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        env.status("tty").contains("state=running"),
+        "an interactive shell on a pty must not see end of file"
+    );
+    let o = env.gantry(&[
+        "exec",
+        "tty",
+        "sh",
+        "-c",
+        "readlink /proc/1/fd/0; echo to-the-pty > /proc/1/fd/1",
+    ]);
+    assert_eq!(stdout(&o), "/dev/pts/0\n", "{}", describe(&o));
+    wait_for("the pty output in the log", || {
+        stdout(&env.gantry(&["logs", "tty"])).contains("to-the-pty")
+    });
+    let start = Instant::now();
+    assert!(env.gantry(&["stop", "-t", "1", "tty"]).status.success());
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "stop took {:?}",
+        start.elapsed()
+    );
+    assert!(env.status("tty").contains("state=exited"));
+    assert!(env.gantry(&["rm", "tty"]).status.success());
+    assert_no_cgroup(&pod);
+}
+
+#[test]
+fn stop_also_stops_a_single_container() {
+    let env = Env::new();
+    let run = env
+        .cmd(&["run", "--name", "one", "busybox", "sleep", "300"])
+        .spawn()
+        .unwrap();
+    wait_for("the container to run", || {
+        stdout(&env.gantry(&["ps"])).contains("one")
+    });
+    let o = env.gantry(&["stop", "-t", "1", "one"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let o = run.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(137),
+        "sleep as PID 1 ignores SIGTERM: SIGKILL after -t"
+    );
+    assert!(stdout(&env.gantry(&["ps", "-a"])).contains("Exited (137)"));
+    assert!(env.gantry(&["rm", "one"]).status.success());
+    let o = env.gantry(&["stop", "nosuch"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nosuch"), "{}", describe(&o));
+}
+
+// CNI networking (issue 8 point 3, through gantry-net): the built-in `default` network (bridge gantry0).
+
+/// A TCP port free on the host right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Nothing of pod `id` in iptables, no IPAM lease naming it, no namespace file.
+fn assert_no_network_leftovers(env: &Env, id: &str) {
+    let rules = Command::new("iptables-save").output().unwrap();
+    assert!(!stdout(&rules).contains(id), "iptables rules of {id} left");
+    let nat = Command::new("iptables-save")
+        .args(["-t", "nat"])
+        .output()
+        .unwrap();
+    assert!(!stdout(&nat).contains(id), "nat rules of {id} left");
+    if let Ok(rd) = std::fs::read_dir(env.root().join("cni/networks/gantry0")) {
+        for e in rd.flatten() {
+            let body = std::fs::read_to_string(e.path()).unwrap_or_default();
+            assert!(
+                !body.contains(id),
+                "lease {} of {id} left",
+                e.path().display()
+            );
+        }
+    }
+    assert!(
+        !env.root().join("netns").join(id).exists(),
+        "netns of {id} left"
+    );
+}
+
+/// `eth0`'s IPv4 address and the default gateway inside pod `name`.
+fn pod_addresses(env: &Env, name: &str) -> (String, String) {
+    let o = env.gantry(&[
+        "exec", name, "sh", "-c",
+        "ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1; ip route | awk '/default/ {print $3}'",
+    ]);
+    let out = stdout(&o);
+    let mut l = out.lines();
+    (
+        l.next().unwrap_or_default().to_owned(),
+        l.next().unwrap_or_default().to_owned(),
+    )
+}
+
+#[test]
+fn pods_on_the_default_network_reach_each_other_and_publish_ports() {
+    let env = Env::new();
+    let port = free_port().to_string();
+    let publish = format!("{port}:8080");
+    let o = env.gantry(&[
+        "run",
+        "-d",
+        "--name",
+        "neta",
+        "--net",
+        "default",
+        "-p",
+        &publish,
+        "--add-host",
+        "db.example:10.1.2.3",
+        "--dns",
+        "192.0.2.53",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hello-a > /tmp/i.html; httpd -f -p 8080 -h /tmp",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let a = stdout(&o).trim().to_owned();
+    let o = env.gantry(&[
+        "run", "-d", "--name", "netb", "--net", "default", "busybox", "sleep", "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let b = stdout(&o).trim().to_owned();
+    let (a_ip, gw) = pod_addresses(&env, "neta");
+    assert!(a_ip.starts_with("10.89."), "pod a's address {a_ip:?}");
+    // Pod b reaches pod a by IP across the bridge.
+    let url = format!("http://{a_ip}:8080/i.html");
+    let o = env.gantry(&["exec", "netb", "wget", "-q", "-O", "-", &url]);
+    assert_eq!(stdout(&o), "hello-a\n", "{}", describe(&o));
+    // The host reaches the published port (an HTTP request by hand, through portmap's DNAT).
+    use std::io::{Read, Write};
+    let mut resp = String::new();
+    for _ in 0..50 {
+        if let Ok(mut c) = std::net::TcpStream::connect(format!("{gw}:{port}")) {
+            c.write_all(b"GET /i.html HTTP/1.0\r\n\r\n").unwrap();
+            let _ = c.read_to_string(&mut resp);
+            if resp.contains("hello-a") {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        resp.starts_with("HTTP/1.") && resp.contains("hello-a"),
+        "{resp:?}"
+    );
+    // /etc/hosts names the pod on its address, --add-host; resolv.conf has --dns.
+    let o = env.gantry(&[
+        "exec",
+        "neta",
+        "cat",
+        "/etc/hosts",
+        "/etc/resolv.conf",
+        "/etc/hostname",
+    ]);
+    let etc = stdout(&o);
+    assert!(etc.contains(&format!("{a_ip}\tneta")), "{etc}");
+    assert!(
+        etc.contains("10.1.2.3\tdb.example") && etc.contains("nameserver 192.0.2.53"),
+        "{etc}"
+    );
+    // A second pod asking for the same host port is refused before anything is made.
+    let o = env.gantry(&["run", "--net", "default", "-p", &publish, "busybox", "true"]);
+    assert_eq!(o.status.code(), Some(125), "{}", describe(&o));
+    assert!(
+        stderr(&o).contains("-p") && stderr(&o).lines().count() == 1,
+        "{}",
+        describe(&o)
+    );
+    for p in ["neta", "netb"] {
+        assert!(env.gantry(&["rm", "-f", p]).status.success());
+    }
+    assert_no_network_leftovers(&env, &a);
+    assert_no_network_leftovers(&env, &b);
+    std::net::TcpListener::bind(format!("0.0.0.0:{port}"))
+        .expect("the published port is free again");
+}
+
+#[test]
+fn killed_cni_pod_supervisor_then_gc_releases_its_network() {
+    let env = Env::new();
+    let port = free_port().to_string();
+    let publish = format!("{port}:80");
+    let o = env.gantry(&[
+        "run", "-d", "--name", "netkill", "--net", "default", "-p", &publish, "busybox", "sleep",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let id = stdout(&o).trim().to_owned();
+    let st = env.status("netkill");
+    let sup = field(&st, "supervisor-pid", "supervisor-pid").expect("supervisor pid");
+    assert!(env.root().join("netns").join(&id).exists());
+    assert!(Command::new("kill")
+        .args(["-9", &sup])
+        .status()
+        .unwrap()
+        .success());
+    wait_for("the pod to show as exited", || {
+        env.status("netkill").contains("state=exited")
+    });
+    let o = env.gantry(&["gc", "--grace", "0"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(
+        stdout(&o).contains("networks of netkill"),
+        "{}",
+        describe(&o)
+    );
+    assert_no_network_leftovers(&env, &id);
+    assert_no_cgroup(&id);
+    assert!(env.pod_ids().is_empty());
+    std::net::TcpListener::bind(format!("0.0.0.0:{port}"))
+        .expect("the published port is free again");
+}
