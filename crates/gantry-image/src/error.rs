@@ -129,6 +129,15 @@ pub enum ImageError {
         #[source]
         source: std::io::Error,
     },
+    /// The filesystem holding the store is full (ENOSPC or a quota).
+    #[error("no space left on {path}: {} (free space, e.g. with `gantry rmi` + `gantry gc`, or use another --root)",
+        match .needed { Some(n) => format!("{n} bytes needed"), None => "more space needed".to_owned() })]
+    NoSpace {
+        /// The file or directory being written.
+        path: PathBuf,
+        /// Bytes the operation still needed, when known.
+        needed: Option<u64>,
+    },
     /// The metadata database failed.
     #[error("metadata database {path}: {reason}")]
     Db {
@@ -141,7 +150,14 @@ pub enum ImageError {
 
 impl ImageError {
     /// Wraps an I/O error with the operation and path.
+    /// A full filesystem (ENOSPC, EDQUOT) becomes [`ImageError::NoSpace`].
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        if is_no_space(&source) {
+            return ImageError::NoSpace {
+                path: path.into(),
+                needed: None,
+            };
+        }
         ImageError::Io {
             op,
             path: path.into(),
@@ -153,6 +169,14 @@ impl ImageError {
     pub fn errno(op: &'static str, path: impl Into<PathBuf>, e: rustix::io::Errno) -> Self {
         ImageError::io(op, path, std::io::Error::from(e))
     }
+}
+
+/// True for the errors of a full filesystem or an exhausted quota.
+pub fn is_no_space(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(c) if c == rustix::io::Errno::NOSPC.raw_os_error() || c == rustix::io::Errno::DQUOT.raw_os_error()
+    )
 }
 
 /// Result alias for this crate.

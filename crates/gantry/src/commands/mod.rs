@@ -1,6 +1,7 @@
 //! One file per command: its clap arguments and a `run` returning the exit status.
 
 pub mod container;
+pub mod fsck;
 pub mod gc;
 pub mod images;
 pub mod import;

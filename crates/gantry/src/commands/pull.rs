@@ -121,16 +121,24 @@ pub fn pull_image(
         .or(platform.as_ref())
         .cloned()
         .unwrap_or_else(Platform::host);
+    // What an interrupted earlier pull left (unowned partial blobs and unpacks) goes now;
+    // this pull's own blobs are all committed at this point.
     store
-        .register_image(&name, &pulled.digest, &chosen)
-        .with_context(|| format!("record image {name}"))?;
+        .sweep_temporary()
+        .context("remove partial downloads and unpacks of interrupted pulls")?;
     let fetched_at = started.elapsed();
     if unpack {
+        // The name is recorded only once every layer is unpacked: a refused layer leaves the
+        // image unlisted rather than listed and unrunnable.
         store
-            .prepare_snapshots(&name, &UnpackOptions::default())
+            .register_image_unpacked(&name, &pulled.digest, &chosen, &UnpackOptions::default())
             .with_context(|| {
-                format!("unpack the layers of {name} (the image stays pulled; `gantry gc` removes partial unpacks)")
+                format!("unpack the layers of {name} (the image was not recorded; its blobs stay for the next pull, `gantry gc` removes them)")
             })?;
+    } else {
+        store
+            .register_image(&name, &pulled.digest, &chosen)
+            .with_context(|| format!("record image {name}"))?;
     }
     Ok(Pulled {
         name,
