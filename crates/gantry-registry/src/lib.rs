@@ -25,9 +25,9 @@ mod session;
 pub mod sink;
 
 pub use auth::{AuthFiles, Credentials};
-pub use config::RegistryConfig;
+pub use config::{RegistryConfig, Timeouts};
 pub use digest::{Algorithm, Digest, DigestError};
-pub use error::RegistryError;
+pub use error::{Phase, RegistryError};
 pub use manifest::{ImageIndex, ImageManifest, IndexEntry, Manifest};
 pub use platform::Platform;
 pub use progress::ProgressMode;

@@ -90,8 +90,24 @@ pub struct PulledImage {
 
 /// Pulls `opts.reference` into `sink`. Blocking: runs on a private single-threaded tokio runtime that
 /// is dropped (with its blocking-pool threads joined) before this returns.
+///
+/// The whole pull, retries included, is bounded by `opts.config.timeouts.total`.
 pub fn pull(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledImage, RegistryError> {
-    crate::block_on(pull_async(opts, sink))?
+    let total = opts.config.timeouts.total;
+    crate::block_on(async {
+        match crate::config::Timeouts::duration(total) {
+            None => pull_async(opts, sink).await,
+            Some(t) => tokio::time::timeout(t, pull_async(opts, sink))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(RegistryError::Deadline {
+                        registry: opts.reference.registry().to_string(),
+                        what: format!("pull {}", opts.reference),
+                        secs: total,
+                    })
+                }),
+        }
+    })?
 }
 
 async fn pull_async(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledImage, RegistryError> {
@@ -383,11 +399,7 @@ async fn fetch_attempt(
                     // oci-client's own check at end of stream; ours below names the actual digest.
                     break;
                 }
-                return Err(RegistryError::Transport {
-                    registry: s.registry().to_string(),
-                    url,
-                    message: e.to_string(),
-                });
+                return Err(s.stream_error(&url, &e));
             }
         };
         if written + chunk.len() as u64 > d.size {
@@ -410,10 +422,11 @@ async fn fetch_attempt(
     }
     if written < d.size {
         // Cut off early: keep the bytes for a resumed retry.
-        return Err(RegistryError::Transport {
+        return Err(RegistryError::Network {
+            phase: crate::error::Phase::Read,
             registry: s.registry().to_string(),
             url,
-            message: format!("connection ended after {written} of {} bytes", d.size),
+            message: format!("connection closed after {written} of {} bytes", d.size),
         });
     }
     if let Some(v) = verifier {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use gantry_image::{Store, UnpackOptions};
-use gantry_registry::{Platform, ProgressMode, PullOptions, RegistryConfig};
+use gantry_registry::{Platform, ProgressMode, PullOptions, RegistryConfig, Timeouts};
 
 use crate::lookup::{normalize, open_store};
 use crate::store_sink::StoreSink;
@@ -25,6 +25,28 @@ pub struct PullArgs {
     /// Blobs downloaded in parallel.
     #[arg(long, default_value_t = gantry_registry::pull::DEFAULT_CONCURRENCY)]
     pub jobs: usize,
+    /// Seconds allowed to open a connection (default: `connect` under [timeouts] in
+    /// /etc/gantry/registries.toml, else 15; 0 = none).
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
+    /// Seconds a registry may stay silent mid-response before the pull fails as stalled
+    /// (default: `idle` under [timeouts], else 30; 0 = none).
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+    /// Seconds the whole pull may take, retries included (default: `total` under [timeouts],
+    /// else 3600; 0 = none).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+impl PullArgs {
+    /// The configured deadlines with this command's flags applied.
+    fn timeouts(&self, mut t: Timeouts) -> Timeouts {
+        t.connect = self.connect_timeout.unwrap_or(t.connect);
+        t.idle = self.idle_timeout.unwrap_or(t.idle);
+        t.total = self.timeout.unwrap_or(t.total);
+        t
+    }
 }
 
 /// What [`pull_image`] did.
@@ -49,13 +71,14 @@ pub struct Pulled {
 /// Runs `gantry pull`.
 pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
     let store = open_store(g)?;
-    let pulled = pull_image(
+    let pulled = pull_image_with(
         &store,
         &a.reference,
         a.platform.as_deref(),
         !a.no_unpack,
         a.jobs,
         g.quiet,
+        &|t| a.timeouts(t),
     )?;
     if !g.quiet {
         eprintln!(
@@ -86,6 +109,19 @@ pub fn pull_image(
     jobs: usize,
     quiet: bool,
 ) -> Result<Pulled> {
+    pull_image_with(store, reference, platform, unpack, jobs, quiet, &|t| t)
+}
+
+/// [`pull_image`] with the configured network deadlines adjusted by `timeouts` (flags).
+pub fn pull_image_with(
+    store: &Store,
+    reference: &str,
+    platform: Option<&str>,
+    unpack: bool,
+    jobs: usize,
+    quiet: bool,
+    timeouts: &dyn Fn(Timeouts) -> Timeouts,
+) -> Result<Pulled> {
     let reference = normalize(reference)?;
     let platform = platform
         .map(Platform::parse)
@@ -94,6 +130,7 @@ pub fn pull_image(
     let mut opts = PullOptions::new(reference.clone());
     opts.platform = platform.clone();
     opts.config = RegistryConfig::load_default()?;
+    opts.config.timeouts = timeouts(opts.config.timeouts);
     opts.progress = if quiet {
         ProgressMode::Quiet
     } else {
