@@ -200,7 +200,7 @@ pub enum RegistryError {
         actual: u64,
     },
     /// The local blob store failed.
-    #[error("storing blob {digest} of {registry}/{repository}: {source}")]
+    #[error("storing blob {digest} of {registry}/{repository}: {cause}")]
     Sink {
         /// Registry host.
         registry: String,
@@ -208,8 +208,8 @@ pub enum RegistryError {
         repository: String,
         /// The blob.
         digest: Digest,
-        /// The store's error.
-        source: Box<SinkError>,
+        /// The store's error (in the message, not a separate source, so it prints once).
+        cause: Box<SinkError>,
     },
     /// The registry broke the distribution protocol.
     #[error("{registry} ({url}) broke the distribution protocol: {reason}")]

@@ -257,7 +257,7 @@ fn sink_error(s: &Session, d: &Descriptor, e: SinkError) -> RegistryError {
             registry: s.registry().to_string(),
             repository: s.repository().to_string(),
             digest: d.digest.clone(),
-            source: Box::new(source),
+            cause: Box::new(source),
         },
     }
 }

@@ -42,12 +42,9 @@ fn to_sink(d: &gantry_registry::Digest, e: ImageError) -> SinkError {
     }
 }
 
-fn other(d: &gantry_registry::Digest, msg: String) -> SinkError {
-    SinkError::Io {
-        op: "store blob",
-        path: d.to_string().into(),
-        source: std::io::Error::other(msg),
-    }
+fn other(_d: &gantry_registry::Digest, msg: String) -> SinkError {
+    // The registry error around it names the blob already.
+    SinkError::Store(msg)
 }
 
 impl BlobSink for StoreSink<'_> {

@@ -138,8 +138,17 @@ pub fn pull_image_with(
     };
     opts.concurrency = jobs.max(1);
     let started = Instant::now();
-    let pulled = gantry_registry::pull(&opts, &StoreSink::new(store))
-        .with_context(|| format!("pull {reference}"))?;
+    let pulled = match gantry_registry::pull(&opts, &StoreSink::new(store)) {
+        Ok(p) => p,
+        Err(e) => {
+            if e.to_string().contains("no space left on") {
+                // On a full disk no partial blob stays behind (parallel downloads the
+                // failure cut short included): resuming is worth less than the space.
+                let _ = store.sweep_temporary();
+            }
+            return Err(anyhow::Error::new(e).context(format!("pull {reference}")));
+        }
+    };
     wait_single_threaded()?;
     let name = reference.to_string();
 
