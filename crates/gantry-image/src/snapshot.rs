@@ -129,7 +129,8 @@ impl Store {
                 media_type: l.media_type.clone(),
                 diff_id: Some(l.diff_id.clone()),
             };
-            unpack_layer(std::io::BufReader::new(blob), &info, &fs_dir, opts)
+            // In a confined child when this process is single-threaded (the engine).
+            crate::unpack::isolated::unpack_layer_confined(blob, &info, &fs_dir, opts)
         })();
         // The completion marker `fsck` checks: written only after the whole layer unpacked and
         // its diffID verified, and renamed into place together with `fs/`.

@@ -8,6 +8,7 @@
 mod compression;
 mod entry;
 mod fsops;
+pub mod isolated;
 mod limits;
 mod path;
 mod whiteout;
