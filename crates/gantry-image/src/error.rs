@@ -138,6 +138,9 @@ pub enum ImageError {
         /// Bytes the operation still needed, when known.
         needed: Option<u64>,
     },
+    /// The confined unpacker refused or failed a layer; its own message, naming layer and entry.
+    #[error("{0}")]
+    Unpacker(String),
     /// The metadata database failed.
     #[error("metadata database {path}: {reason}")]
     Db {

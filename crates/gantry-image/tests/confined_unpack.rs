@@ -81,6 +81,55 @@ fn without_the_hook_layers_unpack_the_same() {
     assert!(!dest.join("escape-attempts").exists());
 }
 
+fn hostile_entries_are_still_refused_and_reported_through_the_child() {
+    let base = tempfile::tempdir().unwrap();
+    let outside = base.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "link", outside.to_str().unwrap())
+        .unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(1);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "link/pwned", &b"x"[..]).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(0);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "etc/.wh..", &b""[..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let blob = base.path().join("hostile.tar");
+    std::fs::write(&blob, &tar).unwrap();
+    let dest = base.path().join("snap/fs");
+    std::fs::create_dir_all(&dest).unwrap();
+    let info = LayerInfo {
+        digest: Digest::sha256_of(&tar),
+        media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+        diff_id: None,
+    };
+    let e = unpack_layer_confined(
+        File::open(&blob).unwrap(),
+        &info,
+        &dest,
+        &UnpackOptions::default(),
+    )
+    .expect_err("the layer is refused");
+    assert!(
+        e.to_string().contains("entry \"link/pwned\"") && e.to_string().contains("symlink"),
+        "the child's refusal is reported: {e}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing written through the symlink"
+    );
+}
+
 fn main() {
     assert!(
         rustix::process::geteuid().is_root(),
@@ -94,6 +143,10 @@ fn main() {
         (
             "without_the_hook_layers_unpack_the_same",
             without_the_hook_layers_unpack_the_same,
+        ),
+        (
+            "hostile_entries_are_still_refused_and_reported_through_the_child",
+            hostile_entries_are_still_refused_and_reported_through_the_child,
         ),
     ] {
         eprintln!("test {name} ...");

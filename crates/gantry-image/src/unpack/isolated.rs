@@ -129,11 +129,7 @@ fn decode(
                 needed: None,
             });
         }
-        return Err(ImageError::UnsafeEntry {
-            layer: layer.digest.to_string(),
-            path: String::new(),
-            reason: err.to_owned(),
-        });
+        return Err(ImageError::Unpacker(err.to_owned()));
     }
     let num = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
     Ok(UnpackStats {
