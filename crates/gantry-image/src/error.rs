@@ -182,6 +182,21 @@ pub fn is_no_space(e: &std::io::Error) -> bool {
     )
 }
 
+impl ImageError {
+    /// True when the error comes from a full filesystem, also when a layer refusal only carries
+    /// the OS error as text (the unpacker's messages do).
+    pub fn is_no_space(&self) -> bool {
+        match self {
+            ImageError::NoSpace { .. } => true,
+            ImageError::Io { source, .. } => is_no_space(source),
+            other => {
+                let t = other.to_string();
+                t.contains("(os error 28)") || t.contains("(os error 122)")
+            }
+        }
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = ImageError> = std::result::Result<T, E>;
 

@@ -144,6 +144,13 @@ impl Store {
             Ok(s) => s,
             Err(e) => {
                 let _ = crate::unpack::remove_tree(&tmp);
+                if e.is_no_space() {
+                    // Name the store's snapshot area, not the temporary directory just removed.
+                    return Err(ImageError::NoSpace {
+                        path: self.root().join("snapshots"),
+                        needed: None,
+                    });
+                }
                 return Err(e);
             }
         };

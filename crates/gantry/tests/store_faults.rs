@@ -352,6 +352,23 @@ fn a_full_disk_fails_the_pull_cleanly_and_the_store_stays_usable() {
     g.ok(&["tag", &busybox, "localhost/other:2"]);
     assert!(g.run(&["fsck"]).status.success(), "fsck after a full disk");
 
+    // Room for the blob but not for its unpacked copy: the unpack fails the same way, leaves
+    // no partial unpack, and the image stays unlisted.
+    tmpfs.resize("50m");
+    let out = g.run(&["pull", &big]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("no space left on") && err.contains("/snapshots"),
+        "{err}"
+    );
+    assert_eq!(
+        g.temporaries(),
+        Vec::<String>::new(),
+        "a partial unpack was left"
+    );
+    let list = g.ok(&["images", "--format", "json"]);
+    assert!(!list.contains("testbed/big"), "{list}");
+
     // Room again: the big image pulls, and busybox runs.
     tmpfs.resize("120m");
     g.ok(&["pull", &big]);

@@ -176,7 +176,7 @@ fn child(
             "diff_id": s.diff_id.map(|d| d.to_string()), "warnings": s.warnings,
         }),
         Err(e) => {
-            json!({ "error": e.to_string(), "no_space": matches!(e, ImageError::NoSpace { .. }) })
+            json!({ "error": e.to_string(), "no_space": e.is_no_space() })
         }
     };
     let mut out = File::from(wr);
