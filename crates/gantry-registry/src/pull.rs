@@ -93,21 +93,25 @@ pub struct PulledImage {
 ///
 /// The whole pull, retries included, is bounded by `opts.config.timeouts.total`.
 pub fn pull(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledImage, RegistryError> {
+    crate::block_on(within_total_deadline(opts, pull_async(opts, sink)))?
+}
+
+/// Runs `fut` (a whole pull) within `opts.config.timeouts.total`, if set.
+async fn within_total_deadline<T>(
+    opts: &PullOptions,
+    fut: impl std::future::Future<Output = Result<T, RegistryError>>,
+) -> Result<T, RegistryError> {
     let total = opts.config.timeouts.total;
-    crate::block_on(async {
-        match crate::config::Timeouts::duration(total) {
-            None => pull_async(opts, sink).await,
-            Some(t) => tokio::time::timeout(t, pull_async(opts, sink))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(RegistryError::Deadline {
-                        registry: opts.reference.registry().to_string(),
-                        what: format!("pull {}", opts.reference),
-                        secs: total,
-                    })
-                }),
-        }
-    })?
+    match crate::config::Timeouts::duration(total) {
+        None => fut.await,
+        Some(t) => tokio::time::timeout(t, fut).await.unwrap_or_else(|_| {
+            Err(RegistryError::Deadline {
+                registry: opts.reference.registry().to_string(),
+                what: format!("pull {}", opts.reference),
+                secs: total,
+            })
+        }),
+    }
 }
 
 async fn pull_async(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledImage, RegistryError> {

@@ -9,6 +9,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{flock, FlockOperation};
 
@@ -187,13 +188,13 @@ impl BlobWriter {
     ///
     /// On a mismatch the partial file is deleted (it can never become valid) and the error says
     /// what differed.
-    pub fn commit(self) -> Result<BlobInfo> {
+    pub fn commit(mut self) -> Result<BlobInfo> {
         let info = BlobInfo {
             digest: self.digest.clone(),
             size: self.size,
             path: self.final_path.clone(),
         };
-        let Some(ingest) = self.ingest else {
+        let Some(ingest) = self.ingest.take() else {
             return Ok(info);
         };
         if ingest.written != self.size {
@@ -231,6 +232,21 @@ impl BlobWriter {
     }
 }
 
+/// Set once a blob write of this process ran out of space: partial blobs whose writers are then
+/// dropped unfinished (parallel downloads the failure cut short) are removed, not kept for
+/// resuming, so a full disk is left with no partial blob.
+static OUT_OF_SPACE: AtomicBool = AtomicBool::new(false);
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if let Some(i) = &self.ingest {
+            if OUT_OF_SPACE.load(Ordering::Relaxed) {
+                let _ = fs::remove_file(&i.path);
+            }
+        }
+    }
+}
+
 impl Ingest {
     /// Allocates the rest of the blob up front, so a full filesystem fails here, before any
     /// download, with the exact size still needed. On failure the partial file is removed: a
@@ -248,6 +264,7 @@ impl Ingest {
         ) {
             Ok(()) => Ok(()),
             Err(e) if is_no_space(&e.into()) => {
+                OUT_OF_SPACE.store(true, Ordering::Relaxed);
                 let _ = fs::remove_file(&self.path);
                 tracing::warn!(%digest, need, "no space for blob; partial removed");
                 Err(ImageError::NoSpace {
@@ -290,6 +307,7 @@ impl Write for BlobWriter {
         let n = match i.file.write(buf) {
             Ok(n) => n,
             Err(e) if is_no_space(&e) => {
+                OUT_OF_SPACE.store(true, Ordering::Relaxed);
                 let _ = fs::remove_file(&i.path);
                 return Err(io::Error::other(ImageError::NoSpace {
                     path: i.path.clone(),

@@ -241,9 +241,11 @@ impl Store {
         for name in super::gc::read_names(&snap_root)? {
             if !recorded.contains(&name) {
                 let p = snap_root.join(&name);
+                // A crash between the rename into place and the record: the next unpack of
+                // this layer stack (or --repair) replaces it.
                 r.problem(
                     p.display().to_string(),
-                    "snapshot directory without a record",
+                    "snapshot directory without a record, left by an interrupted pull",
                 );
                 if opts.repair {
                     crate::unpack::remove_tree(&p)?;

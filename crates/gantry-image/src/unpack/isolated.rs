@@ -71,12 +71,13 @@ pub(crate) fn unpack_isolated(
     let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| ImageError::errno("pipe", dest, e))?;
     // The child ends in `_exit` (fork_single_threaded's contract).
+    let parent = Some(rustix::process::getpid());
     let cloned = fork_child();
     match cloned {
         Err(e) => Err(ImageError::io("clone3 (unpacker)", dest, e)),
         Ok(gantry_sys::clone::Cloned::Child) => {
             drop(rd);
-            let code = child(blob, wr, layer, dest, opts, &conf);
+            let code = child(blob, wr, layer, dest, opts, &conf, parent);
             gantry_sys::clone::exit_immediately(code)
         }
         Ok(gantry_sys::clone::Cloned::Parent(pid)) => {
@@ -159,8 +160,9 @@ fn child(
     dest: &Path,
     opts: &UnpackOptions,
     conf: &Confinement,
+    parent: Option<rustix::process::Pid>,
 ) -> i32 {
-    let result = confine(&blob, &wr, dest, conf).and_then(|()| {
+    let result = confine(&blob, &wr, dest, conf, parent).and_then(|()| {
         #[cfg(feature = "test-hooks")]
         escape_hook();
         // The blob's descriptor survived `confine` (it keeps only this one and the pipe).
@@ -187,8 +189,24 @@ fn child(
 }
 
 /// Closes every other descriptor, enters the snapshot for good, drops privileges.
-fn confine(blob: &File, wr: &OwnedFd, dest: &Path, conf: &Confinement) -> Result<()> {
+fn confine(
+    blob: &File,
+    wr: &OwnedFd,
+    dest: &Path,
+    conf: &Confinement,
+    parent: Option<rustix::process::Pid>,
+) -> Result<()> {
     let err = |op: &'static str, e: std::io::Error| ImageError::io(op, dest, e);
+    // Die with the engine: a killed pull must not leave an unpacker writing into a directory
+    // whose lock (held by the engine) is gone and that the next sweep removes.
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .map_err(|e| err("prctl(PR_SET_PDEATHSIG)", e.into()))?;
+    if rustix::process::getppid() != parent {
+        return Err(err(
+            "start unpacker",
+            std::io::Error::other("the engine exited"),
+        ));
+    }
     let keep = [0, 1, 2, blob.as_raw_fd(), wr.as_raw_fd()];
     let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")
         .map_err(|e| err("read /proc/self/fd", e))?

@@ -1,6 +1,7 @@
 //! `gantry pull`: fetch an image from a registry into the store, register it under its
 //! normalised name and (by default) unpack its layers into shared snapshots.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -39,14 +40,18 @@ pub struct PullArgs {
     pub timeout: Option<u64>,
 }
 
-impl PullArgs {
-    /// The configured deadlines with this command's flags applied.
-    fn timeouts(&self, mut t: Timeouts) -> Timeouts {
-        t.connect = self.connect_timeout.unwrap_or(t.connect);
-        t.idle = self.idle_timeout.unwrap_or(t.idle);
-        t.total = self.timeout.unwrap_or(t.total);
-        t
+/// The deadline flags of this `gantry pull` (connect, idle, total), set once by [`run`]; other
+/// commands that pull use the configured deadlines.
+static DEADLINE_FLAGS: OnceLock<[Option<u64>; 3]> = OnceLock::new();
+
+/// The configured deadlines with this invocation's flags applied.
+fn with_deadline_flags(mut t: Timeouts) -> Timeouts {
+    if let Some([connect, idle, total]) = DEADLINE_FLAGS.get() {
+        t.connect = connect.unwrap_or(t.connect);
+        t.idle = idle.unwrap_or(t.idle);
+        t.total = total.unwrap_or(t.total);
     }
+    t
 }
 
 /// What [`pull_image`] did.
@@ -71,14 +76,14 @@ pub struct Pulled {
 /// Runs `gantry pull`.
 pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
     let store = open_store(g)?;
-    let pulled = pull_image_with(
+    let _ = DEADLINE_FLAGS.set([a.connect_timeout, a.idle_timeout, a.timeout]);
+    let pulled = pull_image(
         &store,
         &a.reference,
         a.platform.as_deref(),
         !a.no_unpack,
         a.jobs,
         g.quiet,
-        &|t| a.timeouts(t),
     )?;
     if !g.quiet {
         eprintln!(
@@ -109,19 +114,6 @@ pub fn pull_image(
     jobs: usize,
     quiet: bool,
 ) -> Result<Pulled> {
-    pull_image_with(store, reference, platform, unpack, jobs, quiet, &|t| t)
-}
-
-/// [`pull_image`] with the configured network deadlines adjusted by `timeouts` (flags).
-pub fn pull_image_with(
-    store: &Store,
-    reference: &str,
-    platform: Option<&str>,
-    unpack: bool,
-    jobs: usize,
-    quiet: bool,
-    timeouts: &dyn Fn(Timeouts) -> Timeouts,
-) -> Result<Pulled> {
     let reference = normalize(reference)?;
     let platform = platform
         .map(Platform::parse)
@@ -130,7 +122,7 @@ pub fn pull_image_with(
     let mut opts = PullOptions::new(reference.clone());
     opts.platform = platform.clone();
     opts.config = RegistryConfig::load_default()?;
-    opts.config.timeouts = timeouts(opts.config.timeouts);
+    opts.config.timeouts = with_deadline_flags(opts.config.timeouts);
     opts.progress = if quiet {
         ProgressMode::Quiet
     } else {
@@ -138,17 +130,8 @@ pub fn pull_image_with(
     };
     opts.concurrency = jobs.max(1);
     let started = Instant::now();
-    let pulled = match gantry_registry::pull(&opts, &StoreSink::new(store)) {
-        Ok(p) => p,
-        Err(e) => {
-            if e.to_string().contains("no space left on") {
-                // On a full disk no partial blob stays behind (parallel downloads the
-                // failure cut short included): resuming is worth less than the space.
-                let _ = store.sweep_temporary();
-            }
-            return Err(anyhow::Error::new(e).context(format!("pull {reference}")));
-        }
-    };
+    let pulled = gantry_registry::pull(&opts, &StoreSink::new(store))
+        .with_context(|| format!("pull {reference}"))?;
     wait_single_threaded()?;
     let name = reference.to_string();
 
