@@ -221,12 +221,10 @@ impl Store {
                 })?;
         let dir = self.root().join("containers").join(id);
         Ok(ContainerRootfs {
-            lowerdirs: rec
-                .chain_ids
-                .iter()
-                .rev()
-                .map(|c| self.snapshot_path(c))
-                .collect(),
+            lowerdirs: visible_lowers(
+                rec.chain_ids.iter().rev().map(|c| self.snapshot_path(c)),
+                rec.whiteouts,
+            ),
             upperdir: dir.join("upper"),
             workdir: dir.join("work"),
             rootfs: dir.join("rootfs"),
@@ -244,6 +242,24 @@ impl Store {
         self.db()
             .write(vec![Op::Delete(Table::Containers, id.to_owned())])
     }
+}
+
+/// The overlay `lowerdir` list (top first) cut below the first layer whose root directory is
+/// opaque: overlayfs honours the opaque mark on directories it looks up, never on a layer's
+/// root, so a `.wh..wh..opq` at a layer's root must hide the layers below by leaving them out.
+fn visible_lowers(top_first: impl Iterator<Item = PathBuf>, mode: WhiteoutMode) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in top_first {
+        let opaque = mode.opaque_xattr().is_some_and(|name| {
+            let mut v = [0u8; 4];
+            matches!(rustix::fs::lgetxattr(&dir, name, &mut v), Ok(1) if v[0] == b'y')
+        });
+        out.push(dir);
+        if opaque {
+            break;
+        }
+    }
+    out
 }
 
 #[cfg(test)]

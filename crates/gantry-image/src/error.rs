@@ -129,6 +129,18 @@ pub enum ImageError {
         #[source]
         source: std::io::Error,
     },
+    /// The filesystem holding the store is full (ENOSPC or a quota).
+    #[error("no space left on {path}: {} (free space, e.g. with `gantry rmi` + `gantry gc`, or use another --root)",
+        match .needed { Some(n) => format!("{n} bytes needed"), None => "more space needed".to_owned() })]
+    NoSpace {
+        /// The file or directory being written.
+        path: PathBuf,
+        /// Bytes the operation still needed, when known.
+        needed: Option<u64>,
+    },
+    /// The confined unpacker refused or failed a layer; its own message, naming layer and entry.
+    #[error("{0}")]
+    Unpacker(String),
     /// The metadata database failed.
     #[error("metadata database {path}: {reason}")]
     Db {
@@ -141,7 +153,14 @@ pub enum ImageError {
 
 impl ImageError {
     /// Wraps an I/O error with the operation and path.
+    /// A full filesystem (ENOSPC, EDQUOT) becomes [`ImageError::NoSpace`].
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        if is_no_space(&source) {
+            return ImageError::NoSpace {
+                path: path.into(),
+                needed: None,
+            };
+        }
         ImageError::Io {
             op,
             path: path.into(),
@@ -152,6 +171,29 @@ impl ImageError {
     /// Wraps a rustix errno with the operation and path.
     pub fn errno(op: &'static str, path: impl Into<PathBuf>, e: rustix::io::Errno) -> Self {
         ImageError::io(op, path, std::io::Error::from(e))
+    }
+}
+
+/// True for the errors of a full filesystem or an exhausted quota.
+pub fn is_no_space(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(c) if c == rustix::io::Errno::NOSPC.raw_os_error() || c == rustix::io::Errno::DQUOT.raw_os_error()
+    )
+}
+
+impl ImageError {
+    /// True when the error comes from a full filesystem, also when a layer refusal only carries
+    /// the OS error as text (the unpacker's messages do).
+    pub fn is_no_space(&self) -> bool {
+        match self {
+            ImageError::NoSpace { .. } => true,
+            ImageError::Io { source, .. } => is_no_space(source),
+            other => {
+                let t = other.to_string();
+                t.contains("(os error 28)") || t.contains("(os error 122)")
+            }
+        }
     }
 }
 

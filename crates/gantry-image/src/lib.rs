@@ -58,5 +58,8 @@ pub use digest::Digest;
 pub use error::{ImageError, Result};
 pub use platform::Platform;
 pub use snapshot::chain_ids;
-pub use store::{BlobInfo, BlobSink, BlobWriter, GcReport, ImageRecord, Store, StoreOptions};
+pub use store::{
+    BlobInfo, BlobSink, BlobWriter, FsckOptions, FsckReport, GcReport, ImageRecord, Store,
+    StoreOptions,
+};
 pub use unpack::{UnpackLimits, UnpackOptions, WhiteoutMode};

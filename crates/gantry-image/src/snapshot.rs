@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Digest;
 use crate::error::{ImageError, Result};
 use crate::store::db::{Op, Table};
+use crate::store::temp::OwnedTempDir;
 use crate::store::{Store, StoreLock};
 use crate::unpack::{unpack_layer, LayerInfo, UnpackOptions, UnpackStats, WhiteoutMode};
 
@@ -43,6 +44,9 @@ pub struct SnapshotRecord {
     /// File bytes written.
     pub bytes: u64,
 }
+/// Name of the file beside a snapshot's `fs/` holding its diffID once the unpack completed.
+pub const COMPLETE_MARKER: &str = "diffid";
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A name unique across processes and threads for temporary directories.
@@ -73,9 +77,18 @@ impl Store {
     pub fn prepare_snapshots(&self, image: &str, opts: &UnpackOptions) -> Result<Vec<PathBuf>> {
         let img = self.image(image)?;
         let man = self.manifest(&img.manifest)?;
+        self.prepare_layers(&man.layers, opts)
+    }
+
+    /// Unpacks every layer of a stack (bottom first) not yet unpacked; returns snapshot dirs.
+    pub(crate) fn prepare_layers(
+        &self,
+        layers: &[crate::store::LayerRecord],
+        opts: &UnpackOptions,
+    ) -> Result<Vec<PathBuf>> {
         let mut dirs = Vec::new();
         let mut parent: Option<Digest> = None;
-        for l in &man.layers {
+        for l in layers {
             let path = self.snapshot_path(&l.chain_id);
             match self.snapshot(&l.chain_id)? {
                 Some(r) if r.whiteouts != opts.whiteouts => {
@@ -103,10 +116,10 @@ impl Store {
         parent: Option<Digest>,
         opts: &UnpackOptions,
     ) -> Result<()> {
-        let tmp = self
-            .root()
-            .join("snapshots/tmp")
-            .join(unique_name("unpack"));
+        // Locked for as long as this process lives: a sweep (`gc`, the next pull) removes it
+        // at once if this process dies, and never while it works.
+        let owned = OwnedTempDir::create(&self.root().join("snapshots/tmp"), "unpack")?;
+        let tmp = owned.path().to_path_buf();
         let fs_dir = tmp.join("fs");
         std::fs::create_dir_all(&fs_dir).map_err(|e| ImageError::io("mkdir", &fs_dir, e))?;
         let result = (|| -> Result<UnpackStats> {
@@ -116,12 +129,28 @@ impl Store {
                 media_type: l.media_type.clone(),
                 diff_id: Some(l.diff_id.clone()),
             };
-            unpack_layer(std::io::BufReader::new(blob), &info, &fs_dir, opts)
+            // In a confined child when this process is single-threaded (the engine).
+            crate::unpack::isolated::unpack_layer_confined(blob, &info, &fs_dir, opts)
         })();
+        // The completion marker `fsck` checks: written only after the whole layer unpacked and
+        // its diffID verified, and renamed into place together with `fs/`.
+        let result = result.and_then(|stats| {
+            let marker = tmp.join(COMPLETE_MARKER);
+            std::fs::write(&marker, l.diff_id.to_string())
+                .map_err(|e| ImageError::io("write", &marker, e))?;
+            Ok(stats)
+        });
         let stats = match result {
             Ok(s) => s,
             Err(e) => {
                 let _ = crate::unpack::remove_tree(&tmp);
+                if e.is_no_space() {
+                    // Name the store's snapshot area, not the temporary directory just removed.
+                    return Err(ImageError::NoSpace {
+                        path: self.root().join("snapshots"),
+                        needed: None,
+                    });
+                }
                 return Err(e);
             }
         };

@@ -31,6 +31,45 @@ pub struct RegistryConfig {
     /// Registries (`host` or `host:port`) reached over plain HTTP.
     #[serde(default)]
     pub insecure: Vec<String>,
+    /// Network deadlines.
+    #[serde(default)]
+    pub timeouts: Timeouts,
+}
+
+/// Network deadlines, in seconds (`[timeouts]` in the file; `0` means none):
+///
+/// ```toml
+/// [timeouts]
+/// connect = 15    # DNS + TCP connect (+ TLS) of one connection
+/// idle = 30       # longest wait for the next bytes of a response
+/// total = 3600    # a whole pull or push, retries included
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// Seconds allowed to open one connection.
+    pub connect: u64,
+    /// Seconds a response may stay silent before the transfer is abandoned as stalled.
+    pub idle: u64,
+    /// Seconds a whole pull or push may take.
+    pub total: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: 15,
+            idle: 30,
+            total: 3600,
+        }
+    }
+}
+
+impl Timeouts {
+    /// `secs` as a duration, `None` for 0 (no deadline).
+    pub fn duration(secs: u64) -> Option<std::time::Duration> {
+        (secs > 0).then(|| std::time::Duration::from_secs(secs))
+    }
 }
 
 impl RegistryConfig {
@@ -159,6 +198,12 @@ mod tests {
             RegistryConfig::from_toml("", p).unwrap(),
             RegistryConfig::default()
         );
+        assert!(RegistryConfig::from_toml("[timeouts]\nstall = 3\n", p).is_err());
+        let t = RegistryConfig::from_toml("[timeouts]\nidle = 3\n", p)
+            .unwrap()
+            .timeouts;
+        assert_eq!((t.connect, t.idle, t.total), (15, 3, 3600));
+        assert_eq!(Timeouts::duration(0), None);
     }
 
     #[test]

@@ -110,6 +110,29 @@ pub enum RegistryError {
         /// The underlying error.
         message: String,
     },
+    /// A network failure in a named phase (DNS, connect, TLS, read), dropped connections and
+    /// stalls (the idle deadline) included.
+    #[error("{phase} failed for {registry} ({url}): {message} — {}", phase.hint(.url))]
+    Network {
+        /// Which phase failed.
+        phase: Phase,
+        /// Registry host.
+        registry: String,
+        /// The request URL.
+        url: String,
+        /// What happened.
+        message: String,
+    },
+    /// The whole operation ran past its total deadline.
+    #[error("{what} from {registry} did not finish within the total deadline of {secs} s — raise `total` under [timeouts] in /etc/gantry/registries.toml or pass --timeout")]
+    Deadline {
+        /// Registry host.
+        registry: String,
+        /// What was running (`pull docker.io/library/busybox:latest`).
+        what: String,
+        /// The deadline in seconds.
+        secs: u64,
+    },
     /// A manifest exceeds the size limit.
     #[error(
         "manifest {reference} of {registry}/{repository} is larger than {limit} bytes; refusing it"
@@ -177,7 +200,7 @@ pub enum RegistryError {
         actual: u64,
     },
     /// The local blob store failed.
-    #[error("storing blob {digest} of {registry}/{repository}: {source}")]
+    #[error("storing blob {digest} of {registry}/{repository}: {cause}")]
     Sink {
         /// Registry host.
         registry: String,
@@ -185,8 +208,8 @@ pub enum RegistryError {
         repository: String,
         /// The blob.
         digest: Digest,
-        /// The store's error.
-        source: Box<SinkError>,
+        /// The store's error (in the message, not a separate source, so it prints once).
+        cause: Box<SinkError>,
     },
     /// The registry broke the distribution protocol.
     #[error("{registry} ({url}) broke the distribution protocol: {reason}")]
@@ -203,11 +226,54 @@ pub enum RegistryError {
     Runtime(std::io::Error),
 }
 
+/// The phase of a network exchange that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Resolving the registry's name.
+    Dns,
+    /// Opening the TCP connection (refused, unreachable, or past the connect deadline).
+    Connect,
+    /// The TLS handshake (certificate, protocol).
+    Tls,
+    /// Reading the response: the connection dropped mid-transfer.
+    Read,
+    /// Reading the response: nothing arrived within the idle deadline.
+    Idle,
+}
+
+impl Phase {
+    /// What to do about a failure in this phase.
+    fn hint(self, url: &str) -> &'static str {
+        match self {
+            Phase::Dns => "check the registry's name and this machine's DNS configuration",
+            Phase::Connect if url.starts_with("https://") => INSECURE_HINT,
+            Phase::Connect => "check the address and that the registry is running",
+            Phase::Tls => "check the registry's certificate; if it serves plain HTTP, list it under `insecure` in /etc/gantry/registries.toml",
+            Phase::Read => "the registry dropped the connection mid-transfer; the pull resumes where it stopped when run again",
+            Phase::Idle => "the registry stopped sending; retry later, or raise `idle` under [timeouts] in /etc/gantry/registries.toml (--idle-timeout)",
+        }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Dns => "DNS lookup",
+            Phase::Connect => "connect",
+            Phase::Tls => "TLS handshake",
+            Phase::Read => "read",
+            Phase::Idle => "read (idle deadline)",
+        })
+    }
+}
+
 impl RegistryError {
-    /// True for errors worth retrying: connection failures, 5xx and 429.
+    /// True for errors worth retrying: connection failures, dropped transfers, 5xx and 429.
+    /// A stall is not retried: it already cost the whole idle deadline.
     pub fn is_transient(&self) -> bool {
         match self {
             RegistryError::Transport { .. } => true,
+            RegistryError::Network { phase, .. } => !matches!(phase, Phase::Idle | Phase::Tls),
             RegistryError::Http { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }

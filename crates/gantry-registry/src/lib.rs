@@ -29,9 +29,9 @@ pub use attachments::{
     fetch_signatures, push_signature, signature_tag, AttachedSignature, Signatures,
 };
 pub use auth::{AuthFiles, Credentials};
-pub use config::RegistryConfig;
+pub use config::{RegistryConfig, Timeouts};
 pub use digest::{Algorithm, Digest, DigestError};
-pub use error::RegistryError;
+pub use error::{Phase, RegistryError};
 pub use manifest::{ImageIndex, ImageManifest, IndexEntry, Manifest};
 pub use platform::Platform;
 pub use progress::ProgressMode;

@@ -90,14 +90,34 @@ pub struct PulledImage {
 
 /// Pulls `opts.reference` into `sink`. Blocking: runs on a private single-threaded tokio runtime that
 /// is dropped (with its blocking-pool threads joined) before this returns.
+///
+/// The whole pull, retries included, is bounded by `opts.config.timeouts.total`.
 pub fn pull(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledImage, RegistryError> {
-    match crate::block_on(pull_async(opts, sink, None))?? {
+    match crate::block_on(within_total_deadline(opts, pull_async(opts, sink, None)))?? {
         Ok(p) => Ok(p),
         // Without a check nothing can be refused.
         Err(refused) => Err(RegistryError::Protocol {
             registry: opts.reference.registry().to_string(),
             url: String::new(),
             reason: refused.to_string(),
+        }),
+    }
+}
+
+/// Runs `fut` (a whole pull) within `opts.config.timeouts.total`, if set.
+async fn within_total_deadline<T>(
+    opts: &PullOptions,
+    fut: impl std::future::Future<Output = Result<T, RegistryError>>,
+) -> Result<T, RegistryError> {
+    let total = opts.config.timeouts.total;
+    match crate::config::Timeouts::duration(total) {
+        None => fut.await,
+        Some(t) => tokio::time::timeout(t, fut).await.unwrap_or_else(|_| {
+            Err(RegistryError::Deadline {
+                registry: opts.reference.registry().to_string(),
+                what: format!("pull {}", opts.reference),
+                secs: total,
+            })
         }),
     }
 }
@@ -118,7 +138,10 @@ pub fn pull_verified(
     sink: &dyn BlobSink,
     check: &SignatureCheck<'_>,
 ) -> Result<Result<PulledImage, Refused>, RegistryError> {
-    crate::block_on(pull_async(opts, sink, Some(check)))?
+    crate::block_on(within_total_deadline(
+        opts,
+        pull_async(opts, sink, Some(check)),
+    ))?
 }
 
 async fn pull_async(
@@ -278,7 +301,7 @@ fn sink_error(s: &Session, d: &Descriptor, e: SinkError) -> RegistryError {
             registry: s.registry().to_string(),
             repository: s.repository().to_string(),
             digest: d.digest.clone(),
-            source: Box::new(source),
+            cause: Box::new(source),
         },
     }
 }
@@ -420,11 +443,7 @@ async fn fetch_attempt(
                     // oci-client's own check at end of stream; ours below names the actual digest.
                     break;
                 }
-                return Err(RegistryError::Transport {
-                    registry: s.registry().to_string(),
-                    url,
-                    message: e.to_string(),
-                });
+                return Err(s.stream_error(&url, &e));
             }
         };
         if written + chunk.len() as u64 > d.size {
@@ -447,10 +466,11 @@ async fn fetch_attempt(
     }
     if written < d.size {
         // Cut off early: keep the bytes for a resumed retry.
-        return Err(RegistryError::Transport {
+        return Err(RegistryError::Network {
+            phase: crate::error::Phase::Read,
             registry: s.registry().to_string(),
             url,
-            message: format!("connection ended after {written} of {} bytes", d.size),
+            message: format!("connection closed after {written} of {} bytes", d.size),
         });
     }
     if let Some(v) = verifier {

@@ -198,7 +198,7 @@ fn source_error(s: &Session, d: &Descriptor, source: SinkError) -> RegistryError
         registry: s.registry().to_string(),
         repository: s.repository().to_string(),
         digest: d.digest.clone(),
-        source: Box::new(source),
+        cause: Box::new(source),
     }
 }
 
@@ -229,7 +229,7 @@ fn read_all(
             registry: s.registry().to_string(),
             repository: s.repository().to_string(),
             digest: d.digest.clone(),
-            source: Box::new(SinkError::DigestMismatch {
+            cause: Box::new(SinkError::DigestMismatch {
                 expected: d.digest.clone(),
                 actual,
             }),

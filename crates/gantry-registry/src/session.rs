@@ -10,12 +10,28 @@ use reqwest::header::{
 };
 
 use crate::auth::{AuthFiles, Credentials};
-use crate::config::RegistryConfig;
+use crate::config::{RegistryConfig, Timeouts};
 use crate::digest::{Digest, Verifier};
-use crate::error::RegistryError;
+use crate::error::{Phase, RegistryError};
 use crate::manifest::{ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE};
 use crate::reference::Reference;
 use crate::retry::RetryPolicy;
+
+/// The phase a reqwest error happened in; `message` is its text with all its sources.
+fn phase_of(e: &reqwest::Error, message: &str) -> Phase {
+    let m = message.to_ascii_lowercase();
+    if m.contains("dns error") || m.contains("failed to lookup address") {
+        Phase::Dns
+    } else if m.contains("tls") || m.contains("certificate") || m.contains("handshake") {
+        Phase::Tls
+    } else if e.is_connect() {
+        Phase::Connect
+    } else if e.is_timeout() {
+        Phase::Idle
+    } else {
+        Phase::Read
+    }
+}
 
 /// What a failed request was about, to pick the right error variant.
 #[derive(Debug, Clone)]
@@ -64,8 +80,8 @@ impl Session {
                 oci_client::client::ClientProtocol::Https
             },
             user_agent: concat!("gantry/", env!("CARGO_PKG_VERSION")),
-            connect_timeout: Some(std::time::Duration::from_secs(30)),
-            read_timeout: Some(std::time::Duration::from_secs(60)),
+            connect_timeout: Timeouts::duration(config.timeouts.connect),
+            read_timeout: Timeouts::duration(config.timeouts.idle),
             use_monolithic_push: !chunked_push,
             ..Default::default()
         };
@@ -75,16 +91,19 @@ impl Session {
             message: e.to_string(),
         };
         let oci = Client::try_from(oci_config).map_err(transport)?;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("gantry/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(30))
-            .read_timeout(std::time::Duration::from_secs(60))
-            .build()
-            .map_err(|e| RegistryError::Transport {
-                registry: reference.registry().to_string(),
-                url: format!("{scheme}://{}", reference.api_host()),
-                message: e.to_string(),
-            })?;
+        let mut http =
+            reqwest::Client::builder().user_agent(concat!("gantry/", env!("CARGO_PKG_VERSION")));
+        if let Some(t) = Timeouts::duration(config.timeouts.connect) {
+            http = http.connect_timeout(t);
+        }
+        if let Some(t) = Timeouts::duration(config.timeouts.idle) {
+            http = http.read_timeout(t);
+        }
+        let http = http.build().map_err(|e| RegistryError::Transport {
+            registry: reference.registry().to_string(),
+            url: format!("{scheme}://{}", reference.api_host()),
+            message: e.to_string(),
+        })?;
         Ok(Session {
             oci_ref: reference.to_oci(),
             reference: reference.clone(),
@@ -362,10 +381,29 @@ impl Session {
             message.push_str(&s.to_string());
             src = s.source();
         }
-        RegistryError::Transport {
+        let phase = phase_of(e, &message);
+        RegistryError::Network {
+            phase,
             registry: self.registry().to_string(),
             url: url.to_string(),
             message,
+        }
+    }
+
+    /// Maps an error of a response body stream (oci-client wraps reqwest's in `io::Error`).
+    pub fn stream_error(&self, url: &str, e: &std::io::Error) -> RegistryError {
+        if let Some(r) = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>()) {
+            return self.transport_error(url, r);
+        }
+        RegistryError::Network {
+            phase: if e.kind() == std::io::ErrorKind::TimedOut {
+                Phase::Idle
+            } else {
+                Phase::Read
+            },
+            registry: self.registry().to_string(),
+            url: url.to_string(),
+            message: e.to_string(),
         }
     }
 
@@ -396,11 +434,7 @@ impl Session {
                     .unwrap_or(400);
                 self.status_error(status, &url, envelope.to_string(), subject)
             }
-            OciDistributionError::IoError(io) => RegistryError::Transport {
-                registry: self.registry().to_string(),
-                url: url.to_string(),
-                message: io.to_string(),
-            },
+            OciDistributionError::IoError(io) => self.stream_error(url, &io),
             other => RegistryError::Protocol {
                 registry: self.registry().to_string(),
                 url: url.to_string(),
@@ -435,6 +469,7 @@ mod tests {
 
     fn base(r: &str, insecure: &[&str]) -> String {
         let cfg = RegistryConfig {
+            timeouts: Default::default(),
             insecure: insecure.iter().map(|s| s.to_string()).collect(),
         };
         Session::new(

@@ -60,6 +60,9 @@ pub enum SinkError {
     /// The blob is not in the source.
     #[error("blob {0} is not present")]
     Missing(Digest),
+    /// The store refused the write; the text says why and where (e.g. no space left).
+    #[error("{0}")]
+    Store(String),
 }
 
 /// Destination of pulled blobs (implemented by the image store).

@@ -244,7 +244,16 @@ fn plain_http_only_for_loopback_and_listed_registries() {
     let mut o = opts(&r);
     o.retry.attempts = 1;
     let e = pull(&o, &s).expect_err("TLS to a plain-HTTP registry");
-    assert!(matches!(e, RegistryError::Transport { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            RegistryError::Network {
+                phase: gantry_registry::Phase::Tls | gantry_registry::Phase::Connect,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(
         e.to_string().contains("https://") && e.to_string().contains("insecure"),
         "{e}"
@@ -253,6 +262,7 @@ fn plain_http_only_for_loopback_and_listed_registries() {
     // Listed as insecure by host:port, or by host alone: plain HTTP works.
     for entry in [format!("{host}:{port}"), host.clone()] {
         o.config = gantry_registry::RegistryConfig {
+            timeouts: Default::default(),
             insecure: vec![entry],
         };
         pull(&o, &s).expect("insecure registry from the config");

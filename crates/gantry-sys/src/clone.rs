@@ -61,3 +61,21 @@ pub fn exit_immediately(code: i32) -> ! {
     // SAFETY: `_exit` has no preconditions; it never returns.
     unsafe { libc::_exit(code) }
 }
+
+/// Forks a child in new namespaces (`CLONE_NEW*` in `flags`) for a short confined job (the
+/// image unpacker), for crates that may not use `unsafe`. Refuses (`EBUSY`) unless the calling
+/// process has exactly one thread, which is what makes running Rust code in the child sound.
+/// The child must end with [`exit_immediately`].
+pub fn fork_single_threaded(flags: u64) -> io::Result<Cloned> {
+    let threads = std::fs::read_dir("/proc/self/task")?.count();
+    if threads != 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            format!("refusing to fork with {threads} threads alive"),
+        ));
+    }
+    // SAFETY: the process is single-threaded (checked just above: no thread can start between
+    // the check and the clone, as this thread is the only one), and the caller's child ends in
+    // `_exit` per this function's contract.
+    unsafe { clone3(flags) }
+}

@@ -64,6 +64,8 @@ enum Command {
     Push(commands::push::PushArgs),
     /// Remove unreferenced blobs, snapshots and dead containers.
     Gc(commands::gc::GcArgs),
+    /// Verify the image store (blob hashes, snapshots, records); --repair removes damage.
+    Fsck(commands::fsck::FsckArgs),
     /// Run a container, or a pod of apps separated by `---`, in the foreground (or detached).
     Run(Box<commands::run::RunArgs>),
     /// List containers and pods' apps.
@@ -107,6 +109,7 @@ fn main() {
         Command::Import(a) => commands::import::run(g, a),
         Command::Push(a) => commands::push::run(g, a),
         Command::Gc(a) => commands::gc::run(g, a),
+        Command::Fsck(a) => commands::fsck::run(g, a),
         Command::Run(a) => commands::run::run(g, a, &extra_apps),
         Command::Ps(a) => commands::ps::run(g, a),
         Command::Rm(a) => commands::rm::run(g, a),

@@ -42,12 +42,9 @@ fn to_sink(d: &gantry_registry::Digest, e: ImageError) -> SinkError {
     }
 }
 
-fn other(d: &gantry_registry::Digest, msg: String) -> SinkError {
-    SinkError::Io {
-        op: "store blob",
-        path: d.to_string().into(),
-        source: std::io::Error::other(msg),
-    }
+fn other(_d: &gantry_registry::Digest, msg: String) -> SinkError {
+    // The registry error around it names the blob already.
+    SinkError::Store(msg)
 }
 
 impl BlobSink for StoreSink<'_> {
@@ -99,10 +96,14 @@ impl PartialBlob for StorePartial {
             return Ok(());
         }
         self.writer.write_all(b).map_err(|e| {
+            if !e.get_ref().is_some_and(|i| i.is::<ImageError>()) {
+                // A plain OS error (ENOSPC among them) keeps its own text.
+                let path = self.writer.digest().to_string();
+                return to_sink(&self.digest, ImageError::io("write blob", path, e));
+            }
             match e.into_inner().map(|i| i.downcast::<ImageError>()) {
                 Some(Ok(ie)) => to_sink(&self.digest, *ie),
-                Some(Err(other_err)) => other(&self.digest, other_err.to_string()),
-                None => other(&self.digest, "write failed".into()),
+                _ => other(&self.digest, "write failed".into()),
             }
         })
     }

@@ -9,11 +9,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{flock, FlockOperation};
 
 use crate::digest::{Digest, Hasher};
-use crate::error::{ImageError, Result};
+use crate::error::{is_no_space, ImageError, Result};
 use crate::store::lock::libc_o_nofollow;
 
 /// What a registry client (or importer) writes blobs into.
@@ -150,6 +151,7 @@ impl BlobWriter {
         if written > size {
             ingest.reset()?;
         }
+        ingest.reserve(size, digest)?;
         tracing::debug!(%digest, offset = ingest.written, "ingest started");
         Ok(BlobWriter {
             digest: digest.clone(),
@@ -186,13 +188,13 @@ impl BlobWriter {
     ///
     /// On a mismatch the partial file is deleted (it can never become valid) and the error says
     /// what differed.
-    pub fn commit(self) -> Result<BlobInfo> {
+    pub fn commit(mut self) -> Result<BlobInfo> {
         let info = BlobInfo {
             digest: self.digest.clone(),
             size: self.size,
             path: self.final_path.clone(),
         };
-        let Some(ingest) = self.ingest else {
+        let Some(ingest) = self.ingest.take() else {
             return Ok(info);
         };
         if ingest.written != self.size {
@@ -214,10 +216,12 @@ impl BlobWriter {
                 actual: actual.to_string(),
             });
         }
-        ingest
-            .file
-            .sync_all()
-            .map_err(|e| ImageError::io("fsync", &ingest.path, e))?;
+        if let Err(e) = ingest.file.sync_all() {
+            if is_no_space(&e) {
+                let _ = fs::remove_file(&ingest.path);
+            }
+            return Err(ImageError::io("fsync", &ingest.path, e));
+        }
         fs::rename(&ingest.path, &self.final_path)
             .map_err(|e| ImageError::io("rename", &self.final_path, e))?;
         if let Some(dir) = self.final_path.parent() {
@@ -228,7 +232,51 @@ impl BlobWriter {
     }
 }
 
+/// Set once a blob write of this process ran out of space: partial blobs whose writers are then
+/// dropped unfinished (parallel downloads the failure cut short) are removed, not kept for
+/// resuming, so a full disk is left with no partial blob.
+static OUT_OF_SPACE: AtomicBool = AtomicBool::new(false);
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if let Some(i) = &self.ingest {
+            if OUT_OF_SPACE.load(Ordering::Relaxed) {
+                let _ = fs::remove_file(&i.path);
+            }
+        }
+    }
+}
+
 impl Ingest {
+    /// Allocates the rest of the blob up front, so a full filesystem fails here, before any
+    /// download, with the exact size still needed. On failure the partial file is removed: a
+    /// full disk must not also hold half a blob.
+    fn reserve(&mut self, size: u64, digest: &Digest) -> Result<()> {
+        let need = size.saturating_sub(self.written);
+        if need == 0 {
+            return Ok(());
+        }
+        match rustix::fs::fallocate(
+            &self.file,
+            rustix::fs::FallocateFlags::KEEP_SIZE,
+            self.written,
+            need,
+        ) {
+            Ok(()) => Ok(()),
+            Err(e) if is_no_space(&e.into()) => {
+                OUT_OF_SPACE.store(true, Ordering::Relaxed);
+                let _ = fs::remove_file(&self.path);
+                tracing::warn!(%digest, need, "no space for blob; partial removed");
+                Err(ImageError::NoSpace {
+                    path: self.path.clone(),
+                    needed: Some(need),
+                })
+            }
+            // Filesystems without fallocate: a full disk then shows at write time instead.
+            Err(_) => Ok(()),
+        }
+    }
+
     fn reset(&mut self) -> Result<()> {
         self.file
             .set_len(0)
@@ -256,7 +304,18 @@ impl Write for BlobWriter {
                 actual: i.written + buf.len() as u64,
             }));
         }
-        let n = i.file.write(buf)?;
+        let n = match i.file.write(buf) {
+            Ok(n) => n,
+            Err(e) if is_no_space(&e) => {
+                OUT_OF_SPACE.store(true, Ordering::Relaxed);
+                let _ = fs::remove_file(&i.path);
+                return Err(io::Error::other(ImageError::NoSpace {
+                    path: i.path.clone(),
+                    needed: Some(size - i.written),
+                }));
+            }
+            Err(e) => return Err(e),
+        };
         i.hasher.update(&buf[..n]);
         i.written += n as u64;
         Ok(n)

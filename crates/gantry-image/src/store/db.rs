@@ -70,15 +70,27 @@ impl Op {
 
 impl MetaDb {
     /// Opens (creating if needed) the database file at `path`.
+    ///
+    /// A full filesystem must not lock users out of their store: a small reserve file kept
+    /// beside the database is released when opening (which may need to repair the file after
+    /// an interrupted write) or a write fails for lack of space, and re-created once there is
+    /// room again.
     pub fn open(path: &Path) -> Result<MetaDb> {
-        let db = Database::builder()
-            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
-            .create(path)
-            .map_err(|e| db_err(path, e))?;
+        let reserve = reserve_path(path);
+        let db = match Self::open_db(path) {
+            Ok(db) => db,
+            Err(first) if reserve.exists() => {
+                tracing::warn!(path = %path.display(), "opening the metadata database failed ({first}); releasing the space reserve and retrying");
+                let _ = std::fs::remove_file(&reserve);
+                Self::open_db(path)?
+            }
+            Err(e) => return Err(e),
+        };
         let me = MetaDb {
             db,
             path: path.to_owned(),
         };
+        keep_reserve(&reserve);
         // Create every table once so readers never see "table does not exist".
         let txn = me.db.begin_write().map_err(|e| me.err(e))?;
         for t in Table::all() {
@@ -88,8 +100,20 @@ impl MetaDb {
         Ok(me)
     }
 
+    fn open_db(path: &Path) -> Result<Database> {
+        Database::builder()
+            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+            .create(path)
+            .map_err(|e| db_err(path, e))
+    }
+
     fn err(&self, e: impl std::fmt::Display) -> ImageError {
-        db_err(&self.path, e)
+        let e = db_err(&self.path, e);
+        if matches!(e, ImageError::NoSpace { .. }) {
+            // Give the next open (and its repair) room to work.
+            let _ = std::fs::remove_file(reserve_path(&self.path));
+        }
+        e
     }
 
     /// Reads one record.
@@ -153,7 +177,36 @@ impl MetaDb {
     }
 }
 
+/// Bytes kept in reserve for the database on a full filesystem.
+const RESERVE_BYTES: u64 = 8 << 20;
+
+fn reserve_path(db: &Path) -> PathBuf {
+    db.with_extension("reserve")
+}
+
+/// Creates the reserve file if missing (best effort: on a full disk it stays missing).
+fn keep_reserve(reserve: &Path) {
+    if reserve.exists() {
+        return;
+    }
+    let made = std::fs::File::create(reserve).and_then(|f| {
+        rustix::fs::fallocate(&f, rustix::fs::FallocateFlags::empty(), 0, RESERVE_BYTES)
+            .map_err(std::io::Error::from)
+    });
+    if made.is_err() {
+        let _ = std::fs::remove_file(reserve);
+    }
+}
+
 fn db_err(path: &Path, e: impl std::fmt::Display) -> ImageError {
+    let reason = e.to_string();
+    // redb's errors carry the OS error only as text.
+    if reason.contains("No space left on device") || reason.contains("Disk quota exceeded") {
+        return ImageError::NoSpace {
+            path: path.to_owned(),
+            needed: None,
+        };
+    }
     ImageError::Db {
         path: path.to_owned(),
         reason: e.to_string(),

@@ -1,12 +1,9 @@
 //! Garbage collection: remove what no image or container references.
 
 use std::collections::HashSet;
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-
-use rustix::fs::{flock, FlockOperation};
 
 use super::db::{Op, Table};
 use super::{ManifestRecord, Store, StoreLock};
@@ -112,14 +109,10 @@ impl Store {
                 report.snapshots.push(d);
             }
         }
-        let tmp_root = self.root().join("snapshots/tmp");
-        for name in read_names(&tmp_root)? {
-            let p = tmp_root.join(&name);
-            if older_than(&p, grace) {
-                crate::unpack::remove_tree(&p)?;
-                report.temporary.push(p);
-            }
-        }
+        // Partial unpacks whose process is gone (owners hold a lock on them).
+        report
+            .temporary
+            .extend(super::temp::sweep(&self.root().join("snapshots/tmp"))?);
         // Container directories without a record (a crash between mkdir and record).
         let cdir = self.root().join("containers");
         let known: HashSet<&str> = containers.iter().map(|(id, _)| id.as_str()).collect();
@@ -150,23 +143,10 @@ impl Store {
                 }
             }
         }
-        // Ingest leftovers not being written right now.
-        let ingest = self.root().join("ingest");
-        for name in read_names(&ingest)? {
-            let p = ingest.join(&name);
-            if !older_than(&p, grace) {
-                continue;
-            }
-            let f = OpenOptions::new()
-                .read(true)
-                .custom_flags(super::lock::libc_o_nofollow())
-                .open(&p);
-            let Ok(f) = f else { continue };
-            if flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok() {
-                fs::remove_file(&p).map_err(|e| ImageError::io("remove", &p, e))?;
-                report.temporary.push(p);
-            }
-        }
+        // Partial downloads nobody is writing right now.
+        report
+            .temporary
+            .extend(super::temp::sweep(&self.root().join("ingest"))?);
         tracing::info!(
             blobs = report.blobs.len(),
             snapshots = report.snapshots.len(),
@@ -177,7 +157,7 @@ impl Store {
     }
 }
 
-fn read_names(dir: &Path) -> Result<Vec<String>> {
+pub(super) fn read_names(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,

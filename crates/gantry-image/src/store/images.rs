@@ -67,6 +67,65 @@ impl Store {
         target: &Digest,
         platform: &Platform,
     ) -> Result<ImageRecord> {
+        let (image, rec) = self.plan_image(name, target, platform)?;
+        let _lock = StoreLock::shared(self.root())?;
+        self.record_image(&image, &rec)?;
+        Ok(image)
+    }
+
+    /// Like [`Store::register_image`], but unpacks every layer into its snapshot first and
+    /// records the name only once all are complete: an image whose layers cannot be unpacked
+    /// is never listed (and a crash mid-unpack leaves no name behind).
+    pub fn register_image_unpacked(
+        &self,
+        name: &str,
+        target: &Digest,
+        platform: &Platform,
+        opts: &crate::UnpackOptions,
+    ) -> Result<ImageRecord> {
+        let (image, rec) = self.plan_image(name, target, platform)?;
+        // Until the name is recorded nothing references the new snapshots, so a `gc` in
+        // between may remove them: check under the lock that excludes gc, and unpack again
+        // if that happened.
+        for _ in 0..3 {
+            self.prepare_layers(&rec.layers, opts)?;
+            let _lock = StoreLock::shared(self.root())?;
+            let mut complete = true;
+            for l in &rec.layers {
+                complete &= self.snapshot(&l.chain_id)?.is_some()
+                    && self.snapshot_path(&l.chain_id).is_dir();
+            }
+            if complete {
+                self.record_image(&image, &rec)?;
+                return Ok(image);
+            }
+        }
+        Err(ImageError::RunConfig {
+            field: "snapshot",
+            reason: format!(
+                "the snapshots of {name} were removed by concurrent `gantry gc` runs three times; retry"
+            ),
+        })
+    }
+
+    /// Writes the manifest record and the name (the caller holds the store lock shared).
+    fn record_image(&self, image: &ImageRecord, rec: &ManifestRecord) -> Result<()> {
+        self.db.write(vec![
+            Op::put(Table::Manifests, image.manifest.to_string(), rec),
+            Op::put(Table::Images, image.name.as_str(), image),
+        ])?;
+        tracing::info!(name = image.name, manifest = %image.manifest, "image registered");
+        Ok(())
+    }
+
+    /// Checks that `target` (and, for an index, the manifest for `platform`), its config and
+    /// all its layers are stored and consistent; returns the records to write.
+    fn plan_image(
+        &self,
+        name: &str,
+        target: &Digest,
+        platform: &Platform,
+    ) -> Result<(ImageRecord, ManifestRecord)> {
         validate_name(name)?;
         let top = self.read_document(target, "manifest")?;
         let tname = target.to_string();
@@ -170,13 +229,7 @@ impl Store {
             target_media_type,
             manifest: manifest_digest.clone(),
         };
-        let _lock = StoreLock::shared(self.root())?;
-        self.db.write(vec![
-            Op::put(Table::Manifests, manifest_digest.to_string(), &rec),
-            Op::put(Table::Images, name, &image),
-        ])?;
-        tracing::info!(name, manifest = %manifest_digest, "image registered");
-        Ok(image)
+        Ok((image, rec))
     }
 
     /// Verifies and stores a manifest or index fetched from a registry (`bytes` already read

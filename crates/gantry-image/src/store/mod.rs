@@ -7,15 +7,18 @@
 
 pub mod blobs;
 pub mod db;
+mod fsck;
 mod gc;
 mod images;
 mod lock;
+pub mod temp;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use blobs::{read_bounded, BlobInfo, BlobSink, BlobWriter};
+pub use fsck::{FsckOptions, FsckReport, Problem};
 pub use gc::GcReport;
 pub use images::{ImageRecord, LayerRecord, ManifestRecord};
 pub use lock::StoreLock;
@@ -30,8 +33,9 @@ pub const DEFAULT_ROOT: &str = "/var/lib/gantry";
 /// Store tunables.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Unreferenced blobs, ingest files and temporary unpacks younger than this survive `gc`
-    /// (a concurrent pull may be about to reference them). Default one hour.
+    /// Unreferenced blobs and container directories without a record younger than this
+    /// survive `gc` (a concurrent pull may be about to reference them). Default one hour.
+    /// Partial unpacks and partial blobs need no grace: they are locked by their owner.
     pub gc_grace: Duration,
 }
 
@@ -168,6 +172,15 @@ impl Store {
     /// failing with [`ImageError::IngestBusy`] (then usually finds the blob present).
     pub fn begin_blob_blocking(&self, digest: &Digest, size: u64) -> Result<BlobWriter> {
         BlobWriter::begin(&self.root, digest, size, true)
+    }
+
+    /// Removes partial unpacks (`snapshots/tmp/`) and partial blobs (`ingest/`) that no live
+    /// process owns (see [`temp`]); returns what was removed. Pulls call it once their own
+    /// blobs are in, so an interrupted pull's leftovers go with the next one.
+    pub fn sweep_temporary(&self) -> Result<Vec<PathBuf>> {
+        let mut out = temp::sweep(&self.root.join("snapshots/tmp"))?;
+        out.extend(temp::sweep(&self.root.join("ingest"))?);
+        Ok(out)
     }
 
     pub(crate) fn options(&self) -> &StoreOptions {

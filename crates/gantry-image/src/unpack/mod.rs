@@ -8,6 +8,7 @@
 mod compression;
 mod entry;
 mod fsops;
+pub mod isolated;
 mod limits;
 mod path;
 mod whiteout;
@@ -185,6 +186,21 @@ pub fn unpack_layer(
         });
     }
     Ok(stats)
+}
+
+/// The diffID of a layer blob: the digest of its decompressed tar stream.
+pub fn layer_diff_id(blob: impl Read, layer: &Digest, media_type: &str) -> Result<Digest> {
+    let name = layer.to_string();
+    let mut buffered = BufReader::with_capacity(256 * 1024, blob);
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| ImageError::io("read", &name, e))?;
+    let comp = compression::decide(media_type, head, &name)?;
+    let dec = compression::decoder(comp, buffered, &name)?;
+    let mut plain = DigestingReader::new(dec, Algorithm::Sha256);
+    std::io::copy(&mut plain, &mut std::io::sink()).map_err(|e| stream_err(&name, e))?;
+    let (d, _) = plain.finish().map_err(|e| stream_err(&name, e))?;
+    Ok(d)
 }
 
 fn stream_err(layer: &str, e: std::io::Error) -> ImageError {

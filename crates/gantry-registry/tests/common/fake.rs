@@ -24,6 +24,10 @@ pub struct Route {
     pub require_auth: Option<(String, String)>,
     /// Wait this long before answering.
     pub delay_ms: u64,
+    /// Send this many body bytes, then go silent for `stall_ms` with the connection open.
+    pub stall_after: Option<usize>,
+    /// How long a stall lasts before the connection is closed.
+    pub stall_ms: u64,
 }
 
 impl Route {
@@ -37,6 +41,8 @@ impl Route {
             cut_after: None,
             require_auth: None,
             delay_ms: 0,
+            stall_after: None,
+            stall_ms: 0,
         }
     }
 }
@@ -178,6 +184,9 @@ fn serve(
 
     let mut routes = routes.lock().unwrap();
     let delay = routes.get(&path).map_or(0, |r| r.delay_ms);
+    let stall = routes
+        .get(&path)
+        .and_then(|r| r.stall_after.map(|n| (n, r.stall_ms)));
     let (status, extra, body, cut) = match routes.get_mut(&path) {
         None => (
             404,
@@ -249,7 +258,15 @@ fn serve(
     head.push_str("\r\n");
     out.write_all(head.as_bytes())?;
     if method != "HEAD" {
-        out.write_all(&body[..sent])?;
+        match stall {
+            Some((n, ms)) if n < sent => {
+                out.write_all(&body[..n])?;
+                out.flush()?;
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                return Ok(());
+            }
+            _ => out.write_all(&body[..sent])?,
+        }
     }
     out.flush()?;
     Ok(())

@@ -11,8 +11,9 @@ use crate::Global;
 /// Arguments of `gantry gc`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GcArgs {
-    /// Keep exited pods, unreferenced content and partial downloads younger than this (`0`, `30s`, `10m`,
-    /// `1h`): a concurrent pull may be about to reference them.
+    /// Keep exited pods and unreferenced blobs younger than this (`0`, `30s`, `10m`, `1h`): a concurrent pull
+    /// may be about to reference them. Partial downloads and unpacks of dead processes go at
+    /// once whatever the grace (live pulls hold a lock on theirs).
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub grace: Duration,
 }

@@ -2,6 +2,7 @@
 
 pub mod container;
 pub mod exec;
+pub mod fsck;
 pub mod gc;
 pub mod generate;
 pub mod images;

@@ -1,11 +1,12 @@
 //! `gantry pull`: fetch an image from a registry into the store, register it under its
 //! normalised name and (by default) unpack its layers into shared snapshots.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use gantry_image::{Store, UnpackOptions};
-use gantry_registry::{Platform, ProgressMode, PullOptions, RegistryConfig};
+use gantry_registry::{Platform, ProgressMode, PullOptions, RegistryConfig, Timeouts};
 
 use crate::lookup::{normalize, open_store};
 use crate::signature_check::{Decision, TrustOptions};
@@ -29,6 +30,32 @@ pub struct PullArgs {
     /// Do not check the image's signature against the policy (prints what is skipped).
     #[arg(long)]
     pub insecure_skip_verify: bool,
+    /// Seconds allowed to open a connection (default: `connect` under [timeouts] in
+    /// /etc/gantry/registries.toml, else 15; 0 = none).
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
+    /// Seconds a registry may stay silent mid-response before the pull fails as stalled
+    /// (default: `idle` under [timeouts], else 30; 0 = none).
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+    /// Seconds the whole pull may take, retries included (default: `total` under [timeouts],
+    /// else 3600; 0 = none).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+/// The deadline flags of this `gantry pull` (connect, idle, total), set once by [`run`]; other
+/// commands that pull use the configured deadlines.
+static DEADLINE_FLAGS: OnceLock<[Option<u64>; 3]> = OnceLock::new();
+
+/// The configured deadlines with this invocation's flags applied.
+fn with_deadline_flags(mut t: Timeouts) -> Timeouts {
+    if let Some([connect, idle, total]) = DEADLINE_FLAGS.get() {
+        t.connect = connect.unwrap_or(t.connect);
+        t.idle = idle.unwrap_or(t.idle);
+        t.total = total.unwrap_or(t.total);
+    }
+    t
 }
 
 /// What [`pull_image`] did.
@@ -53,6 +80,7 @@ pub struct Pulled {
 /// Runs `gantry pull`.
 pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
     let store = open_store(g)?;
+    let _ = DEADLINE_FLAGS.set([a.connect_timeout, a.idle_timeout, a.timeout]);
     let pulled = pull_image(
         &store,
         &a.reference,
@@ -105,6 +133,7 @@ pub fn pull_image(
     let mut opts = PullOptions::new(reference.clone());
     opts.platform = platform.clone();
     opts.config = RegistryConfig::load_default()?;
+    opts.config.timeouts = with_deadline_flags(opts.config.timeouts);
     opts.progress = if quiet {
         ProgressMode::Quiet
     } else {
@@ -142,16 +171,24 @@ pub fn pull_image(
         .or(platform.as_ref())
         .cloned()
         .unwrap_or_else(Platform::host);
+    // What an interrupted earlier pull left (unowned partial blobs and unpacks) goes now;
+    // this pull's own blobs are all committed at this point.
     store
-        .register_image(&name, &pulled.digest, &chosen)
-        .with_context(|| format!("record image {name}"))?;
+        .sweep_temporary()
+        .context("remove partial downloads and unpacks of interrupted pulls")?;
     let fetched_at = started.elapsed();
     if unpack {
+        // The name is recorded only once every layer is unpacked: a refused layer leaves the
+        // image unlisted rather than listed and unrunnable.
         store
-            .prepare_snapshots(&name, &UnpackOptions::default())
+            .register_image_unpacked(&name, &pulled.digest, &chosen, &UnpackOptions::default())
             .with_context(|| {
-                format!("unpack the layers of {name} (the image stays pulled; `gantry gc` removes partial unpacks)")
+                format!("unpack the layers of {name} (the image was not recorded; its blobs stay for the next pull, `gantry gc` removes them)")
             })?;
+    } else {
+        store
+            .register_image(&name, &pulled.digest, &chosen)
+            .with_context(|| format!("record image {name}"))?;
     }
     Ok(Pulled {
         name,
