@@ -37,19 +37,36 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Detects the layout of the calling process from `/proc/self/mountinfo`.
+    /// Detects the layout of the calling process.
     ///
-    /// mountinfo is read at most once per process; later calls return a copy of the first answer.
+    /// When `/sys/fs/cgroup` itself is a cgroup2 filesystem (a pure v2 host) one `statfs` decides it, as runc and
+    /// crun decide it; only v1 and hybrid hosts need `/proc/self/mountinfo`, whose size grows with every mount on
+    /// the host, to learn which controllers are mounted where. Detection runs at most once per process; later calls
+    /// return a copy of the first answer.
     pub fn detect() -> Result<Layout, CgroupError> {
         static DETECTED: OnceLock<Layout> = OnceLock::new();
         if let Some(layout) = DETECTED.get() {
             return Ok(layout.clone());
         }
-        const MOUNTINFO: &str = "/proc/self/mountinfo";
-        let text = std::fs::read_to_string(MOUNTINFO)
-            .map_err(|e| CgroupError::io("read", MOUNTINFO, e))?;
-        let layout = Layout::from_mountinfo(&text)?;
+        let layout = match Layout::unified_at(Path::new("/sys/fs/cgroup")) {
+            Some(layout) => layout,
+            None => {
+                const MOUNTINFO: &str = "/proc/self/mountinfo";
+                let text = std::fs::read_to_string(MOUNTINFO)
+                    .map_err(|e| CgroupError::io("read", MOUNTINFO, e))?;
+                Layout::from_mountinfo(&text)?
+            }
+        };
         Ok(DETECTED.get_or_init(|| layout).clone())
+    }
+
+    /// The pure v2 layout rooted at `root` when `root` is a cgroup2 filesystem; `None` when it is anything else
+    /// or cannot be examined (the caller then reads mountinfo, which reports the real problem).
+    fn unified_at(root: &Path) -> Option<Layout> {
+        /// `CGROUP2_SUPER_MAGIC` of linux/magic.h.
+        const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
+        let st = rustix::fs::statfs(root).ok()?;
+        (st.f_type as u64 == CGROUP2_SUPER_MAGIC).then(|| Layout::v2(root.to_owned()))
     }
 
     /// Builds the layout from the text of a mountinfo file (pure; for tests and for callers that already read it).
@@ -177,6 +194,25 @@ mod tests {
             Layout::from_mountinfo("1 2 0:1 / / rw - ext4 /dev/sda rw\n"),
             Err(CgroupError::NoCgroupMounts)
         ));
+    }
+
+    #[test]
+    fn statfs_recognises_cgroup2_mounts_only() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Layout::unified_at(dir.path()), None);
+        let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        for mount in cgroup_mounts(&text).unwrap() {
+            match mount {
+                CgroupMount::V2 { mount_point } => assert_eq!(
+                    Layout::unified_at(&mount_point),
+                    Some(Layout::v2(mount_point.clone())),
+                    "{mount_point:?}"
+                ),
+                CgroupMount::V1 { mount_point, .. } => {
+                    assert_eq!(Layout::unified_at(&mount_point), None, "{mount_point:?}")
+                }
+            }
+        }
     }
 
     #[test]
