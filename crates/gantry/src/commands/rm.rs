@@ -107,5 +107,7 @@ fn remove_one(
         Err(gantry_image::ImageError::RunConfig { .. }) => {} // no rootfs recorded
         Err(e) => return Err(e.into()),
     }
+    // Under the records lock, so that a foreground `gantry run` recording its exit cannot bring it back.
+    let _lock = records.lock()?;
     records.remove(&rec.id)
 }

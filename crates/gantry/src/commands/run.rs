@@ -166,7 +166,9 @@ pub fn run(g: &Global, a: &RunArgs, extra_apps: &[Vec<String>]) -> anyhow::Resul
                 records.remove(&id)?;
             } else {
                 let _ = rustix::mount::unmount(&rootfs_path, rustix::mount::UnmountFlags::DETACH);
-                // `gantry rm -f` may have removed it meanwhile: do not bring the record back.
+                // `gantry rm -f` may have removed it meanwhile: do not bring the record back. The lock
+                // orders this check and write against rm's removal, which takes the same lock.
+                let _lock = records.lock()?;
                 if records.find(&id).is_err() {
                     return Ok(code);
                 }
