@@ -44,7 +44,7 @@ pub unsafe fn clone3(flags: u64) -> io::Result<Cloned> {
 }
 
 /// [`clone3`], with the child born in the cgroup v2 directory `cgroup` (opened `O_PATH | O_DIRECTORY` or read-only)
-/// through `CLONE_INTO_CGROUP`, so there is no moment at which it runs outside it.
+/// through `CLONE_INTO_CGROUP`, so there is no moment at which it runs outside it. `None` is a plain [`clone3`].
 ///
 /// Returns whether the child was placed: on kernels without `CLONE_INTO_CGROUP` (before 5.7, `EINVAL`/`E2BIG`) it
 /// clones without it and returns `false`, and the caller must move the child itself. Other errors (the cgroup is
@@ -52,9 +52,16 @@ pub unsafe fn clone3(flags: u64) -> io::Result<Cloned> {
 ///
 /// # Safety
 /// As for [`clone3`].
-pub unsafe fn clone3_into_cgroup(flags: u64, cgroup: BorrowedFd<'_>) -> io::Result<(Cloned, bool)> {
-    // SAFETY: the caller upholds this function's contract, which is `raw_clone3`'s.
-    match unsafe { raw_clone3(flags, Some(cgroup)) } {
+pub unsafe fn clone3_into_cgroup(
+    flags: u64,
+    cgroup: Option<BorrowedFd<'_>>,
+) -> io::Result<(Cloned, bool)> {
+    let Some(fd) = cgroup else {
+        // SAFETY: the caller upholds this function's contract, which is `raw_clone3`'s.
+        return unsafe { raw_clone3(flags, None) }.map(|c| (c, false));
+    };
+    // SAFETY: as above.
+    match unsafe { raw_clone3(flags, Some(fd)) } {
         Ok(c) => Ok((c, true)),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::E2BIG)) => {
             // SAFETY: as above.
@@ -124,7 +131,7 @@ mod tests {
         let fd = std::fs::File::open(&dir).unwrap();
         // SAFETY: the child only calls pause(2) and _exit(2), both async-signal-safe, so the test harness's other
         // threads do not matter.
-        let cloned = unsafe { clone3_into_cgroup(0, fd.as_fd()) };
+        let cloned = unsafe { clone3_into_cgroup(0, Some(fd.as_fd())) };
         let pid = match cloned {
             Ok((Cloned::Child, _)) => loop {
                 // SAFETY: pause has no preconditions.
