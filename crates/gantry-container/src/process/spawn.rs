@@ -77,7 +77,7 @@ fn drive(
         write_id_maps(cfg, pid)?;
     }
     if let Some((_, cg)) = cfg.cgroup.filter(|_| !placed) {
-        cg.add_process(pid)?;
+        cg.enter(pid, cfg.id)?;
     }
     crate::net::devices::move_into(cfg.spec, plan, pid)?;
     chan.send(&Msg::Go(pid))

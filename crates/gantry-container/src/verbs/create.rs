@@ -34,6 +34,9 @@ pub struct CreateOptions {
     /// Keep a SIGKILL parent-death signal on the container's init, so it dies with the process that created it
     /// (for a foreground supervisor such as `gantry run`: if it is killed, its container must not outlive it).
     pub kill_with_parent: bool,
+    /// `--systemd-cgroup`: the cgroup is a transient systemd scope named by `linux.cgroupsPath`
+    /// (`slice:prefix:name`).
+    pub systemd_cgroup: bool,
 }
 
 /// A container that reached the start gate.
@@ -185,17 +188,29 @@ fn create_in(
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .and_then(|p| p.to_str());
-    let cg = gantry_cgroups::Cgroup::resolve(&layout, cgroups_path, &opts.id)?;
+    let cg = if opts.systemd_cgroup {
+        gantry_cgroups::Cgroup::resolve_systemd(&layout, cgroups_path, &opts.id)?
+    } else {
+        gantry_cgroups::Cgroup::resolve(&layout, cgroups_path, &opts.id)?
+    };
     cg.create()?;
     *cgroup_slot = Some(cg);
     let cg = cgroup_slot.as_ref().expect("cgroup");
-    if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
-        let mut r = r.clone();
-        if let Some(rules) = r.devices().as_ref() {
-            let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
-            r.set_devices(Some(crate::device_rules::effective(rules, devices)));
+    let apply_resources = || -> Result<()> {
+        if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
+            let mut r = r.clone();
+            if let Some(rules) = r.devices().as_ref() {
+                let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+                r.set_devices(Some(crate::device_rules::effective(rules, devices)));
+            }
+            cg.apply(&r)?;
         }
-        cg.apply(&r)?;
+        Ok(())
+    };
+    // A systemd scope exists only once it holds the init; its limits are written then, before `start`.
+    let systemd_scope = cg.systemd_unit().is_some();
+    if !systemd_scope {
+        apply_resources()?;
     }
     let caps = match process.capabilities() {
         Some(c) => {
@@ -275,6 +290,12 @@ fn create_in(
         bundle: &bundle.dir,
     };
     let pid = spawn::spawn(&cfg, &plan, &mut parent_hooks)?;
+    if systemd_scope {
+        if let Err(e) = apply_resources() {
+            spawn::kill_and_reap(pid);
+            return Err(e);
+        }
+    }
     let pid_start_time = match crate::procfs::stat(pid) {
         Ok(Some(s)) => s.start_time,
         _ => {
