@@ -56,6 +56,15 @@ pub fn stop_unit(unit: &str) -> Result<(), String> {
     }
 }
 
+/// Sets `props` on the running `unit` (runtime only: nothing is written under /etc).
+pub fn set_properties(unit: &str, props: &[(&str, u64)]) -> Result<(), String> {
+    let conn = system_bus()?;
+    let mgr = manager(&conn)?;
+    let values: Vec<(&str, Value<'_>)> = props.iter().map(|(k, v)| (*k, Value::from(*v))).collect();
+    mgr.call::<_, _, ()>("SetUnitProperties", &(unit, true, values))
+        .map_err(|e| format!("systemd: set properties of {unit}: {e}"))
+}
+
 /// Subscribes to `JobRemoved` before calling `call` (so the signal cannot be missed), then waits for the
 /// signal of the job `call` returned and checks its result.
 fn run_job(

@@ -8,6 +8,7 @@
 //! hosts are supported.
 
 mod dbus;
+mod props;
 mod unit_path;
 
 use std::path::Path;
@@ -56,6 +57,19 @@ pub fn start_scope(scope: &ScopePath, pid: i32, container_id: &str) -> Result<()
     in_child(&scope.unit, "start", || {
         dbus::start_scope(&scope.unit, &scope.slice, pid as u32, &description)
     })
+}
+
+/// Records the limits of `resources` that systemd manages itself (`MemoryMax`, `TasksMax`) as properties of `unit`,
+/// so systemd keeps them when it re-applies the unit's settings.
+pub fn set_limits(
+    unit: &str,
+    resources: &oci_spec::runtime::LinuxResources,
+) -> Result<(), CgroupError> {
+    let props = props::unit_limits(resources);
+    if props.is_empty() {
+        return Ok(());
+    }
+    in_child(unit, "set limits of", || dbus::set_properties(unit, &props))
 }
 
 /// Stops the unit `unit` and waits until it is gone (already gone is fine).
