@@ -251,6 +251,10 @@ check_systemd_scope() {
   rt start sd
   rt update --memory 134217728 sd
   expect "memory.max after update" "$(cat "$dir/memory.max")" 134217728
+  expect "MemoryMax" "$(systemctl show -p MemoryMax --value "$unit")" 134217728
+  systemctl daemon-reload # systemd re-applies the unit's settings: the limits must survive
+  expect "memory.max after daemon-reload" "$(cat "$dir/memory.max")" 134217728
+  expect "pids.max after daemon-reload" "$(cat "$dir/pids.max")" 50
   expect "exec cgroup" "$(rt exec sd cat /proc/self/cgroup)" "0::/"
   rt exec -d sd sleep 600
   expect "processes in the scope" "$(wc -l < "$dir/cgroup.procs")" 2

@@ -23,6 +23,8 @@ export V2VM_STATE=${V2VM_STATE:-/tmp/gantry-v2vm}
 export V2VM_SHARE=$ROOT
 export V2VM_RUN_TIMEOUT=${V2VM_RUN_TIMEOUT:-900}
 
+command -v objcopy >/dev/null ||
+  { apt-get install -y -qq binutils >/dev/null || { apt-get update -qq && apt-get install -y -qq binutils >/dev/null; }; }
 echo "v2vm: building gantry-runtime"
 cargo build -q -p gantry-runtime
 stage=$ROOT/target/v2vm
