@@ -9,7 +9,8 @@
 # guest whatever happens, and ends with "N passed, N failed" (exit 1 on any failure).
 #
 # Environment: V2VM_STATE (default /tmp/gantry-v2vm), V2VM_ONLY="check names ..." to run a subset,
-# V2VM_BENCH_RUNS (default 20). Needs root; about 5-8 minutes under software emulation, boot included.
+# V2VM_BENCH_RUNS (default 20), V2VM_RUNTIME=/path/to/gantry-runtime to test a prebuilt binary (e.g. a release
+# build for the benchmark) instead of building the debug one. Needs root; about 5-8 minutes under software emulation, boot included.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -25,12 +26,17 @@ export V2VM_RUN_TIMEOUT=${V2VM_RUN_TIMEOUT:-900}
 
 command -v objcopy >/dev/null ||
   { apt-get install -y -qq binutils >/dev/null || { apt-get update -qq && apt-get install -y -qq binutils >/dev/null; }; }
-echo "v2vm: building gantry-runtime"
-cargo build -q -p gantry-runtime
 stage=$ROOT/target/v2vm
 mkdir -p "$stage"
-# Without debug info the binary is a quarter of the size: the guest reads it through 9p under emulation.
-objcopy --strip-debug target/debug/gantry-runtime "$stage/gantry-runtime"
+if [ -n "${V2VM_RUNTIME:-}" ]; then
+  echo "v2vm: using $V2VM_RUNTIME"
+  cp "$V2VM_RUNTIME" "$stage/gantry-runtime"
+else
+  echo "v2vm: building gantry-runtime"
+  cargo build -q -p gantry-runtime
+  # Without debug info the binary is a quarter of the size: the guest reads it through 9p under emulation.
+  objcopy --strip-debug target/debug/gantry-runtime "$stage/gantry-runtime"
+fi
 rm -f "$stage/bench.txt"
 
 "$V2VM" build
