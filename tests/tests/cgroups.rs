@@ -85,3 +85,29 @@ fn kill_all_reaches_forked_processes() {
     t.delete(&id).assert_success();
     t.assert_nothing_left(&id, &b);
 }
+
+/// runc's `--systemd-cgroup` on a host without systemd (this CI machine): a clear error naming systemd, before
+/// anything is made (no state, no cgroup). The driver itself is checked on a systemd host by `tests/v2vm`.
+#[test]
+fn systemd_cgroup_without_systemd_is_a_clear_error() {
+    assert!(
+        !std::path::Path::new("/run/systemd/system").exists(),
+        "this test is for hosts without systemd; on systemd hosts the driver is checked by tests/v2vm/run.sh"
+    );
+    let t = TestCtx::new("cg_systemd");
+    let mut b = t.bundle();
+    b.set(
+        "linux/cgroupsPath",
+        gantry_tests::json!("system.slice:gantry-tests:nosystemd"),
+    );
+    b.write();
+    let id = t.id();
+    let bundle = b.dir.to_string_lossy().to_string();
+    let o = t.rt(&["--systemd-cgroup", "create", "--bundle", &bundle, &id]);
+    o.assert_failure().assert_error_mentions(&["systemd"]);
+    t.state(&id).assert_failure();
+    assert!(!std::path::Path::new(
+        "/sys/fs/cgroup/unified/system.slice/gantry-tests-nosystemd.scope"
+    )
+    .exists());
+}

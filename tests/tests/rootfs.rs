@@ -346,3 +346,29 @@ fn recursive_atime_and_nosymfollow_options_are_applied() {
     );
     assert!(!m.super_options.contains("atime"), "passed as data: {m:?}");
 }
+
+/// A bundle on a `noexec,nosuid,nodev` filesystem (systemd's tmpfs `/run`, issue 7 point 2) runs: the rootfs is
+/// the container's own filesystem, not limited by where the bundle happens to live. runc runs it only with
+/// `root.readonly` true (its read-only remount clears the flags), so the test uses a read-write root.
+#[test]
+fn bundle_on_a_noexec_mount_runs() {
+    let t = TestCtx::new("rootfs_noexec");
+    let mut b = t.bundle();
+    let dir = b.dir.to_string_lossy().to_string();
+    let mount = |args: &[&str]| {
+        let st = std::process::Command::new("mount").args(args).status();
+        assert!(st.is_ok_and(|s| s.success()), "mount {args:?}");
+    };
+    mount(&["--bind", &dir, &dir]);
+    mount(&["-o", "remount,bind,noexec,nosuid,nodev", &dir]);
+    b.readonly_root(false).sh("echo ran; id -u");
+    let o = t.run(&b);
+    known_deviation(
+        "runc",
+        "a bundle on a noexec mount fails unless root.readonly",
+        || {
+            o.assert_success();
+            assert_eq!(o.stdout, "ran\n0\n", "{o}");
+        },
+    );
+}

@@ -70,6 +70,17 @@ pub struct Cgroup {
     path: String,
     v1: Vec<V1Dir>,
     unified: Option<Dir>,
+    /// With the systemd driver: the transient scope that holds the container (systemd makes and removes the
+    /// directory; `create` and `destroy` leave it alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<ScopeUnit>,
+}
+
+/// The systemd scope behind a [`Cgroup`] made by the systemd driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ScopeUnit {
+    unit: String,
+    slice: String,
 }
 
 /// Which kind of hierarchy a controller is driven through.
@@ -112,7 +123,60 @@ impl Cgroup {
                 .collect(),
             unified: layout.unified().map(dir),
             path,
+            scope: None,
         })
+    }
+
+    /// Resolves the container's cgroup for the systemd driver: `cgroups_path` is `slice:prefix:name` (see
+    /// [`crate::ScopePath`]), and the cgroup is the transient scope's directory, which [`Cgroup::enter`] has systemd
+    /// make. Needs systemd ([`crate::systemd_driver`]) and a pure cgroup v2 host.
+    pub fn resolve_systemd(
+        layout: &Layout,
+        cgroups_path: Option<&str>,
+        container_id: &str,
+    ) -> Result<Cgroup, CgroupError> {
+        let scope = crate::systemd::ScopePath::parse(cgroups_path, container_id)?;
+        crate::systemd::systemd_driver()?;
+        match layout.mode() {
+            Mode::V2 => {}
+            Mode::V1 => return Err(CgroupError::SystemdNeedsV2 { mode: "v1" }),
+            Mode::Hybrid => return Err(CgroupError::SystemdNeedsV2 { mode: "hybrid" }),
+        }
+        let mut cg = Cgroup::resolve(layout, Some(&scope.cgroup), container_id)?;
+        cg.scope = Some(ScopeUnit {
+            unit: scope.unit,
+            slice: scope.slice,
+        });
+        Ok(cg)
+    }
+
+    /// Whether the container's directory exists in the unified hierarchy (or, without one, in the first v1 one).
+    fn exists(&self) -> bool {
+        self.unified_dir()
+            .or(self.v1.first().map(|h| h.dir.path.as_path()))
+            .is_some_and(Path::is_dir)
+    }
+
+    /// The systemd unit holding the container, when the systemd driver made this cgroup.
+    pub fn systemd_unit(&self) -> Option<&str> {
+        self.scope.as_ref().map(|s| s.unit.as_str())
+    }
+
+    /// Puts the container's init `pid` in its cgroup: with the systemd driver by starting the transient scope
+    /// with it (and waiting until systemd has made it), otherwise as [`Cgroup::add_process`].
+    pub fn enter(&self, pid: i32, container_id: &str) -> Result<(), CgroupError> {
+        match &self.scope {
+            Some(s) => crate::systemd::start_scope(
+                &crate::systemd::ScopePath {
+                    slice: s.slice.clone(),
+                    unit: s.unit.clone(),
+                    cgroup: self.path.clone(),
+                },
+                pid,
+                container_id,
+            ),
+            None => self.add_process(pid),
+        }
     }
 
     /// [`Cgroup::resolve`] for `linux.cgroupsPath` as oci-spec types it (a `PathBuf`): a path that is not UTF-8 is
@@ -149,9 +213,10 @@ impl Cgroup {
     }
 
     /// The directory to pass to `clone3(CLONE_INTO_CGROUP)` so the child starts inside the cgroup: only on a pure v2
-    /// host, where the unified hierarchy is the only one (on v1 and hybrid hosts use [`Cgroup::add_process`]).
+    /// host, where the unified hierarchy is the only one (on v1 and hybrid hosts use [`Cgroup::add_process`]), and
+    /// with the systemd driver only once the scope exists (the init joins it through [`Cgroup::enter`]).
     pub fn clone_into_dir(&self) -> Option<&Path> {
-        if self.mode == Mode::V2 {
+        if self.mode == Mode::V2 && (self.scope.is_none() || self.exists()) {
             self.unified_dir()
         } else {
             None
@@ -205,6 +270,9 @@ impl Cgroup {
     ///
     /// On error, whatever this call made is removed again before returning.
     pub fn create(&self) -> Result<(), CgroupError> {
+        if self.scope.is_some() {
+            return Ok(()); // systemd makes the scope's directory when the scope starts
+        }
         let result = self.create_all();
         if result.is_err() {
             // Leave nothing half-made behind: the caller has no Cgroup with a record to destroy from.
@@ -251,8 +319,12 @@ impl Cgroup {
     /// Removes the directories [`Cgroup::create`] made, leaf first in every hierarchy, after removing any cgroups
     /// the container made below its own. Retries for up to two seconds in all while exiting processes still hold
     /// the leaf busy (on v1 a dead process keeps its cgroup busy until it is reaped). Directories that existed
-    /// before `create` are left alone; missing ones are not an error.
+    /// before `create` are left alone; missing ones are not an error. With the systemd driver, stops the scope and
+    /// waits for systemd to remove it, removing nothing itself.
     pub fn destroy(&self) -> Result<(), CgroupError> {
+        if let Some(s) = &self.scope {
+            return crate::systemd::stop_unit(&s.unit);
+        }
         let depth = self.path[1..].split('/').count() as u32;
         let mut first_error = None;
         let deadline = Instant::now() + RMDIR_PATIENCE;

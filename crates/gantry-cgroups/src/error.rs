@@ -125,9 +125,22 @@ pub enum CgroupError {
     /// The systemd cgroup driver was requested.
     #[error("systemd cgroup driver requested but systemd is not running (no /run/systemd/system); drop --systemd-cgroup to use the cgroupfs driver")]
     SystemdNotRunning,
-    /// The systemd cgroup driver was requested on a host that runs systemd, which this build cannot drive yet.
-    #[error("systemd cgroup driver requested but not implemented in this build (no D-Bus client); drop --systemd-cgroup to use the cgroupfs driver")]
-    SystemdUnsupported,
+    /// The systemd cgroup driver was requested on a host without a pure cgroup v2 hierarchy.
+    #[error("systemd cgroup driver requested on a {mode} cgroup host; only pure cgroup v2 hosts are supported: drop --systemd-cgroup to use the cgroupfs driver")]
+    SystemdNeedsV2 {
+        /// The host's arrangement (`v1` or `hybrid`).
+        mode: &'static str,
+    },
+    /// systemd refused or failed a request for the container's unit, or could not be reached over D-Bus.
+    #[error("systemd cgroup driver: {action} {unit}: {reason}")]
+    Systemd {
+        /// The unit, e.g. `gantry-abc.scope`.
+        unit: String,
+        /// What was asked (`start`, `stop`).
+        action: &'static str,
+        /// systemd's or D-Bus's answer.
+        reason: String,
+    },
 }
 
 impl CgroupError {

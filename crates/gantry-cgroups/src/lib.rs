@@ -33,7 +33,7 @@ mod oom;
 pub mod path;
 mod resources;
 mod stats;
-mod systemd;
+pub mod systemd;
 
 pub use cgroup::Cgroup;
 pub use error::CgroupError;
@@ -45,7 +45,7 @@ pub use resources::{
     ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE,
 };
 pub use stats::{CpuStats, MemoryStats, PidsStats, Stats};
-pub use systemd::systemd_driver;
+pub use systemd::{systemd_driver, ScopePath};
 
 #[cfg(test)]
 mod membership_tests;

@@ -8,6 +8,7 @@ pub mod bpf;
 pub mod clone;
 pub mod exec;
 pub mod fd;
+pub mod helper;
 pub mod keyring;
 pub mod mount;
 pub mod namespace;

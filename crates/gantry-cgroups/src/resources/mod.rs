@@ -55,6 +55,9 @@ impl Cgroup {
         if let Some(unified) = resources.unified() {
             unified::apply(self, unified)?;
         }
+        if let Some(unit) = self.systemd_unit() {
+            crate::systemd::set_limits(unit, resources)?;
+        }
         Ok(())
     }
 }

@@ -31,15 +31,21 @@ pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> 
     }
     let (parent, child) = Channel::pair().map_err(|e| Error::sys("create sync socket", e))?;
     let restore = enter_for_children(plan, cfg.spec)?;
+    let target = clone_target(cfg.cgroup.and_then(|(_, cg)| cg.clone_into_dir()))?;
     // SAFETY: the runtime is single-threaded (no thread is ever spawned before this point: no async runtime, no
     // thread pools), and the child only runs `init::run`, which ends in execve or _exit.
-    let cloned = unsafe { gantry_sys::clone::clone3(plan.clone_flags as u64) };
-    let pid = match cloned {
-        Ok(gantry_sys::clone::Cloned::Child) => {
+    let cloned = unsafe {
+        gantry_sys::clone::clone3_into_cgroup(
+            plan.clone_flags as u64,
+            target.as_ref().map(|f| f.as_fd()),
+        )
+    };
+    let (pid, placed) = match cloned {
+        Ok((gantry_sys::clone::Cloned::Child, _)) => {
             drop(parent);
             init::run(cfg, child)
         }
-        Ok(gantry_sys::clone::Cloned::Parent(pid)) => pid,
+        Ok((gantry_sys::clone::Cloned::Parent(pid), placed)) => (pid, placed),
         Err(e) => {
             restore_after(restore)?;
             return Err(Error::sys("clone the container init", e));
@@ -48,7 +54,7 @@ pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> 
     drop(child);
     restore_after(restore)?;
     let mut init_pid = pid;
-    match drive(cfg, plan, &parent, &mut init_pid, hooks) {
+    match drive(cfg, plan, &parent, &mut init_pid, placed, hooks) {
         Ok(()) => Ok(init_pid),
         Err(e) => {
             kill_and_reap(init_pid);
@@ -65,6 +71,7 @@ fn drive(
     plan: &Plan,
     chan: &Channel,
     init_pid: &mut i32,
+    placed: bool,
     hooks: &mut dyn ParentHooks,
 ) -> Result<()> {
     let first = *init_pid;
@@ -72,8 +79,8 @@ fn drive(
     if plan.new_user && !plan.staged {
         write_id_maps(cfg, pid)?;
     }
-    if let Some((_, cg)) = cfg.cgroup {
-        cg.add_process(pid)?;
+    if let Some((_, cg)) = cfg.cgroup.filter(|_| !placed) {
+        cg.enter(pid, cfg.id)?;
     }
     crate::net::devices::move_into(cfg.spec, plan, pid)?;
     chan.send(&Msg::Go(pid))
@@ -140,6 +147,20 @@ fn describe_exit(pid: i32) -> String {
         }
         _ => "no report".into(),
     }
+}
+
+/// Opens `dir` (the container's cgroup v2 directory, on hosts where that is the only hierarchy) for
+/// `CLONE_INTO_CGROUP`, so the child is born in its cgroup rather than moved there after the clone.
+pub fn clone_target(dir: Option<&std::path::Path>) -> Result<Option<OwnedFd>> {
+    dir.map(|d| {
+        rfs::open(
+            d,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::path("open the cgroup to clone into", d, e.into()))
+    })
+    .transpose()
 }
 
 /// Kills the init (if still there) and reaps it.

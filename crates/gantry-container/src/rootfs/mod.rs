@@ -11,7 +11,7 @@ pub mod propagation;
 pub mod resolve;
 pub mod sysctl;
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use oci_spec::runtime::Spec;
@@ -61,6 +61,7 @@ pub fn prepare(ctx: &RootfsCtx<'_>) -> StepResult<OwnedFd> {
         Mode::empty(),
     )
     .ctx(|| format!("open rootfs {rootfs}"))?;
+    clear_inherited_restrictions(root.as_fd(), ctx.in_user_ns, rootfs)?;
     let mctx = mounts::MountCtx {
         root: root.as_fd(),
         bundle: ctx.bundle,
@@ -121,6 +122,43 @@ pub fn protect(root: &OwnedFd, spec: &Spec, dev_null: &OwnedFd) -> StepResult {
         paths::make_readonly(root.as_fd(), Path::new(p), i)?;
     }
     Ok(())
+}
+
+/// The rootfs bind mount inherits the per-mount flags of the filesystem the bundle lives on: a bundle under a
+/// `noexec` tmpfs `/run` (systemd hosts) would make every `execve` in the container fail with EACCES. The
+/// container's root is its own filesystem, so clear `noexec`, `nosuid` and `nodev` on its top mount (submounts
+/// keep theirs). runc gets the same result as a side effect of its read-only remount of `/` (and fails the same
+/// bundle when `root.readonly` is false). In a user namespace the flags are locked by the kernel and stay.
+fn clear_inherited_restrictions(
+    root: BorrowedFd<'_>,
+    in_user_ns: bool,
+    rootfs: &str,
+) -> StepResult {
+    use gantry_sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
+    let inherited = rustix::fs::fstatvfs(root)
+        .ctx(|| format!("statvfs rootfs {rootfs}"))?
+        .f_flag;
+    let mut clear = 0;
+    for (st, attr) in [
+        (rustix::fs::StatVfsMountFlags::NOEXEC, MOUNT_ATTR_NOEXEC),
+        (rustix::fs::StatVfsMountFlags::NOSUID, MOUNT_ATTR_NOSUID),
+        (rustix::fs::StatVfsMountFlags::NODEV, MOUNT_ATTR_NODEV),
+    ] {
+        if inherited.contains(st) {
+            clear |= attr;
+        }
+    }
+    if clear == 0 {
+        return Ok(());
+    }
+    match gantry_sys::mount::mount_setattr(root, false, 0, clear, 0) {
+        Err(e) if in_user_ns && e.raw_os_error() == Some(libc::EPERM) => Ok(()),
+        r => r.ctx(|| {
+            format!(
+                "clear noexec/nosuid/nodev inherited by the rootfs {rootfs} from its filesystem"
+            )
+        }),
+    }
 }
 
 /// After pivot_root: read-only root, root propagation.

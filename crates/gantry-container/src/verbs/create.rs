@@ -34,6 +34,9 @@ pub struct CreateOptions {
     /// Keep a SIGKILL parent-death signal on the container's init, so it dies with the process that created it
     /// (for a foreground supervisor such as `gantry run`: if it is killed, its container must not outlive it).
     pub kill_with_parent: bool,
+    /// `--systemd-cgroup`: the cgroup is a transient systemd scope named by `linux.cgroupsPath`
+    /// (`slice:prefix:name`).
+    pub systemd_cgroup: bool,
 }
 
 /// A container that reached the start gate.
@@ -214,7 +217,11 @@ fn create_in(
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .and_then(|p| p.to_str());
-    let cg = gantry_cgroups::Cgroup::resolve(&layout, cgroups_path, &opts.id)?;
+    let cg = if opts.systemd_cgroup {
+        gantry_cgroups::Cgroup::resolve_systemd(&layout, cgroups_path, &opts.id)?
+    } else {
+        gantry_cgroups::Cgroup::resolve(&layout, cgroups_path, &opts.id)?
+    };
     let mut state = State {
         oci_version: crate::OCI_VERSION.into(),
         id: opts.id.clone(),
@@ -238,13 +245,21 @@ fn create_in(
     cg.create()?;
     *cgroup_slot = Some(cg);
     let cg = cgroup_slot.as_ref().expect("cgroup");
-    if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
-        let mut r = r.clone();
-        if let Some(rules) = r.devices().as_ref() {
-            let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
-            r.set_devices(Some(crate::device_rules::effective(rules, devices)));
+    let apply_resources = || -> Result<()> {
+        if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
+            let mut r = r.clone();
+            if let Some(rules) = r.devices().as_ref() {
+                let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+                r.set_devices(Some(crate::device_rules::effective(rules, devices)));
+            }
+            cg.apply(&r)?;
         }
-        cg.apply(&r)?;
+        Ok(())
+    };
+    // A systemd scope exists only once it holds the init; its limits are written then, before `start`.
+    let systemd_scope = cg.systemd_unit().is_some();
+    if !systemd_scope {
+        apply_resources()?;
     }
     let caps = match process.capabilities() {
         Some(c) => {
@@ -339,7 +354,14 @@ fn create_in(
             written: false,
         },
     };
-    spawn::spawn(&cfg, &plan, &mut parent_hooks)?;
+    let pid = spawn::spawn(&cfg, &plan, &mut parent_hooks)?;
+    // A systemd scope holds the init only now: its limits are written here, still before `start`.
+    if systemd_scope {
+        if let Err(e) = apply_resources() {
+            spawn::kill_and_reap(pid);
+            return Err(e);
+        }
+    }
     let record = parent_hooks.record;
     if !record.written {
         return Err(Error::InitDied("the container was not recorded".into()));

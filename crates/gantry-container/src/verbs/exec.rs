@@ -216,19 +216,24 @@ fn spawn_and_wait(
         rustix::thread::move_into_link_name_space(fd.0.as_fd(), Some(fd.1))
             .map_err(|e| Error::sys("enter the container's PID or time namespace", e))?;
     }
+    // On a pure v2 host the process is born in the container's cgroup (CLONE_INTO_CGROUP).
+    let target = crate::process::spawn::clone_target(
+        state.cgroup.as_ref().and_then(|cg| cg.clone_into_dir()),
+    )?;
     // SAFETY: the runtime is single-threaded (it never spawns threads), and the child only runs
     // `exec_init::run`, which ends in execve or _exit.
-    let cloned = unsafe { gantry_sys::clone::clone3(0) };
-    let pid = match cloned {
-        Ok(gantry_sys::clone::Cloned::Child) => {
+    let cloned =
+        unsafe { gantry_sys::clone::clone3_into_cgroup(0, target.as_ref().map(|f| f.as_fd())) };
+    let (pid, placed) = match cloned {
+        Ok((gantry_sys::clone::Cloned::Child, _)) => {
             drop(parent);
             exec_init::run(&cfg, child)
         }
-        Ok(gantry_sys::clone::Cloned::Parent(pid)) => pid,
+        Ok((gantry_sys::clone::Cloned::Parent(pid), placed)) => (pid, placed),
         Err(e) => return Err(Error::sys("clone the exec process", e)),
     };
     drop(child);
-    if let Err(e) = drive(&parent, pid, state, opts, paused) {
+    if let Err(e) = drive(&parent, pid, placed, state, opts, paused) {
         kill_and_reap(pid);
         return Err(e);
     }
@@ -250,9 +255,18 @@ fn spawn_and_wait(
     wait_forwarding(pid, set)
 }
 
-fn drive(chan: &Channel, pid: i32, state: &State, opts: &ExecOptions, paused: bool) -> Result<()> {
+fn drive(
+    chan: &Channel,
+    pid: i32,
+    placed: bool,
+    state: &State,
+    opts: &ExecOptions,
+    paused: bool,
+) -> Result<()> {
     if let Some(cg) = &state.cgroup {
-        cg.add_process(pid)?;
+        if !placed {
+            cg.add_process(pid)?;
+        }
         for sub in &opts.cgroups {
             join_sub_cgroup(cg, sub, pid)?;
         }

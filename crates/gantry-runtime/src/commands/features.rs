@@ -65,7 +65,7 @@ pub fn run() -> anyhow::Result<()> {
         .cgroup(CgroupFeatures {
             v1: true,
             v2: true,
-            systemd: false,
+            systemd: true,
             systemd_user: false,
             rdma: false,
         })

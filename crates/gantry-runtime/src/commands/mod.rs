@@ -21,10 +21,6 @@ use gantry_oci_cli::{Cli, Command};
 
 /// Flags gantry-runtime parses but refuses, with the reason.
 const REFUSED: &[(&str, &str)] = &[
-    (
-        "--systemd-cgroup",
-        "the systemd cgroup driver is not supported yet (issue #3); omit the flag to use cgroupfs",
-    ),
     ("--criu", "checkpoint/restore is not supported"),
     (
         "--kernel-memory",
@@ -65,9 +61,9 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         bail!("no command given (see --help)");
     };
     match cmd {
-        Command::Create(c) => create::run(&root, &c.opts).map(|()| 0),
+        Command::Create(c) => create::run(&root, &c.opts, cli.global.systemd_cgroup).map(|()| 0),
         Command::Start(c) => start::run(&root, &c.id).map(|()| 0),
-        Command::Run(r) => run::run(&root, r),
+        Command::Run(r) => run::run(&root, r, cli.global.systemd_cgroup),
         Command::State(c) => state::run(&root, &c.id).map(|()| 0),
         Command::Kill(k) => kill::run(&root, k).map(|()| 0),
         Command::Delete(d) => delete::run(&root, d).map(|()| 0),
@@ -89,6 +85,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
 /// The library's create options from the CLI's.
 fn create_options(
     o: &gantry_oci_cli::CreateOpts,
+    systemd_cgroup: bool,
 ) -> gantry_container::verbs::create::CreateOptions {
     gantry_container::verbs::create::CreateOptions {
         id: o.id.clone(),
@@ -100,5 +97,6 @@ fn create_options(
         no_new_keyring: o.no_new_keyring,
         // runc semantics: a container outlives the runtime process that created it.
         kill_with_parent: false,
+        systemd_cgroup,
     }
 }
