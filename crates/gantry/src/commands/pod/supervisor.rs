@@ -70,6 +70,8 @@ struct Supervisor<'a> {
     first_failure: Option<i32>,
     /// CNI networks (held for the pod's lifetime).
     net: Option<super::net::PodNetwork>,
+    /// `--sdnotify container` with a path socket: what the first app sends goes through the supervisor.
+    notify: Option<super::notify::Proxy>,
 }
 
 /// Runs pod `id` (its record written by `gantry run`) until it ends; returns its exit code. `ready` (for a
@@ -95,6 +97,7 @@ pub fn supervise(g: &Global, pods: &Pods, id: &str, ready: Option<OwnedFd>) -> a
         kill_at: None,
         first_failure: None,
         net: None,
+        notify: None,
     };
     let started = s.set_up().and_then(|()| s.start_all());
     if let Err(e) = started {
@@ -175,7 +178,14 @@ impl Supervisor<'_> {
             let mut prepared = app::prepare(&self.store, &self.plan, a, &dir, netns.as_deref())?;
             if i == 0 && self.plan.sdnotify == SdNotify::Container {
                 if let Some(sock) = &self.plan.notify_socket {
-                    super::notify::pass_to_app(&mut prepared.spec, sock, &self.plan.net)?;
+                    let mut given = sock.clone();
+                    if !sock.starts_with('@') {
+                        let proxy =
+                            super::notify::Proxy::bind(&self.g.state_root, &self.plan.id, sock)?;
+                        given = proxy.path.display().to_string();
+                        self.notify = Some(proxy);
+                    }
+                    super::notify::pass_to_app(&mut prepared.spec, &given, &self.plan.net)?;
                 }
             }
             self.apps.push(AppRun {
@@ -308,6 +318,10 @@ impl Supervisor<'_> {
     fn run_loop(&mut self) -> anyhow::Result<()> {
         let sfd = signal::signal_fd(&self.mask).context("creating a signalfd")?;
         loop {
+            // Before reaping: an app may send READY=1 and exit at once.
+            if let Some(p) = &self.notify {
+                p.forward();
+            }
             self.reap()?;
             self.restart_due()?;
             if self.apps.iter().all(|a| a.done) {
@@ -333,6 +347,10 @@ impl Supervisor<'_> {
                 }
             });
             let mut fds = vec![PollFd::new(&sfd, PollFlags::IN)];
+            if let Some(p) = &self.notify {
+                fds.push(PollFd::from_borrowed_fd(p.fd(), PollFlags::IN));
+            }
+            let skip = fds.len();
             let mut owners = Vec::new();
             for (i, a) in self.apps.iter().enumerate() {
                 for (j, p) in a.pipes.iter().enumerate() {
@@ -344,7 +362,7 @@ impl Supervisor<'_> {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(e).context("waiting for signals and output"),
             }
-            let ready: Vec<(usize, usize)> = fds[1..]
+            let ready: Vec<(usize, usize)> = fds[skip..]
                 .iter()
                 .zip(&owners)
                 .filter(|(f, _)| !f.revents().is_empty())
