@@ -282,6 +282,15 @@ check_podman_systemd() {
   podman rmi -f localhost/gv2-busybox >/dev/null
 }
 
+# Issue 8 point 5: gantry pods under systemd (tests/v2vm/pod-notify.sh): Type=notify units become active on the
+# app's READY=1 (--sdnotify container) or once the apps run (conmon), and a .socket unit's listening socket reaches
+# the pod's first app. GV2_GANTRY is the gantry binary and GV2_LAYOUT an OCI layout with busybox (run.sh sets both).
+check_pod_systemd() {
+  [ -n "${GV2_GANTRY:-}" ] && [ -n "${GV2_LAYOUT:-}" ] || { echo "GV2_GANTRY and GV2_LAYOUT must be set (run.sh sets them)"; return 1; }
+  install -m 0755 "$GV2_GANTRY" /usr/local/bin/gantry
+  bash "$(dirname "${BASH_SOURCE[0]}")/pod-notify.sh" /usr/local/bin/gantry "$GV2_LAYOUT"
+}
+
 # ------------------------------------------------------------------ bench
 # Lifecycle (run = create + start + wait + delete of /bin/true) in the guest: gantry-runtime vs runc, interleaved,
 # with bundles on /var/lib and state on /run. A failed run fails the check.
@@ -315,7 +324,7 @@ echo "guest: $(uname -r), systemd $(systemctl --version | head -1 | awk '{print 
 echo "guest: / is $(findmnt -no FSTYPE /), /run is $(findmnt -no FSTYPE,OPTIONS /run)"
 cleanup_all
 for c in lifecycle_bundle_on_disk_state_on_run bundle_on_run memory_oom pids_max cpu_max io_max_and_weight cpuset \
-  hugetlb freezer devices_ebpf exec_and_kill_all systemd_scope podman_systemd bench_lifecycle; do
+  hugetlb freezer devices_ebpf exec_and_kill_all systemd_scope podman_systemd pod_systemd bench_lifecycle; do
   [ -z "${V2VM_ONLY:-}" ] || [[ " $V2VM_ONLY " == *" $c "* ]] || continue
   check "$c"
 done

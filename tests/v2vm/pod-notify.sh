@@ -1,7 +1,9 @@
 #!/bin/bash
 # Issue 8, point 5, inside the systemd + cgroup v2 guest (../shared/testbed/v2vm.sh): a Type=notify unit that
 # runs a gantry pod becomes active only after the app's READY=1 (--sdnotify container), and one with
-# --sdnotify conmon becomes active once the apps run. Usage (as root, in the guest):
+# --sdnotify conmon becomes active once the apps run; a .socket unit's listening socket reaches the pod's first app
+# (socket activation: LISTEN_FDS, fd 3), which answers a connection. tests/v2vm/guest.sh runs it (check
+# pod_systemd). The pods use --net none: what is tested is systemd's side, not CNI. Usage (as root, in the guest):
 #   tests/v2vm/pod-notify.sh /path/to/gantry [OCI_LAYOUT_WITH_BUSYBOX]
 # The layout defaults to one built by ../shared/testbed/images.sh. Prints "pod-notify: N passed, M failed";
 # exits non-zero on any failure. Cleans up its units, pods and store.
@@ -15,8 +17,9 @@ pass=0 fail=0
 ok() { echo "ok: $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 cleanup() {
-    systemctl stop gantry-notify-app.service gantry-notify-conmon.service 2>/dev/null
-    systemctl reset-failed gantry-notify-app.service gantry-notify-conmon.service 2>/dev/null
+    local units=(gantry-notify-app.service gantry-notify-conmon.service gantry-sock.socket gantry-sock.service)
+    systemctl stop "${units[@]}" 2>/dev/null
+    systemctl reset-failed "${units[@]}" 2>/dev/null
     for id in $("${G[@]}" ps -a -q --no-trunc 2>/dev/null); do "${G[@]}" rm -f "$id" >/dev/null 2>&1; done
     rm -rf "$work" /run/gantry-pod-notify
 }
@@ -28,31 +31,54 @@ if [ -z "$LAYOUT" ]; then
 fi
 "${G[@]}" -q import "$LAYOUT:busybox" >/dev/null || { echo "importing busybox from $LAYOUT failed"; exit 1; }
 
+# gone: waits up to 60 s for no pod to be left (teardown is slow under emulation).
+gone() {
+    for _ in $(seq 120); do [ -z "$("${G[@]}" ps -a -q)" ] && return 0; sleep 0.5; done
+    "${G[@]}" ps -a; return 1
+}
+
 # state UNIT: ActiveState of the unit.
 state() { systemctl show -p ActiveState --value "$1"; }
 
 # The app says READY=1 after 4 s with systemd-notify from the guest's /usr (busybox cannot send datagrams).
 systemd-run --unit gantry-notify-app -p Type=notify -p NotifyAccess=all -p KillMode=mixed --no-block \
-    "${G[@]}" run --rm --sdnotify container -v /usr:/usr:ro -v /usr/lib:/lib:ro -v /usr/lib64:/lib64:ro \
+    "${G[@]}" run --rm --net none --sdnotify container -v /usr:/usr:ro -v /usr/lib:/lib:ro -v /usr/lib64:/lib64:ro \
     busybox sh -c 'sleep 4; systemd-notify --ready; sleep 300' >/dev/null
 sleep 2
 s=$(state gantry-notify-app)
 [ "$s" = activating ] && ok "container: activating before READY=1" || bad "container: $s before READY=1 (want activating)"
 for _ in $(seq 60); do [ "$(state gantry-notify-app)" = active ] && break; sleep 0.5; done
 s=$(state gantry-notify-app)
-[ "$s" = active ] && ok "container: active after the app's READY=1" || bad "container: $s after READY=1 (want active)"
+[ "$s" = active ] && ok "container: active after the app's READY=1" ||
+    bad "container: $s after READY=1 (want active); $(journalctl -u gantry-notify-app.service --no-pager -n 20 2>&1)"
 systemctl stop gantry-notify-app
-[ -z "$("${G[@]}" ps -a -q)" ] && ok "container: stopping the unit removed the pod" || bad "container: pod left after stop"
+gone && ok "container: stopping the unit removed the pod" || bad "container: pod left after stop"
 
 # conmon: gantry says READY=1 once both apps run.
 systemd-run --unit gantry-notify-conmon -p Type=notify -p NotifyAccess=all -p KillMode=mixed --no-block \
-    "${G[@]}" run --rm --sdnotify conmon busybox sleep 300 --- busybox sleep 300 >/dev/null
+    "${G[@]}" run --rm --net none --sdnotify conmon busybox sleep 300 --- busybox sleep 300 >/dev/null
 for _ in $(seq 60); do [ "$(state gantry-notify-conmon)" = active ] && break; sleep 0.5; done
 s=$(state gantry-notify-conmon)
 [ "$s" = active ] && ok "conmon: active once the apps run" || bad "conmon: $s (want active)"
 n=$("${G[@]}" ps | grep -c ' Up ')
 [ "$n" = 2 ] && ok "conmon: both apps up" || bad "conmon: $n apps up (want 2)"
 systemctl stop gantry-notify-conmon
+
+# Socket activation: systemd listens, starts the pod on the first connection; the app (the guest's perl, busybox
+# cannot accept on an inherited socket) accepts on fd 3 and answers.
+port=18089
+systemd-run --unit gantry-sock --socket-property=ListenStream=127.0.0.1:$port -p KillMode=mixed \
+    "${G[@]}" run --rm --net none -v /usr:/usr:ro -v /usr/lib:/lib:ro -v /usr/lib64:/lib64:ro busybox \
+    /usr/bin/perl -e 'open(my $l, "<&=", 3) or die "fd 3: $!"; accept(my $c, $l) or die "accept: $!";
+        print $c "activated LISTEN_FDS=$ENV{LISTEN_FDS}\n"; close $c' >/dev/null
+s=$(state gantry-sock.socket)
+[ "$s" = active ] && ok "socket: the .socket unit listens" || bad "socket: gantry-sock.socket is $s (want active)"
+reply=$(timeout 180 bash -c "exec 5<>/dev/tcp/127.0.0.1/$port && cat <&5" 2>&1)
+[ "$reply" = "activated LISTEN_FDS=1" ] && ok "socket: the first app got the listening socket and answered" ||
+    bad "socket: reply '$reply' (want 'activated LISTEN_FDS=1'); $(journalctl -u gantry-sock.service --no-pager -n 20 2>&1)"
+for _ in $(seq 60); do [ "$(state gantry-sock.service)" = inactive ] && break; sleep 0.5; done
+gone && ok "socket: the pod is gone after the app exited" || bad "socket: pod left after the app exited"
+systemctl stop gantry-sock.socket
 
 echo "pod-notify: $pass passed, $fail failed"
 [ "$fail" = 0 ]

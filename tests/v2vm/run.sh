@@ -10,7 +10,9 @@
 #
 # Environment: V2VM_STATE (default /tmp/gantry-v2vm), V2VM_ONLY="check names ..." to run a subset,
 # V2VM_BENCH_RUNS (default 20), V2VM_RUNTIME=/path/to/gantry-runtime to test a prebuilt binary (e.g. a release
-# build for the benchmark) instead of building the debug one. Needs root; about 5-8 minutes under software emulation, boot included.
+# build for the benchmark) instead of building the debug one, V2VM_GANTRY=/path/to/gantry likewise for the engine
+# (the pod systemd check, tests/v2vm/pod-notify.sh). The guest has no network: the busybox OCI layout that check
+# imports is built here (../shared/testbed/images.sh) and read through the share. Needs root; about 5-8 minutes under software emulation, boot included.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -37,6 +39,15 @@ else
   # Without debug info the binary is a quarter of the size: the guest reads it through 9p under emulation.
   objcopy --strip-debug target/debug/gantry-runtime "$stage/gantry-runtime"
 fi
+if [ -n "${V2VM_GANTRY:-}" ]; then
+  echo "v2vm: using $V2VM_GANTRY"
+  cp "$V2VM_GANTRY" "$stage/gantry"
+else
+  echo "v2vm: building gantry"
+  cargo build -q -p gantry
+  objcopy --strip-debug target/debug/gantry "$stage/gantry"
+fi
+"$ROOT/../shared/testbed/images.sh" "$stage/imgs" >/dev/null
 rm -f "$stage/bench.txt"
 
 "$V2VM" build
@@ -46,6 +57,7 @@ stop_guest
 "$V2VM" start
 set +e
 "$V2VM" run env "V2VM_ONLY=${V2VM_ONLY:-}" "V2VM_BENCH_RUNS=${V2VM_BENCH_RUNS:-20}" \
+  GV2_GANTRY=/mnt/host/target/v2vm/gantry GV2_LAYOUT=/mnt/host/target/v2vm/imgs/oci \
   bash /mnt/host/tests/v2vm/guest.sh /mnt/host/target/v2vm/gantry-runtime /mnt/host/target/v2vm/bench.txt \
   | tee "$stage/guest.log"
 rc=${PIPESTATUS[0]}
