@@ -40,10 +40,14 @@ gone() {
 # state UNIT: ActiveState of the unit.
 state() { systemctl show -p ActiveState --value "$1"; }
 
+# The apps run as PID 1 of their PID namespace, which ignores SIGTERM without a handler: they trap it, so that
+# `systemctl stop` (SIGTERM to gantry, forwarded to the apps) ends them and gantry removes the pod (--rm).
+term_sleep='trap "exit 143" TERM; sleep 300 & wait'
+
 # The app says READY=1 after 4 s with systemd-notify from the guest's /usr (busybox cannot send datagrams).
 systemd-run --unit gantry-notify-app -p Type=notify -p NotifyAccess=all -p KillMode=mixed --no-block \
     "${G[@]}" run --rm --net none --sdnotify container -v /usr:/usr:ro -v /usr/lib:/lib:ro -v /usr/lib64:/lib64:ro \
-    busybox sh -c 'sleep 4; systemd-notify --ready; sleep 300' >/dev/null
+    busybox sh -c 'trap "exit 143" TERM; sleep 4; systemd-notify --ready; sleep 300 & wait' >/dev/null
 sleep 2
 s=$(state gantry-notify-app)
 [ "$s" = activating ] && ok "container: activating before READY=1" || bad "container: $s before READY=1 (want activating)"
@@ -56,7 +60,7 @@ gone && ok "container: stopping the unit removed the pod" || bad "container: pod
 
 # conmon: gantry says READY=1 once both apps run.
 systemd-run --unit gantry-notify-conmon -p Type=notify -p NotifyAccess=all -p KillMode=mixed --no-block \
-    "${G[@]}" run --rm --net none --sdnotify conmon busybox sleep 300 --- busybox sleep 300 >/dev/null
+    "${G[@]}" run --rm --net none --sdnotify conmon busybox sh -c "$term_sleep" --- busybox sh -c "$term_sleep" >/dev/null
 for _ in $(seq 60); do [ "$(state gantry-notify-conmon)" = active ] && break; sleep 0.5; done
 s=$(state gantry-notify-conmon)
 [ "$s" = active ] && ok "conmon: active once the apps run" || bad "conmon: $s (want active)"
