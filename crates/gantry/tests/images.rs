@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod common;
-use common::{accept_anything_policy, sh, stop_registry};
+use common::{accept_anything_policy, run_logged, sh, stop_registry};
 
 /// A gantry invocation with a private store.
 struct Gantry {
@@ -35,14 +35,7 @@ impl Gantry {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let out = self.cmd(args).output().expect("run gantry");
-        eprintln!(
-            "$ gantry {} -> {:?}\n{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        run_logged(&mut self.cmd(args), args)
     }
 
     /// Runs and requires success; returns stdout.

@@ -16,7 +16,7 @@ use base64::Engine as _;
 use sha2::Digest as _;
 
 mod common;
-use common::{sh, stop_registry};
+use common::{run_logged, sh, stop_registry};
 
 /// A scratch directory with a built image layout and a running loopback registry; all removed on drop.
 struct Bed {
@@ -74,14 +74,7 @@ impl Bed {
         c.args(args)
             .env("GANTRY_REGISTRIES_CONF", "/nonexistent/registries.toml")
             .env_remove("GANTRY_POLICY");
-        let out = c.output().expect("run gantry");
-        eprintln!(
-            "$ gantry {} -> {:?}\n{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        run_logged(&mut c, args)
     }
 
     fn ok(&self, root: &str, policy: Option<&str>, args: &[&str]) -> Output {

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The `gantry` binary under test.
@@ -77,4 +77,16 @@ pub fn remove_empty_parent_cgroups() {
     for e in entries.flatten() {
         let _ = std::fs::remove_dir(e.path().join("gantry"));
     }
+}
+
+/// Runs the `gantry` command `c` (given `args`) to completion and logs the call, its exit code and its stderr.
+pub fn run_logged(c: &mut Command, args: &[&str]) -> Output {
+    let out = c.output().expect("run gantry");
+    eprintln!(
+        "$ gantry {} -> {:?}\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
