@@ -9,7 +9,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{remove_empty_parent_cgroups, testbed_images, GANTRY};
+use common::{
+    assert_no_cgroup, describe, remove_empty_parent_cgroups, stderr, stdout, testbed_images, GANTRY,
+};
 
 /// A store root and state root of our own with busybox imported; everything removed on drop.
 struct Env {
@@ -100,31 +102,6 @@ fn assert_clean(env: &Env) {
             assert!(left.is_empty(), "left in {}: {left:?}", p.display());
         }
     }
-}
-
-/// No cgroup directory of pod `id` in any hierarchy.
-fn assert_no_cgroup(id: &str) {
-    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        let p = e.path().join("gantry").join(id);
-        assert!(!p.exists(), "cgroup left: {}", p.display());
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        stdout(o),
-        stderr(o)
-    )
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {

@@ -8,7 +8,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 mod common;
-use common::{accept_anything_policy, remove_empty_parent_cgroups, sh, testbed_images, GANTRY};
+use common::{
+    accept_anything_policy, assert_no_cgroup, describe, remove_empty_parent_cgroups, sh, stdout,
+    testbed_images, GANTRY,
+};
 
 /// A store root and state root of our own, cleaned up on drop.
 struct Env {
@@ -111,27 +114,6 @@ fn assert_clean(env: &Env) {
             .collect();
         assert!(left.is_empty(), "runtime state left: {left:?}");
     }
-}
-
-/// No cgroup directory of container `id` in any hierarchy.
-fn assert_no_cgroup(id: &str) {
-    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        let p = e.path().join("gantry").join(id);
-        assert!(!p.exists(), "cgroup left: {}", p.display());
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        stdout(o),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

@@ -90,3 +90,31 @@ pub fn run_logged(c: &mut Command, args: &[&str]) -> Output {
     );
     out
 }
+
+/// No cgroup directory of container or pod `id` in any hierarchy.
+pub fn assert_no_cgroup(id: &str) {
+    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let p = e.path().join("gantry").join(id);
+        assert!(!p.exists(), "cgroup left: {}", p.display());
+    }
+}
+
+/// A command's standard output, as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A command's standard error, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A command's exit status, stdout and stderr, for assertion messages.
+pub fn describe(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    )
+}
