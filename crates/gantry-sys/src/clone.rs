@@ -37,7 +37,8 @@ const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 /// # Safety
 /// The caller must be single-threaded (no other thread may be alive: the child would inherit locks held by
 /// threads that do not exist in it), and the child must only run code that is safe after `fork` in a
-/// single-threaded process, ending in `execve` or `_exit`.
+/// single-threaded process, ending in `execve` or `_exit`. A multi-threaded caller may use it only when the
+/// child runs nothing but async-signal-safe system calls on memory prepared before the call, then `_exit`.
 pub unsafe fn clone3(flags: u64) -> io::Result<Cloned> {
     // SAFETY: the caller upholds this function's contract, which is `raw_clone3`'s.
     unsafe { raw_clone3(flags, None) }
@@ -111,17 +112,31 @@ pub fn exit_immediately(code: i32) -> ! {
 /// process has exactly one thread, which is what makes running Rust code in the child sound.
 /// The child must end with [`exit_immediately`].
 pub fn fork_single_threaded(flags: u64) -> io::Result<Cloned> {
-    let threads = std::fs::read_dir("/proc/self/task")?.count();
-    if threads != 1 {
-        return Err(io::Error::new(
-            io::ErrorKind::ResourceBusy,
-            format!("refusing to fork with {threads} threads alive"),
-        ));
-    }
+    require_single_threaded(io::ErrorKind::ResourceBusy, |threads| {
+        format!("refusing to fork with {threads} threads alive")
+    })?;
     // SAFETY: the process is single-threaded (checked just above: no thread can start between
     // the check and the clone, as this thread is the only one), and the caller's child ends in
     // `_exit` per this function's contract.
     unsafe { clone3(flags) }
+}
+
+/// How many threads the calling process has (the entries of `/proc/self/task`).
+pub fn thread_count() -> io::Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/task")?.count())
+}
+
+/// Succeeds when the calling process has exactly one thread, which is what makes running Rust code in a forked
+/// child sound; otherwise fails with `kind` and the message `refusal(threads)`.
+pub(crate) fn require_single_threaded(
+    kind: io::ErrorKind,
+    refusal: impl FnOnce(usize) -> String,
+) -> io::Result<()> {
+    let threads = thread_count()?;
+    if threads != 1 {
+        return Err(io::Error::new(kind, refusal(threads)));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use crate::clone::{clone3, exit_immediately, Cloned};
+use crate::clone::{clone3, exit_immediately, require_single_threaded, Cloned};
 
 /// Runs `f` in a forked child process and returns its result (the error text travels back through a pipe).
 ///
@@ -20,15 +20,9 @@ pub fn run_in_child(
     f: impl FnOnce() -> Result<(), String>,
     timeout: Duration,
 ) -> io::Result<Result<(), String>> {
-    let threads = std::fs::read_dir("/proc/self/task")?.count();
-    if threads != 1 {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!(
-                "run_in_child needs a single-threaded caller; this process has {threads} threads"
-            ),
-        ));
-    }
+    require_single_threaded(io::ErrorKind::Unsupported, |threads| {
+        format!("run_in_child needs a single-threaded caller; this process has {threads} threads")
+    })?;
     let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     // SAFETY: the process is single-threaded (checked above), so the child may run any code; it ends in _exit.
     let pid = match unsafe { clone3(0) }? {

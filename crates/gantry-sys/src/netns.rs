@@ -23,21 +23,10 @@ pub fn create_bound_netns(target: &CStr) -> io::Result<()> {
     let source = c"/proc/self/ns/net";
     let lo = loopback_ifreq();
     let write_fd = std::os::fd::AsRawFd::as_raw_fd(&write_end);
-    let mut args = CloneArgs {
-        flags: libc::CLONE_NEWNET as u64,
-        exit_signal: libc::SIGCHLD as u64,
-        ..CloneArgs::default()
-    };
-    // SAFETY: `args` is a valid clone_args of the size passed; stack = 0 makes the child share nothing but a
-    // copy-on-write image of the caller, as fork does.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &mut args as *mut CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    if ret == 0 {
+    // SAFETY: the child runs only raw system calls on memory prepared before the fork (no allocation, no
+    // locks) and ends in `_exit`, which is what `clone3` asks of a child forked from a multi-threaded process.
+    let cloned = unsafe { crate::clone::clone3(libc::CLONE_NEWNET as u64) }?;
+    let crate::clone::Cloned::Parent(child) = cloned else {
         // In the child: raw system calls only (no allocation, no locks), then `_exit`.
         let failure = child_bind_and_lo_up(source, target, lo);
         if let Some((step, errno)) = failure {
@@ -51,12 +40,9 @@ pub fn create_bound_netns(target: &CStr) -> io::Result<()> {
         }
         // SAFETY: as above.
         unsafe { libc::_exit(0) };
-    }
-    if ret == -1 {
-        return Err(io::Error::last_os_error());
-    }
+    };
     drop(write_end);
-    let pid = rustix::process::Pid::from_raw(ret as i32)
+    let pid = rustix::process::Pid::from_raw(child)
         .ok_or_else(|| io::Error::other("clone3 returned an invalid pid"))?;
     let status = loop {
         match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
@@ -141,20 +127,4 @@ fn loopback_ifreq() -> libc::ifreq {
         *dst = *src as libc::c_char;
     }
     req
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
 }

@@ -12,6 +12,7 @@ use gantry_registry::Reference;
 use crate::keys::{parse_pem_keys, PublicKey};
 use crate::payload::{self, SIGNATURE_ANNOTATION};
 use crate::policy::{Policy, Requirement, SigstoreSigned};
+use crate::scope::Chosen;
 
 /// One signature attached to an image: the signed payload and its layer's annotations.
 #[derive(Debug, Clone, Default)]
@@ -69,14 +70,7 @@ impl std::error::Error for Refusal {}
 
 /// Decides what to do for `r` before fetching anything.
 pub fn plan(policy: &Policy, r: &Reference) -> Plan {
-    let chosen = policy.requirements_for(r);
-    let scope = scope_label(chosen.scope, chosen.explicit);
-    let refuse = |reason: String| Refusal {
-        image: r.to_string(),
-        origin: policy.origin.clone(),
-        scope: scope.clone(),
-        reason,
-    };
+    let (chosen, scope, refuse) = applicable(policy, r);
     for req in chosen.requirements {
         match req {
             Requirement::Reject => {
@@ -122,14 +116,7 @@ pub fn verify(
     signatures: &[Signature],
     where_: &str,
 ) -> Result<Accepted, Refusal> {
-    let chosen = policy.requirements_for(r);
-    let scope = scope_label(chosen.scope, chosen.explicit);
-    let refuse = |reason: String| Refusal {
-        image: r.to_string(),
-        origin: policy.origin.clone(),
-        scope: scope.clone(),
-        reason,
-    };
+    let (chosen, scope, refuse) = applicable(policy, r);
     let mut verified = 0;
     for req in chosen.requirements {
         match req {
@@ -218,6 +205,24 @@ pub fn check_sigstore(
         ));
     }
     crate::identity::check(&req.signed_identity, r, &p.docker_reference)
+}
+
+/// The requirements of `policy` that apply to `r`, the label of the scope that chose them, and the maker of
+/// [`Refusal`]s naming the image, the policy and that scope.
+fn applicable<'p>(
+    policy: &'p Policy,
+    r: &Reference,
+) -> (Chosen<'p>, String, impl Fn(String) -> Refusal) {
+    let chosen = policy.requirements_for(r);
+    let scope = scope_label(chosen.scope, chosen.explicit);
+    let (image, origin, label) = (r.to_string(), policy.origin.clone(), scope.clone());
+    let refuse = move |reason: String| Refusal {
+        image: image.clone(),
+        origin: origin.clone(),
+        scope: label.clone(),
+        reason,
+    };
+    (chosen, scope, refuse)
 }
 
 fn scope_label(scope: &str, explicit: bool) -> String {

@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn testbed() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testbed")
-}
+mod common;
+use common::{accept_anything_policy, run_logged, sh, stop_registry};
 
 /// A gantry invocation with a private store.
 struct Gantry {
@@ -30,26 +29,13 @@ impl Gantry {
         c.env("GANTRY_REGISTRIES_CONF", "/nonexistent/registries.toml");
         // These tests pull unsigned testbed images: trust them explicitly (signatures are tested in trust.rs).
         let policy = self.root.with_extension("policy.json");
-        if !policy.exists() {
-            std::fs::write(
-                &policy,
-                r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
-            )
-            .unwrap();
-        }
+        accept_anything_policy(&policy);
         c.env("GANTRY_POLICY", policy);
         c
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let out = self.cmd(args).output().expect("run gantry");
-        eprintln!(
-            "$ gantry {} -> {:?}\n{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        run_logged(&mut self.cmd(args), args)
     }
 
     /// Runs and requires success; returns stdout.
@@ -92,21 +78,6 @@ fn referenced(g: &Gantry) -> Vec<String> {
     out
 }
 
-fn sh(script: &str, args: &[&str], state: &Path) -> String {
-    let out = Command::new(testbed().join(script))
-        .args(args)
-        .env("TESTBED_STATE", state)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("run {script}: {e}"));
-    assert!(
-        out.status.success(),
-        "{script} {args:?} failed ({:?}); the testbed is needed for these tests",
-        out.status
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// The testbed's registry; stopped (its recorded PID only) on drop.
 struct Registry {
     state: PathBuf,
@@ -123,10 +94,7 @@ impl Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = Command::new(testbed().join("registry.sh"))
-            .arg("stop")
-            .env("TESTBED_STATE", &self.state)
-            .status();
+        stop_registry(&self.state);
     }
 }
 

@@ -6,29 +6,12 @@
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
-
-/// The testbed's OCI layout (busybox), built once under the target's scratch dir.
-fn testbed_images() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gantry-pod-images");
-        if !out.join("oci/index.json").exists() {
-            let script =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testbed/images.sh");
-            let st = Command::new("bash")
-                .arg(&script)
-                .arg(&out)
-                .status()
-                .expect("run images.sh");
-            assert!(st.success(), "{} failed", script.display());
-        }
-        out
-    })
-}
+mod common;
+use common::{
+    assert_no_cgroup, describe, remove_empty_parent_cgroups, stderr, stdout, testbed_images, GANTRY,
+};
 
 /// A store root and state root of our own with busybox imported; everything removed on drop.
 struct Env {
@@ -53,7 +36,7 @@ impl Env {
             ..Default::default()
         };
         store
-            .import_oci_layout(&testbed_images().join("oci"), &opts)
+            .import_oci_layout(&testbed_images("gantry-pod-images").join("oci"), &opts)
             .unwrap();
         env
     }
@@ -96,11 +79,7 @@ impl Drop for Env {
             let _ = self.gantry(&["rm", "-f", &id]);
         }
         // The shared `/gantry` parent cgroup goes once empty (rmdir fails while another test's pod uses it).
-        if let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") {
-            for e in rd.flatten() {
-                let _ = std::fs::remove_dir(e.path().join("gantry"));
-            }
-        }
+        remove_empty_parent_cgroups();
         if !std::thread::panicking() {
             assert_clean(self);
         }
@@ -123,31 +102,6 @@ fn assert_clean(env: &Env) {
             assert!(left.is_empty(), "left in {}: {left:?}", p.display());
         }
     }
-}
-
-/// No cgroup directory of pod `id` in any hierarchy.
-fn assert_no_cgroup(id: &str) {
-    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        let p = e.path().join("gantry").join(id);
-        assert!(!p.exists(), "cgroup left: {}", p.display());
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        stdout(o),
-        stderr(o)
-    )
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {

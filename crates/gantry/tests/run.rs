@@ -3,31 +3,15 @@
 //! force-removes every container it knows and checks for leftovers.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
-
-/// The testbed's OCI layout (busybox, ...), built once per machine under the target's scratch dir.
-fn testbed_images() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gantry-run-images");
-        if !out.join("oci/index.json").exists() {
-            let script =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testbed/images.sh");
-            let st = Command::new("bash")
-                .arg(&script)
-                .arg(&out)
-                .status()
-                .expect("run images.sh");
-            assert!(st.success(), "{} failed", script.display());
-        }
-        out
-    })
-}
+mod common;
+use common::{
+    accept_anything_policy, assert_no_cgroup, describe, remove_empty_parent_cgroups, sh, stdout,
+    testbed_images, GANTRY,
+};
 
 /// A store root and state root of our own, cleaned up on drop.
 struct Env {
@@ -57,7 +41,7 @@ impl Env {
             ..Default::default()
         };
         store
-            .import_oci_layout(&testbed_images().join("oci"), &opts)
+            .import_oci_layout(&testbed_images("gantry-run-images").join("oci"), &opts)
             .unwrap();
         env
     }
@@ -79,13 +63,7 @@ impl Env {
         c.args(args);
         // These tests pull unsigned testbed images: trust them explicitly (signatures are tested in trust.rs).
         let policy = self.dir.path().join("policy.json");
-        if !policy.exists() {
-            std::fs::write(
-                &policy,
-                r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
-            )
-            .unwrap();
-        }
+        accept_anything_policy(&policy);
         c.env("GANTRY_POLICY", policy);
         c
     }
@@ -136,39 +114,6 @@ fn assert_clean(env: &Env) {
             .collect();
         assert!(left.is_empty(), "runtime state left: {left:?}");
     }
-}
-
-/// Removes the shared `/gantry` parent cgroup in every hierarchy once it is empty. A container removes only the
-/// directories it created, so when tests' containers overlap the parent outlives them; `rmdir` fails (and is
-/// ignored) while another test's container still lives in it.
-fn remove_empty_parent_cgroups() {
-    let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return;
-    };
-    for e in entries.flatten() {
-        let _ = std::fs::remove_dir(e.path().join("gantry"));
-    }
-}
-
-/// No cgroup directory of container `id` in any hierarchy.
-fn assert_no_cgroup(id: &str) {
-    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        let p = e.path().join("gantry").join(id);
-        assert!(!p.exists(), "cgroup left: {}", p.display());
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        stdout(o),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
@@ -540,31 +485,12 @@ fn terminal_is_a_tty_sized_like_ours_and_gets_stdin() {
     );
 }
 
-/// Runs a testbed script with a private `TESTBED_STATE`.
-fn testbed(script: &str, args: &[&str], state: &Path) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testbed")
-        .join(script);
-    let o = Command::new(&path)
-        .args(args)
-        .env("TESTBED_STATE", state)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{script} {args:?} failed: {:?}",
-        o.status
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
 /// Stops the private registry (its recorded PID only) even when the test fails.
 struct Registry(PathBuf);
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = testbed("registry.sh", &["stop"], &self.0);
+        let _ = sh("registry.sh", &["stop"], &self.0);
     }
 }
 
@@ -572,9 +498,9 @@ impl Drop for Registry {
 fn missing_image_is_pulled_from_the_registry() {
     let env = Env::new();
     let reg = Registry(env.dir.path().join("testbed"));
-    let addr = testbed("registry.sh", &["start"], &reg.0).trim().to_owned();
-    let layout = testbed_images().join("oci");
-    testbed("registry.sh", &["push", layout.to_str().unwrap()], &reg.0);
+    let addr = sh("registry.sh", &["start"], &reg.0).trim().to_owned();
+    let layout = testbed_images("gantry-run-images").join("oci");
+    sh("registry.sh", &["push", layout.to_str().unwrap()], &reg.0);
     let image = format!("{addr}/testbed/busybox:latest");
     let o = env.gantry(&["-q", "run", "--rm", &image, "sh", "-c", "echo pulled"]);
     assert_eq!(stdout(&o), "pulled\n", "{}", describe(&o));

@@ -7,23 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn testbed() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testbed")
-}
-
-fn sh(script: &str, args: &[&str], state: &Path) -> String {
-    let out = Command::new(testbed().join(script))
-        .args(args)
-        .env("TESTBED_STATE", state)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("run {script}: {e}"));
-    assert!(
-        out.status.success(),
-        "{script} {args:?} failed: the testbed is needed"
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{sh, stop_registry};
 
 /// A scratch directory with the test images and a registry holding them; all removed on drop
 /// (the registry by its recorded PID, through registry.sh).
@@ -70,10 +55,7 @@ impl Bed {
 
 impl Drop for Bed {
     fn drop(&mut self) {
-        let _ = Command::new(testbed().join("registry.sh"))
-            .arg("stop")
-            .env("TESTBED_STATE", self.dir.join("state"))
-            .status();
+        stop_registry(&self.dir.join("state"));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -9,30 +9,14 @@
 //! disabled"): they can neither sign nor verify sigstore signatures, so the signing and verifying on the other
 //! side of these interop checks cannot be Debian's tools; skopeo still moves the attachments.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Output};
 
 use base64::Engine as _;
 use sha2::Digest as _;
 
-fn testbed() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testbed")
-}
-
-fn sh(script: &str, args: &[&str], state: &Path) -> String {
-    let out = Command::new(testbed().join(script))
-        .args(args)
-        .env("TESTBED_STATE", state)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("run {script}: {e}"));
-    assert!(
-        out.status.success(),
-        "{script} {args:?} failed ({:?})",
-        out.status
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{run_logged, sh, stop_registry};
 
 /// A scratch directory with a built image layout and a running loopback registry; all removed on drop.
 struct Bed {
@@ -90,14 +74,7 @@ impl Bed {
         c.args(args)
             .env("GANTRY_REGISTRIES_CONF", "/nonexistent/registries.toml")
             .env_remove("GANTRY_POLICY");
-        let out = c.output().expect("run gantry");
-        eprintln!(
-            "$ gantry {} -> {:?}\n{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        run_logged(&mut c, args)
     }
 
     fn ok(&self, root: &str, policy: Option<&str>, args: &[&str]) -> Output {
@@ -291,10 +268,7 @@ fn dsse_bundle(key: &p256::ecdsa::SigningKey, digest: &str) -> Vec<u8> {
 
 impl Drop for Bed {
     fn drop(&mut self) {
-        let _ = Command::new(testbed().join("registry.sh"))
-            .arg("stop")
-            .env("TESTBED_STATE", self.dir.join("state"))
-            .status();
+        stop_registry(&self.dir.join("state"));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -216,8 +216,10 @@ fn pod_lifecycle(handler: &str) {
     cri.start_container(&b).expect("StartContainer b");
     let st = wait_container_state(&mut cri, &b, "CONTAINER_EXITED", 20);
     assert_eq!(st.exit_code, 3, "{st:?}");
+    // containerd stamps started_at when the start call returns, which can be after a process this short has
+    // already exited (seen with runc under load): only order against creation is guaranteed.
     assert!(
-        st.finished_at >= st.started_at && st.finished_at > 0,
+        st.finished_at >= st.created_at && st.started_at > 0 && st.finished_at > 0,
         "{st:?}"
     );
     assert_eq!(st.reason, "Error", "{st:?}");

@@ -157,17 +157,25 @@ impl Store {
     }
 }
 
+/// The names of the entries of `dir`, sorted (none when `dir` does not exist).
 pub(super) fn read_names(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(ImageError::io("readdir", dir, e)),
-    };
-    for ent in rd {
-        let ent = ent.map_err(|e| ImageError::io("readdir", dir, e))?;
-        out.push(ent.file_name().to_string_lossy().into_owned());
+    for ent in entries(dir)? {
+        out.push(ent?.file_name().to_string_lossy().into_owned());
     }
     out.sort();
     Ok(out)
+}
+
+/// The entries of `dir`, read lazily (none when `dir` does not exist); read errors name `dir`.
+pub(super) fn entries(dir: &Path) -> Result<impl Iterator<Item = Result<fs::DirEntry>> + '_> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => Some(rd),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(ImageError::io("readdir", dir, e)),
+    };
+    Ok(rd
+        .into_iter()
+        .flatten()
+        .map(move |ent| ent.map_err(|e| ImageError::io("readdir", dir, e))))
 }

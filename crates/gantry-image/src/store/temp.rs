@@ -68,13 +68,8 @@ fn open_nofollow(path: &Path, extra: OFlags) -> rustix::io::Result<rustix::fd::O
 /// directories and files are ever in use.
 pub fn sweep(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
-        Err(e) => return Err(ImageError::io("readdir", dir, e)),
-    };
-    for ent in rd {
-        let ent = ent.map_err(|e| ImageError::io("readdir", dir, e))?;
+    for ent in super::gc::entries(dir)? {
+        let ent = ent?;
         let path = ent.path();
         let is_dir = ent.file_type().is_ok_and(|t| t.is_dir());
         // Held while removing, so a writer that opened it before us cannot lock it meanwhile
@@ -108,13 +103,8 @@ pub fn sweep(dir: &Path) -> Result<Vec<PathBuf>> {
 /// The entries of `dir` that no live process holds locked (what [`sweep`] would remove).
 pub fn unowned(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(ImageError::io("readdir", dir, e)),
-    };
-    for ent in rd {
-        let path = ent.map_err(|e| ImageError::io("readdir", dir, e))?.path();
+    for ent in super::gc::entries(dir)? {
+        let path = ent?.path();
         let owned = open_nofollow(&path, OFlags::empty()).is_ok_and(|fd| {
             let free = flock(&fd, FlockOperation::NonBlockingLockShared).is_ok();
             !free

@@ -48,7 +48,7 @@ pub fn unpack_layer_confined(
 }
 
 fn single_threaded() -> bool {
-    std::fs::read_dir("/proc/self/task").is_ok_and(|d| d.count() == 1)
+    gantry_sys::clone::thread_count().is_ok_and(|n| n == 1)
 }
 
 /// The confinement prepared in the parent (nothing to compute after the fork).

@@ -1,6 +1,7 @@
 //! The container's standard streams in `gantry run` (without a terminal), and how failures to execute its command
 //! become exit codes.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use anyhow::Context;
@@ -43,31 +44,48 @@ impl std::error::Error for ExecFailed {}
 /// The container's stdio: inherited, except stdin from /dev/null without `-i`, and for `-d` everything
 /// redirected (stdout/stderr to `<bundle>/output.log`); gantry's own stdio is restored afterwards.
 pub struct Stdio {
-    saved: Vec<(i32, std::os::fd::OwnedFd)>,
+    saved: SavedStdio,
 }
 
 impl Stdio {
     /// Redirects what `interactive`/`detach` ask for, saving gantry's own descriptors.
     pub fn set_up(interactive: bool, detach: bool, bundle: &Path) -> anyhow::Result<Stdio> {
-        let mut s = Stdio { saved: Vec::new() };
+        let mut s = Stdio {
+            saved: SavedStdio::default(),
+        };
         if !interactive || detach {
             let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
-            s.save(0)?;
+            s.saved.save(0)?;
             rustix::stdio::dup2_stdin(&null).context("redirecting stdin")?;
         }
         if detach {
             let log = bundle.join("output.log");
             let f = std::fs::File::create(&log)
                 .with_context(|| format!("creating {}", log.display()))?;
-            s.save(1)?;
-            s.save(2)?;
+            s.saved.save(1)?;
+            s.saved.save(2)?;
             rustix::stdio::dup2_stdout(&f).context("redirecting stdout")?;
             rustix::stdio::dup2_stderr(&f).context("redirecting stderr")?;
         }
         Ok(s)
     }
 
-    fn save(&mut self, fd: i32) -> anyhow::Result<()> {
+    /// Puts gantry's own descriptors back.
+    pub fn restore(self) -> anyhow::Result<()> {
+        self.saved.restore()
+    }
+}
+
+/// Copies of gantry's standard descriptors (0, 1, 2) taken before redirecting them, put back by
+/// [`SavedStdio::restore`].
+#[derive(Default)]
+pub struct SavedStdio {
+    saved: Vec<(i32, std::os::fd::OwnedFd)>,
+}
+
+impl SavedStdio {
+    /// Keeps a close-on-exec copy of standard descriptor `fd` (0, 1 or 2).
+    pub fn save(&mut self, fd: i32) -> anyhow::Result<()> {
         let b = match fd {
             0 => rustix::stdio::stdin(),
             1 => rustix::stdio::stdout(),
@@ -78,16 +96,25 @@ impl Stdio {
         Ok(())
     }
 
-    /// Puts gantry's own descriptors back.
+    /// Saves standard descriptor `fd` (0, 1 or 2), then points it at `with`.
+    pub fn replace(&mut self, fd: i32, with: std::os::fd::BorrowedFd<'_>) -> anyhow::Result<()> {
+        self.save(fd)?;
+        dup2_stdio(fd, with).context("redirecting an app's stdio")
+    }
+
+    /// Puts the saved descriptors back, the latest saved first.
     pub fn restore(self) -> anyhow::Result<()> {
-        for (fd, copy) in &self.saved {
-            match fd {
-                0 => rustix::stdio::dup2_stdin(copy),
-                1 => rustix::stdio::dup2_stdout(copy),
-                _ => rustix::stdio::dup2_stderr(copy),
-            }
-            .context("restoring stdio")?;
+        for (fd, copy) in self.saved.iter().rev() {
+            dup2_stdio(*fd, copy.as_fd()).context("restoring stdio")?;
         }
         Ok(())
+    }
+}
+
+fn dup2_stdio(fd: i32, with: std::os::fd::BorrowedFd<'_>) -> rustix::io::Result<()> {
+    match fd {
+        0 => rustix::stdio::dup2_stdin(with),
+        1 => rustix::stdio::dup2_stdout(with),
+        _ => rustix::stdio::dup2_stderr(with),
     }
 }

@@ -22,7 +22,7 @@ use gantry_image::Store;
 use gantry_sys::signal::{self, SigSet};
 use rustix::event::{PollFd, PollFlags};
 
-use super::super::container::stdio::exec_error;
+use super::super::container::stdio::{exec_error, SavedStdio};
 use super::super::container::terminal::ConsoleSocket;
 use super::super::container::{network, rootfs, runtime_root};
 use super::app::{self, Prepared};
@@ -288,8 +288,8 @@ impl Supervisor<'_> {
 
     /// Points fds 0-2 where app `i` must get them: detached, its log pipes (stdin /dev/null); in the foreground,
     /// gantry's own stdout/stderr, stdin only for the first app with `-i`.
-    fn app_stdio(&mut self, i: usize) -> anyhow::Result<Redirect> {
-        let mut r = Redirect { saved: Vec::new() };
+    fn app_stdio(&mut self, i: usize) -> anyhow::Result<SavedStdio> {
+        let mut r = SavedStdio::default();
         if !(self.plan.interactive && i == 0) || self.plan.detach {
             let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
             r.replace(0, null.as_fd())?;
@@ -605,40 +605,5 @@ impl Supervisor<'_> {
                 eprintln!("gantry: {e:#}");
             }
         }
-    }
-}
-
-/// Saved standard descriptors, put back by [`Redirect::restore`].
-struct Redirect {
-    saved: Vec<(i32, OwnedFd)>,
-}
-
-impl Redirect {
-    fn replace(&mut self, fd: i32, with: std::os::fd::BorrowedFd<'_>) -> anyhow::Result<()> {
-        let cur = match fd {
-            0 => rustix::stdio::stdin(),
-            1 => rustix::stdio::stdout(),
-            _ => rustix::stdio::stderr(),
-        };
-        let copy = rustix::io::fcntl_dupfd_cloexec(cur, 3).context("saving a stdio descriptor")?;
-        self.saved.push((fd, copy));
-        match fd {
-            0 => rustix::stdio::dup2_stdin(with),
-            1 => rustix::stdio::dup2_stdout(with),
-            _ => rustix::stdio::dup2_stderr(with),
-        }
-        .context("redirecting an app's stdio")
-    }
-
-    fn restore(self) -> anyhow::Result<()> {
-        for (fd, copy) in self.saved.iter().rev() {
-            match fd {
-                0 => rustix::stdio::dup2_stdin(copy),
-                1 => rustix::stdio::dup2_stdout(copy),
-                _ => rustix::stdio::dup2_stderr(copy),
-            }
-            .context("restoring stdio")?;
-        }
-        Ok(())
     }
 }
