@@ -63,10 +63,16 @@ mkbundle() {
 JSON
 }
 
-# check NAME: runs check_NAME in a subshell with its own cleanup (containers deleted, cgroups removed).
+# check NAME: runs check_NAME in its own shell (errexit on, at most CHECK_TIMEOUT seconds), then cleans up
+# (containers deleted, cgroups removed, units stopped) whatever happened.
+CHECK_TIMEOUT=${CHECK_TIMEOUT:-300}
 check() {
   local name=$1 out rc t0=$SECONDS
-  out=$( (set -e; "check_$name") 2>&1 ); rc=$?
+  # Output goes to a file, not a pipe: a container left running by a timed-out check would hold a pipe open.
+  timeout -k 5 "$CHECK_TIMEOUT" bash -c "set -eo pipefail; check_$name" > "$WORK/check.log" 2>&1 < /dev/null
+  rc=$?
+  out=$(cat "$WORK/check.log")
+  ((rc != 124)) || out+=$'\n'"timed out after $CHECK_TIMEOUT s"
   cleanup_all
   if ((rc == 0)); then
     pass=$((pass + 1)); echo "PASS $name ($((SECONDS - t0)) s)"
@@ -320,6 +326,8 @@ check_bench_lifecycle() {
   ((failures == 0))
 }
 
+export RT STATE WORK CG BASE BENCH_OUT
+export -f $(declare -F | awk '{print $3}')
 echo "guest: $(uname -r), systemd $(systemctl --version | head -1 | awk '{print $2}'), cgroup2 controllers: $(cat $CG/cgroup.controllers)"
 echo "guest: / is $(findmnt -no FSTYPE /), /run is $(findmnt -no FSTYPE,OPTIONS /run)"
 cleanup_all
