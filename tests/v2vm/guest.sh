@@ -10,6 +10,7 @@ export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 SRC_BIN=${1:?usage: guest.sh RUNTIME_BINARY [BENCH_OUT]}
 BENCH_OUT=${2:-}
 RT=/usr/local/bin/gantry-runtime
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) # checks run in their own bash (see check): no BASH_SOURCE there
 install -m 0755 "$SRC_BIN" "$RT"
 STATE=${GV2_STATE:-/run/gantry-v2}      # state on the tmpfs /run ...
 WORK=/var/lib/gantry-v2   # ... bundles on the disk (ext4): podman's layout
@@ -294,7 +295,7 @@ check_podman_systemd() {
 check_pod_systemd() {
   [ -n "${GV2_GANTRY:-}" ] && [ -n "${GV2_LAYOUT:-}" ] || { echo "GV2_GANTRY and GV2_LAYOUT must be set (run.sh sets them)"; return 1; }
   install -m 0755 "$GV2_GANTRY" /usr/local/bin/gantry
-  bash "$(dirname "${BASH_SOURCE[0]}")/pod-notify.sh" /usr/local/bin/gantry "$GV2_LAYOUT"
+  bash "$HERE/pod-notify.sh" /usr/local/bin/gantry "$GV2_LAYOUT"
 }
 
 # ------------------------------------------------------------------ bench
@@ -326,7 +327,7 @@ check_bench_lifecycle() {
   ((failures == 0))
 }
 
-export RT STATE WORK CG BASE BENCH_OUT
+export RT STATE WORK CG BASE BENCH_OUT HERE
 export -f $(declare -F | awk '{print $3}')
 echo "guest: $(uname -r), systemd $(systemctl --version | head -1 | awk '{print $2}'), cgroup2 controllers: $(cat $CG/cgroup.controllers)"
 echo "guest: / is $(findmnt -no FSTYPE /), /run is $(findmnt -no FSTYPE,OPTIONS /run)"
