@@ -76,6 +76,7 @@ gantry_pod() {
   t0=$(now)
   g "${args[@]}" >/dev/null
   until st=$(g status "$name") && [[ $(grep -c '^app=.*state=running' <<<"$st") == "$n" ]]; do
+    (($(now) - t0 < 30000000000)) || { echo "bench/pods.sh: pod $name not running after 30 s: $st" >&2; exit 1; }
     sleep 0.005
   done
   since "$t0"
