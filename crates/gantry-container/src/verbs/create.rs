@@ -334,6 +334,7 @@ fn create_in(
         idmapped: &idmapped,
     };
     state.creating = false;
+    // Again, not redundant: `create()` recorded in the cgroup which directories it made, and `delete` removes those.
     state.cgroup = Some(cg.clone());
     state.hooks = LaterHooks {
         poststart: hooks
