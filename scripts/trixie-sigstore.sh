@@ -20,12 +20,14 @@
 set -euo pipefail
 DIR=${TRIXIE_SIGSTORE_DIR:-/var/cache/gantry-testbed/trixie-sigstore}
 MIRROR=${TRIXIE_MIRROR:-http://deb.debian.org/debian}
-# Change this list and the chroot is rebuilt (the stamp records it).
+# Change this list or CONFIG_VERSION and the chroot is rebuilt (the stamp records both).
 PKGS="skopeo cosign podman ca-certificates"
+CONFIG_VERSION=1
+STAMP="$PKGS config=$CONFIG_VERSION"
 
 die() { echo "trixie-sigstore.sh: $*" >&2; exit 1; }
 
-built() { [ -f "$DIR/.stamp" ] && [ "$(cat "$DIR/.stamp")" = "$PKGS" ]; }
+built() { [ -f "$DIR/.stamp" ] && [ "$(cat "$DIR/.stamp")" = "$STAMP" ]; }
 
 build() {
   ((EUID == 0)) || die "run as root (debootstrap and chroot need it)"
@@ -46,10 +48,14 @@ build() {
     die "apt-get install $PKGS in the trixie chroot failed; see $DIR.log"
   fi
   chroot "$tmp" apt-get clean
-  echo "$PKGS" >"$tmp/.stamp"
+  # Every registry keeps sigstore signatures as attachments (the `sha256-<hex>.sig` tag): podman has no
+  # --registries.d flag, and this is what the chroot is for.
+  mkdir -p "$tmp/etc/containers/registries.d"
+  printf 'default-docker:\n  use-sigstore-attachments: true\n' >"$tmp/etc/containers/registries.d/zz-sigstore.yaml"
+  echo "$STAMP" >"$tmp/.stamp"
   mv "$tmp" "$DIR"
   echo "trixie-sigstore.sh: built in $((SECONDS - start)) s: $(run skopeo --version), $(run podman --version)," \
-    "cosign $(run cosign version 2>&1 | awk '/^GitVersion/ {print $2}') ($(du -sh "$DIR" | cut -f1))" >&2
+    "cosign $(run dpkg-query -W -f '${Version}' cosign) ($(du -sh "$DIR" | cut -f1))" >&2
   echo "$DIR"
 }
 
@@ -61,6 +67,8 @@ run() {
   # Everything below runs in a new mount namespace: the bind mounts die with it.
   exec unshare --mount --propagation private -- /bin/bash -euc '
     dir=$1 share=$2; shift 2
+    # The root must be a mount point: containers/storage remounts / when it applies layers in a chroot.
+    mount --bind "$dir" "$dir"
     mount -t proc proc "$dir/proc"
     mount --rbind /sys "$dir/sys"
     mount --rbind /dev "$dir/dev"
