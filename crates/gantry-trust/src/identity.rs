@@ -7,14 +7,19 @@ use crate::policy::SignedIdentity;
 /// Whether a signature naming `signed` satisfies `rule` for the pulled reference `pulled`.
 /// Returns `Err(reason)` naming both sides when it does not.
 pub fn check(rule: &SignedIdentity, pulled: &Reference, signed: &str) -> Result<(), String> {
-    let s = Reference::parse(signed)
+    let parsed = Reference::parse(signed)
         .map_err(|e| format!("the signature's docker-reference {signed:?} is invalid: {e}"))?;
+    // A repository name alone (what cosign signs) stays untagged: it matches no tag, `latest` included.
+    let s = Signed {
+        name_only: name_only(signed),
+        r: parsed,
+    };
     let ok = match rule {
         SignedIdentity::MatchExact => exact(pulled, &s),
         SignedIdentity::MatchRepoDigestOrExact => repo_digest_or_exact(pulled, &s),
-        SignedIdentity::MatchRepository => pulled.name() == s.name(),
-        SignedIdentity::ExactReference(want) => &s.to_string() == want,
-        SignedIdentity::ExactRepository(want) => &s.name() == want,
+        SignedIdentity::MatchRepository => pulled.name() == s.r.name(),
+        SignedIdentity::ExactReference(want) => !s.name_only && &s.r.to_string() == want,
+        SignedIdentity::ExactRepository(want) => &s.r.name() == want,
         SignedIdentity::RemapIdentity {
             prefix,
             signed_prefix,
@@ -27,23 +32,42 @@ pub fn check(rule: &SignedIdentity, pulled: &Reference, signed: &str) -> Result<
     if ok {
         Ok(())
     } else {
+        let shown = if s.name_only {
+            s.r.name()
+        } else {
+            s.r.to_string()
+        };
         Err(format!(
-            "the signature is for {} but {pulled} was pulled (signedIdentity {})",
-            s,
+            "the signature is for {shown} but {pulled} was pulled (signedIdentity {})",
             describe(rule)
         ))
     }
 }
 
-/// Same repository and same tag; a digest-only reference never matches exactly.
-fn exact(pulled: &Reference, s: &Reference) -> bool {
-    pulled.tag().is_some() && pulled.digest().is_none() && pulled.to_string() == s.to_string()
+/// A signature's normalised docker-reference, and whether it named a repository only (no tag, no digest).
+struct Signed {
+    r: Reference,
+    name_only: bool,
+}
+
+/// Whether a reference string has neither a digest nor a tag (a `:` after its last `/`).
+fn name_only(reference: &str) -> bool {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    !reference.contains('@') && !last.contains(':')
+}
+
+/// Same repository and same tag; a digest-only or name-only reference never matches exactly.
+fn exact(pulled: &Reference, s: &Signed) -> bool {
+    pulled.tag().is_some()
+        && pulled.digest().is_none()
+        && !s.name_only
+        && pulled.to_string() == s.r.to_string()
 }
 
 /// Tagged: exact; pinned by digest: same repository (the digest itself is checked against the payload).
-fn repo_digest_or_exact(pulled: &Reference, s: &Reference) -> bool {
+fn repo_digest_or_exact(pulled: &Reference, s: &Signed) -> bool {
     if pulled.digest().is_some() {
-        pulled.name() == s.name()
+        pulled.name() == s.r.name()
     } else {
         exact(pulled, s)
     }
@@ -131,5 +155,33 @@ mod tests {
         assert!(check(&remap, &r("mirror.lan/ns/app:v1"), "mirror.lan/ns/app:v1").is_err());
         assert!(check(&remap, &r("mirror.lan/nsx/app:v1"), "mirror.lan/nsx/app:v1").is_ok());
         assert!(check(&MatchExact, &tagged, "Not A Ref").is_err());
+        // cosign signs the repository name alone: never a tag, not even `latest`.
+        let latest = r("quay.io/ns/app:latest");
+        let e = check(&MatchExact, &latest, "quay.io/ns/app").unwrap_err();
+        assert!(
+            e.starts_with("the signature is for quay.io/ns/app but"),
+            "{e}"
+        );
+        assert!(check(&MatchRepoDigestOrExact, &latest, "quay.io/ns/app").is_err());
+        assert!(check(&MatchRepoDigestOrExact, &pinned, "quay.io/ns/app").is_ok());
+        assert!(check(&MatchRepository, &latest, "quay.io/ns/app").is_ok());
+        assert!(check(
+            &ExactReference("quay.io/ns/app:latest".into()),
+            &latest,
+            "quay.io/ns/app"
+        )
+        .is_err());
+        assert!(check(
+            &ExactRepository("quay.io/ns/app".into()),
+            &latest,
+            "quay.io/ns/app"
+        )
+        .is_ok());
+        assert!(check(
+            &MatchExact,
+            &r("localhost:5000/app:latest"),
+            "localhost:5000/app"
+        )
+        .is_err());
     }
 }
