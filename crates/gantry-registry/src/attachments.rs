@@ -22,6 +22,9 @@ use crate::sink::{BlobSource, Descriptor, SinkError};
 pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 /// Artifact type of a Sigstore bundle attached as an OCI 1.1 referrer (cosign 3).
 pub const BUNDLE_ARTIFACT_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// Artifact type of a cosign 2 signature attached as an OCI 1.1 referrer (`--registry-referrers-mode=oci-1-1`):
+/// a manifest like a `.sig` tag's, whose payload layers carry their signatures in annotations.
+pub const COSIGN_SIGNATURE_ARTIFACT_TYPE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
 /// Largest bundle fetched.
 pub const MAX_BUNDLE_SIZE: u64 = 1024 * 1024;
 /// Largest payload layer fetched.
@@ -54,7 +57,7 @@ pub struct Signatures {
     pub tag: String,
     /// Whether that tag exists.
     pub tag_found: bool,
-    /// Its payload layers, in manifest order.
+    /// Its payload layers, in manifest order, then those of cosign signatures attached as OCI 1.1 referrers.
     pub signatures: Vec<AttachedSignature>,
     /// Sigstore bundles attached to the digest as OCI 1.1 referrers (referrers API, or the `sha256-<hex>`
     /// fallback tag), as exact JSON bytes.
@@ -104,21 +107,31 @@ pub(crate) async fn signatures_for(
 ) -> Result<Signatures, RegistryError> {
     let tag = signature_tag(&digest);
     let bundles = bundles_for(s, &digest).await?;
-    let sig = match s.fetch_manifest(&tag, None).await {
-        Ok(m) => m,
-        Err(RegistryError::ManifestNotFound { .. }) => {
-            return Ok(Signatures {
-                digest,
-                tag,
-                tag_found: false,
-                signatures: vec![],
-                bundles,
-            })
-        }
+    let referred = referrer_signatures(s, &digest).await?;
+    let (tag_found, mut signatures) = match s.fetch_manifest(&tag, None).await {
+        Ok(sig) => (true, payload_layers(s, &tag, &sig.bytes).await?),
+        Err(RegistryError::ManifestNotFound { .. }) => (false, vec![]),
         Err(e) => return Err(e),
     };
+    signatures.extend(referred);
+    Ok(Signatures {
+        digest,
+        tag,
+        tag_found,
+        signatures,
+        bundles,
+    })
+}
+
+/// The simple-signing payload layers of the signature manifest `bytes` (fetched as `reference`), each fetched
+/// size-bounded and digest-checked.
+async fn payload_layers(
+    s: &Session,
+    reference: &str,
+    bytes: &[u8],
+) -> Result<Vec<AttachedSignature>, RegistryError> {
     let raw: RawManifest =
-        serde_json::from_slice(&sig.bytes).map_err(|e| invalid(s, &tag, e.to_string()))?;
+        serde_json::from_slice(bytes).map_err(|e| invalid(s, reference, e.to_string()))?;
     let mut signatures = Vec::new();
     for layer in raw
         .layers
@@ -129,7 +142,7 @@ pub(crate) async fn signatures_for(
         if layer.size > MAX_PAYLOAD_SIZE {
             return Err(invalid(
                 s,
-                &tag,
+                reference,
                 format!(
                     "payload layer {} is {} bytes, at most {MAX_PAYLOAD_SIZE} accepted",
                     layer.digest, layer.size
@@ -147,35 +160,42 @@ pub(crate) async fn signatures_for(
             payload,
         });
     }
-    Ok(Signatures {
-        digest,
-        tag,
-        tag_found: true,
-        signatures,
-        bundles,
-    })
+    Ok(signatures)
+}
+
+/// The payload layers of cosign signatures referring to `digest` as OCI 1.1 referrers (the referrers API, or
+/// the `sha256-<hex>` fallback tag when the registry lacks it).
+async fn referrer_signatures(
+    s: &Session,
+    digest: &Digest,
+) -> Result<Vec<AttachedSignature>, RegistryError> {
+    let Some(index) = referrers(s, digest, COSIGN_SIGNATURE_ARTIFACT_TYPE).await? else {
+        return Ok(vec![]);
+    };
+    let mut out = Vec::new();
+    for entry in index
+        .manifests
+        .iter()
+        .filter(|m| m.artifact_type.as_deref() == Some(COSIGN_SIGNATURE_ARTIFACT_TYPE))
+        .take(MAX_SIGNATURES)
+    {
+        let Ok(d) = Digest::parse(&entry.digest) else {
+            continue;
+        };
+        let m = s.fetch_manifest(&entry.digest, Some(&d)).await?;
+        out.extend(payload_layers(s, &entry.digest, &m.bytes).await?);
+        if out.len() >= MAX_SIGNATURES {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// The Sigstore bundles referring to `digest`: the referrers API, or (when the registry lacks it) the index under
 /// the `sha256-<hex>` fallback tag; each referrer manifest's bundle layer is fetched size-bounded and digest-checked.
 async fn bundles_for(s: &Session, digest: &Digest) -> Result<Vec<Vec<u8>>, RegistryError> {
-    let subject_ref = s.oci_ref.clone_with_digest(digest.to_string());
-    let url = format!("referrers of {digest}");
-    let index = match s
-        .oci
-        .pull_referrers(&subject_ref, Some(BUNDLE_ARTIFACT_TYPE))
-        .await
-    {
-        Ok(i) => i,
-        Err(e) => match s.map_oci(
-            e,
-            &url,
-            &Subject::Manifest(format!("{}-{}", digest.algorithm().name(), digest.hex())),
-        ) {
-            RegistryError::ManifestNotFound { .. } => return Ok(vec![]),
-            RegistryError::Http { status: 404, .. } => return Ok(vec![]),
-            other => return Err(other),
-        },
+    let Some(index) = referrers(s, digest, BUNDLE_ARTIFACT_TYPE).await? else {
+        return Ok(vec![]);
     };
     let mut out = Vec::new();
     for entry in index
@@ -209,6 +229,33 @@ async fn bundles_for(s: &Session, digest: &Digest) -> Result<Vec<Vec<u8>>, Regis
         }
     }
     Ok(out)
+}
+
+/// The index of `digest`'s referrers of `artifact_type` (referrers API, or the `sha256-<hex>` fallback tag when
+/// the registry lacks it); `None` when there is none.
+async fn referrers(
+    s: &Session,
+    digest: &Digest,
+    artifact_type: &str,
+) -> Result<Option<oci_client::manifest::OciImageIndex>, RegistryError> {
+    let subject_ref = s.oci_ref.clone_with_digest(digest.to_string());
+    match s
+        .oci
+        .pull_referrers(&subject_ref, Some(artifact_type))
+        .await
+    {
+        Ok(i) => Ok(Some(i)),
+        Err(e) => match s.map_oci(
+            e,
+            &format!("referrers of {digest}"),
+            &Subject::Manifest(format!("{}-{}", digest.algorithm().name(), digest.hex())),
+        ) {
+            RegistryError::ManifestNotFound { .. } | RegistryError::Http { status: 404, .. } => {
+                Ok(None)
+            }
+            other => Err(other),
+        },
+    }
 }
 
 fn invalid(s: &Session, reference: &str, reason: String) -> RegistryError {

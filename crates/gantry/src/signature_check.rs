@@ -80,12 +80,12 @@ pub fn verifier<'a>(
             .collect();
         let where_ = if found.tag_found {
             format!(
-                "tag {} has no signature layers and no Sigstore bundle refers to the digest",
+                "tag {} has no signature layers and no Sigstore bundle or cosign signature refers to the digest",
                 found.tag
             )
         } else {
             format!(
-                "no tag {} in {} and no Sigstore bundle refers to the digest",
+                "no tag {} in {} and no Sigstore bundle or cosign signature refers to the digest",
                 found.tag,
                 reference.name()
             )

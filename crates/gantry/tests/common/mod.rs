@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+pub mod trust_bed;
+
 /// The `gantry` binary under test.
 pub const GANTRY: &str = env!("CARGO_BIN_EXE_gantry");
 
