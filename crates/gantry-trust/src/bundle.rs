@@ -12,6 +12,9 @@ use crate::policy::{SignedIdentity, SigstoreSigned};
 
 /// The in-toto statement type of cosign's image signatures.
 const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+/// The predicate type of an image signature in a bundle; any other predicate (an SBOM, a scan result, a custom
+/// attestation) is a statement about the image signed by the same key, not its signature.
+pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
 /// The DSSE payload type of in-toto statements.
 const INTOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
@@ -108,6 +111,16 @@ pub fn check(
             "Sigstore bundle: statement _type is not {STATEMENT_V1:?}"
         ));
     }
+    let predicate = st
+        .get("predicateType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if predicate != SIGN_PREDICATE_TYPE {
+        return Err(format!(
+            "Sigstore bundle: an attestation of predicate type {predicate:?}, not an image signature \
+             ({SIGN_PREDICATE_TYPE:?})"
+        ));
+    }
     let (algo, hex) = digest.split_once(':').ok_or("invalid pulled digest")?;
     let subjects = st
         .get("subject")
@@ -173,7 +186,7 @@ mod tests {
         let r = Reference::parse("quay.io/ns/app:v1").unwrap();
         let st = |hex: &str| {
             serde_json::json!({"_type": STATEMENT_V1, "subject": [{"digest": {"sha256": hex}}],
-            "predicateType": "https://sigstore.dev/cosign/sign/v1"})
+            "predicateType": SIGN_PREDICATE_TYPE})
         };
         let good = bundle(&sk, &st(&D[7..]));
         check(&req(SignedIdentity::MatchRepoDigestOrExact), &r, D, &good).unwrap();
@@ -201,7 +214,7 @@ mod tests {
         .is_err());
         let named = bundle(
             &sk,
-            &serde_json::json!({"_type": STATEMENT_V1,
+            &serde_json::json!({"_type": STATEMENT_V1, "predicateType": SIGN_PREDICATE_TYPE,
             "subject": [{"name": "quay.io/ns/app:v1", "digest": {"sha256": &D[7..]}}]}),
         );
         check(&req(SignedIdentity::MatchExact), &r, D, &named).unwrap();
@@ -212,5 +225,13 @@ mod tests {
             &named
         )
         .is_err());
+        // An attestation signed by the trusted key is not a signature of the image.
+        let attestation = bundle(
+            &sk,
+            &serde_json::json!({"_type": STATEMENT_V1, "predicateType": "https://cosign.sigstore.dev/attestation/v1",
+            "subject": [{"digest": {"sha256": &D[7..]}}], "predicate": {"verdict": "vulnerable"}}),
+        );
+        let e = check(&req(SignedIdentity::MatchRepository), &r, D, &attestation).unwrap_err();
+        assert!(e.contains("an attestation of predicate type"), "{e}");
     }
 }

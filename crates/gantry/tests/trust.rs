@@ -11,108 +11,10 @@
 use std::process::{Command, Output};
 
 use base64::Engine as _;
-use sha2::Digest as _;
 
 mod common;
 use common::stderr;
-use common::trust_bed::{assert_refused, Bed};
-
-const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
-
-impl Bed {
-    /// `curl` against the registry API; returns (HTTP status, headers + body).
-    fn curl(&self, args: &[&str]) -> String {
-        let out = Command::new("curl")
-            .args(["-s", "-i"])
-            .args(args)
-            .output()
-            .expect("curl is installed");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Uploads a blob to `repo`; returns its digest.
-    fn put_blob(&self, repo: &str, data: &[u8]) -> String {
-        let d = format!("sha256:{:x}", sha2::Sha256::digest(data));
-        let file = self.path(&format!("blob-{}", &d[7..19]));
-        std::fs::write(&file, data).unwrap();
-        let head = self.curl(&[
-            "-X",
-            "POST",
-            &format!("http://{}/v2/{repo}/blobs/uploads/", self.addr),
-        ]);
-        let loc = head
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("Location: ")
-                    .or_else(|| l.strip_prefix("location: "))
-            })
-            .expect("upload location")
-            .trim()
-            .to_string();
-        let loc = if loc.starts_with("http") {
-            loc
-        } else {
-            format!("http://{}{loc}", self.addr)
-        };
-        let sep = if loc.contains('?') { '&' } else { '?' };
-        let put = self.curl(&[
-            "-X",
-            "PUT",
-            "-H",
-            "Content-Type: application/octet-stream",
-            "--data-binary",
-            &format!("@{}", file.display()),
-            &format!("{loc}{sep}digest={d}"),
-        ]);
-        assert!(put.starts_with("HTTP/1.1 201"), "blob upload: {put}");
-        d
-    }
-
-    /// Puts a manifest of `media_type` under `reference` (tag or digest) in `repo`.
-    fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, body: &str) {
-        let out = self.curl(&[
-            "-X",
-            "PUT",
-            "-H",
-            &format!("Content-Type: {media_type}"),
-            "--data-binary",
-            body,
-            &format!("http://{}/v2/{repo}/manifests/{reference}", self.addr),
-        ]);
-        assert!(out.starts_with("HTTP/1.1 201"), "manifest upload: {out}");
-    }
-
-    /// Attaches a Sigstore bundle to `subject` in `repo` as an OCI 1.1 referrer, the way cosign 3 does on a
-    /// registry without the referrers API: the artifact manifest, then the index under the `sha256-<hex>` tag.
-    fn attach_bundle(&self, repo: &str, subject: &str, bundle: &[u8]) {
-        let empty = self.put_blob(repo, b"{}");
-        let layer = self.put_blob(repo, bundle);
-        let manifest = serde_json::json!({
-            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": BUNDLE_TYPE,
-            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
-            "layers": [{"mediaType": BUNDLE_TYPE, "digest": layer, "size": bundle.len()}],
-            "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject, "size": 0},
-        })
-        .to_string();
-        let md = format!("sha256:{:x}", sha2::Sha256::digest(manifest.as_bytes()));
-        self.put_manifest(
-            repo,
-            &md,
-            "application/vnd.oci.image.manifest.v1+json",
-            &manifest,
-        );
-        let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md,
-                           "size": manifest.len(), "artifactType": BUNDLE_TYPE}]})
-        .to_string();
-        self.put_manifest(
-            repo,
-            &format!("sha256-{}", &subject[7..]),
-            "application/vnd.oci.image.index.v1+json",
-            &index,
-        );
-    }
-}
+use common::trust_bed::{assert_refused, Bed, BUNDLE_TYPE};
 
 /// A cosign-3-style bundle: a DSSE envelope over an in-toto statement naming `digest`, signed by `key`.
 fn dsse_bundle(key: &p256::ecdsa::SigningKey, digest: &str) -> Vec<u8> {

@@ -408,6 +408,76 @@ fn cosign_signed_images_accepted_and_refused() {
         "{}",
         stderr(&o)
     );
+
+    // An attestation (cosign attest --new-bundle-format: a Sigstore bundle over a custom predicate) by the trusted
+    // key is not a signature. cosign 2.5 indexes it under the fallback tag with the empty artifact type; attached
+    // again with the bundle artifact type (what the referrers API reports), gantry reads it, checks its DSSE
+    // signature (the statement is read only after that) and refuses it.
+    let d4 = copy_unsigned(&bed, "busybox", "cosign/attested:v1");
+    std::fs::write(bed.path("predicate.json"), r#"{"verdict":"vulnerable"}"#).unwrap();
+    trixie_ok(
+        &bed,
+        &[("COSIGN_PASSWORD", PASS)],
+        &[
+            "cosign",
+            "attest",
+            "--new-bundle-format",
+            "--key",
+            "cosign.key",
+            "--type",
+            "custom",
+            "--predicate",
+            "predicate.json",
+            "--tlog-upload=false",
+            "--allow-http-registry",
+            "-y",
+            &format!("{r}/cosign/attested@{d4}"),
+        ],
+    );
+    let bundle = referrer_bundle(&bed, "cosign/attested", &d4);
+    bed.attach_bundle("cosign/attested", &d4, &bundle);
+    assert_refused(
+        &bed,
+        "e",
+        "policy.json",
+        &format!("{r}/cosign/attested:v1"),
+        &scope,
+        // cosign 2.5 writes in-toto v0.1 statements; cosign 3's v1 ones are refused for their predicate type.
+        "Sigstore bundle: statement _type is not",
+    );
+}
+
+/// The bundle layer of the first referrer of `digest` in `repo`, through the `sha256-<hex>` fallback tag.
+fn referrer_bundle(bed: &Bed, repo: &str, digest: &str) -> Vec<u8> {
+    let get = |what: &str, accept: &str| -> Vec<u8> {
+        let url = format!("http://{}/v2/{repo}/{what}", bed.addr);
+        let out = Command::new("curl")
+            .args(["-sf", "-H", &format!("Accept: {accept}")])
+            .arg(&url)
+            .output()
+            .expect("curl is installed");
+        assert!(out.status.success(), "GET {url}");
+        out.stdout
+    };
+    let json = |b: Vec<u8>| -> serde_json::Value { serde_json::from_slice(&b).unwrap() };
+    let index = json(get(
+        &format!("manifests/sha256-{}", &digest["sha256:".len()..]),
+        "application/vnd.oci.image.index.v1+json",
+    ));
+    let manifest = json(get(
+        &format!(
+            "manifests/{}",
+            index["manifests"][0]["digest"].as_str().unwrap()
+        ),
+        "application/vnd.oci.image.manifest.v1+json",
+    ));
+    get(
+        &format!(
+            "blobs/{}",
+            manifest["layers"][0]["digest"].as_str().unwrap()
+        ),
+        "*/*",
+    )
 }
 
 #[test]

@@ -18,6 +18,8 @@ pub struct Bed {
 }
 
 impl Bed {
+    /// Builds the testbed images into a fresh scratch directory named after `what` and the process, starts its
+    /// registry and pushes them.
     pub fn new(what: &str) -> Bed {
         let dir = std::env::temp_dir().join(format!("gantry-trust-{what}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -27,9 +29,24 @@ impl Bed {
             &[dir.join("imgs").to_str().unwrap()],
             &dir.join("state"),
         );
-        let addr = sh("registry.sh", &["start"], &dir.join("state"))
-            .trim()
-            .to_string();
+        // Beds start side by side: each probes for a free port from its own start, so two registries rarely
+        // race for one port (registry.sh picks the first free one at or above REGISTRY_PORT).
+        let hash = dir
+            .to_string_lossy()
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        let out = Command::new(super::testbed().join("registry.sh"))
+            .arg("start")
+            .env("TESTBED_STATE", dir.join("state"))
+            .env("REGISTRY_PORT", (5100 + hash % 800).to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run registry.sh");
+        assert!(
+            out.status.success(),
+            "registry.sh start failed: the testbed is needed for these tests"
+        );
+        let addr = String::from_utf8_lossy(&out.stdout).trim().to_string();
         assert!(!addr.is_empty());
         let bed = Bed { dir, addr };
         sh(
@@ -53,6 +70,7 @@ impl Bed {
         bed
     }
 
+    /// A path in the scratch directory.
     pub fn path(&self, p: &str) -> PathBuf {
         self.dir.join(p)
     }
@@ -70,6 +88,7 @@ impl Bed {
         run_logged(&mut c, args)
     }
 
+    /// [`Bed::gantry`], which must succeed.
     pub fn ok(&self, root: &str, policy: Option<&str>, args: &[&str]) -> Output {
         let out = self.gantry(root, policy, args);
         assert!(out.status.success(), "gantry {args:?} failed");
@@ -170,4 +189,102 @@ pub fn assert_refused(bed: &Bed, root: &str, policy: &str, image: &str, scope: &
         !String::from_utf8_lossy(&images.stdout).contains(name),
         "refused image must not be listed"
     );
+}
+
+/// Media and artifact type of a Sigstore bundle.
+pub const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+impl Bed {
+    /// `curl` against the registry API; returns (HTTP status, headers + body).
+    pub fn curl(&self, args: &[&str]) -> String {
+        let out = Command::new("curl")
+            .args(["-s", "-i"])
+            .args(args)
+            .output()
+            .expect("curl is installed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Uploads a blob to `repo`; returns its digest.
+    pub fn put_blob(&self, repo: &str, data: &[u8]) -> String {
+        let d = format!("sha256:{:x}", sha2::Sha256::digest(data));
+        let file = self.path(&format!("blob-{}", &d[7..19]));
+        std::fs::write(&file, data).unwrap();
+        let head = self.curl(&[
+            "-X",
+            "POST",
+            &format!("http://{}/v2/{repo}/blobs/uploads/", self.addr),
+        ]);
+        let loc = head
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Location: ")
+                    .or_else(|| l.strip_prefix("location: "))
+            })
+            .expect("upload location")
+            .trim()
+            .to_string();
+        let loc = if loc.starts_with("http") {
+            loc
+        } else {
+            format!("http://{}{loc}", self.addr)
+        };
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        let put = self.curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            &format!("@{}", file.display()),
+            &format!("{loc}{sep}digest={d}"),
+        ]);
+        assert!(put.starts_with("HTTP/1.1 201"), "blob upload: {put}");
+        d
+    }
+
+    /// Puts a manifest of `media_type` under `reference` (tag or digest) in `repo`.
+    pub fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, body: &str) {
+        let out = self.curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            &format!("Content-Type: {media_type}"),
+            "--data-binary",
+            body,
+            &format!("http://{}/v2/{repo}/manifests/{reference}", self.addr),
+        ]);
+        assert!(out.starts_with("HTTP/1.1 201"), "manifest upload: {out}");
+    }
+
+    /// Attaches a Sigstore bundle to `subject` in `repo` as an OCI 1.1 referrer, the way cosign 3 does on a
+    /// registry without the referrers API: the artifact manifest, then the index under the `sha256-<hex>` tag.
+    pub fn attach_bundle(&self, repo: &str, subject: &str, bundle: &[u8]) {
+        let empty = self.put_blob(repo, b"{}");
+        let layer = self.put_blob(repo, bundle);
+        let manifest = serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": BUNDLE_TYPE,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": [{"mediaType": BUNDLE_TYPE, "digest": layer, "size": bundle.len()}],
+            "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject, "size": 0},
+        })
+        .to_string();
+        let md = format!("sha256:{:x}", sha2::Sha256::digest(manifest.as_bytes()));
+        self.put_manifest(
+            repo,
+            &md,
+            "application/vnd.oci.image.manifest.v1+json",
+            &manifest,
+        );
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md,
+                           "size": manifest.len(), "artifactType": BUNDLE_TYPE}]})
+        .to_string();
+        self.put_manifest(
+            repo,
+            &format!("sha256-{}", &subject[7..]),
+            "application/vnd.oci.image.index.v1+json",
+            &index,
+        );
+    }
 }
