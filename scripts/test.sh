@@ -28,6 +28,10 @@ testbed=${GANTRY_TESTBED:-$PWD/../shared/testbed}
 export GANTRY_TESTBED=$testbed GANTRY_TEST_IMAGES=${GANTRY_TEST_IMAGES:-/tmp/gantry-imgs}
 echo "test.sh: building the test images in $GANTRY_TEST_IMAGES"
 "$testbed/images.sh" "$GANTRY_TEST_IMAGES" --debian >/dev/null
+# Sigstore-enabled skopeo 1.18, cosign 2.5 and podman 5.4 (Debian 12's have sigstore disabled) for the signature
+# interop tests: a Debian trixie chroot, cached in /var/cache/gantry-testbed (~1-2 min once per machine, debootstrap).
+echo "test.sh: the trixie chroot with sigstore-enabled skopeo/cosign/podman (scripts/trixie-sigstore.sh)"
+scripts/trixie-sigstore.sh build >/dev/null
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo build --workspace --bins
