@@ -169,21 +169,9 @@ async fn referrer_signatures(
     s: &Session,
     digest: &Digest,
 ) -> Result<Vec<AttachedSignature>, RegistryError> {
-    let Some(index) = referrers(s, digest, COSIGN_SIGNATURE_ARTIFACT_TYPE).await? else {
-        return Ok(vec![]);
-    };
     let mut out = Vec::new();
-    for entry in index
-        .manifests
-        .iter()
-        .filter(|m| m.artifact_type.as_deref() == Some(COSIGN_SIGNATURE_ARTIFACT_TYPE))
-        .take(MAX_SIGNATURES)
-    {
-        let Ok(d) = Digest::parse(&entry.digest) else {
-            continue;
-        };
-        let m = s.fetch_manifest(&entry.digest, Some(&d)).await?;
-        out.extend(payload_layers(s, &entry.digest, &m.bytes).await?);
+    for (reference, bytes) in referrer_manifests(s, digest, COSIGN_SIGNATURE_ARTIFACT_TYPE).await? {
+        out.extend(payload_layers(s, &reference, &bytes).await?);
         if out.len() >= MAX_SIGNATURES {
             break;
         }
@@ -191,25 +179,38 @@ async fn referrer_signatures(
     Ok(out)
 }
 
-/// The Sigstore bundles referring to `digest`: the referrers API, or (when the registry lacks it) the index under
-/// the `sha256-<hex>` fallback tag; each referrer manifest's bundle layer is fetched size-bounded and digest-checked.
-async fn bundles_for(s: &Session, digest: &Digest) -> Result<Vec<Vec<u8>>, RegistryError> {
-    let Some(index) = referrers(s, digest, BUNDLE_ARTIFACT_TYPE).await? else {
+/// The manifests (digest, exact bytes) of `digest`'s referrers of `artifact_type`, at most [`MAX_SIGNATURES`].
+async fn referrer_manifests(
+    s: &Session,
+    digest: &Digest,
+    artifact_type: &str,
+) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {
+    let Some(index) = referrers(s, digest, artifact_type).await? else {
         return Ok(vec![]);
     };
     let mut out = Vec::new();
     for entry in index
         .manifests
         .iter()
-        .filter(|m| m.artifact_type.as_deref() == Some(BUNDLE_ARTIFACT_TYPE))
+        .filter(|m| m.artifact_type.as_deref() == Some(artifact_type))
         .take(MAX_SIGNATURES)
     {
         let Ok(d) = Digest::parse(&entry.digest) else {
             continue;
         };
         let m = s.fetch_manifest(&entry.digest, Some(&d)).await?;
-        let raw: RawManifest = serde_json::from_slice(&m.bytes)
-            .map_err(|e| invalid(s, &entry.digest, e.to_string()))?;
+        out.push((entry.digest.clone(), m.bytes));
+    }
+    Ok(out)
+}
+
+/// The Sigstore bundles referring to `digest`: the referrers API, or (when the registry lacks it) the index under
+/// the `sha256-<hex>` fallback tag; each referrer manifest's bundle layer is fetched size-bounded and digest-checked.
+async fn bundles_for(s: &Session, digest: &Digest) -> Result<Vec<Vec<u8>>, RegistryError> {
+    let mut out = Vec::new();
+    for (reference, bytes) in referrer_manifests(s, digest, BUNDLE_ARTIFACT_TYPE).await? {
+        let raw: RawManifest =
+            serde_json::from_slice(&bytes).map_err(|e| invalid(s, &reference, e.to_string()))?;
         for layer in raw
             .layers
             .iter()
@@ -218,7 +219,7 @@ async fn bundles_for(s: &Session, digest: &Digest) -> Result<Vec<Vec<u8>>, Regis
             if layer.size > MAX_BUNDLE_SIZE {
                 return Err(invalid(
                     s,
-                    &entry.digest,
+                    &reference,
                     format!(
                         "bundle layer is {} bytes, at most {MAX_BUNDLE_SIZE} accepted",
                         layer.size
