@@ -1,16 +1,18 @@
 //! cosign's encrypted private keys ("ENCRYPTED SIGSTORE PRIVATE KEY" PEM): a JSON envelope holding the PKCS#8
-//! DER of an ECDSA P-256 key, sealed with NaCl secretbox (XSalsa20-Poly1305, tag first) under a key derived by
+//! DER of a private key (ECDSA P-256 as gantry, cosign and skopeo generate them; P-384 or Ed25519 imported with
+//! `cosign import-key-pair`), sealed with NaCl secretbox (XSalsa20-Poly1305, tag first) under a key derived by
 //! scrypt (N=32768, r=8, p=1) from the passphrase. This is the format cosign and skopeo read.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use crypto_secretbox::aead::{Aead as _, KeyInit as _};
-use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, EncodePublicKey as _};
+use p256::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
 use rand_core::RngCore as _;
 use serde_json::Value;
 
 use crate::error::TrustError;
 use crate::keys::{pem_blocks, to_pem};
+use crate::sign::SigningKey;
 
 /// PEM label gantry writes (cosign 2's).
 pub const PEM_LABEL: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
@@ -64,12 +66,22 @@ pub fn encrypt(plaintext: &[u8], passphrase: &[u8]) -> Result<String, TrustError
     Ok(to_pem(PEM_LABEL, envelope.to_string().as_bytes()))
 }
 
-/// Reads an encrypted private key and decrypts it with `passphrase`; `what` names the file in errors.
+/// Reads an encrypted P-256 private key (what gantry, cosign and skopeo generate) and decrypts it with
+/// `passphrase`; `what` names the file in errors.
 pub fn decrypt(
     pem: &[u8],
     passphrase: &[u8],
     what: &str,
 ) -> Result<p256::ecdsa::SigningKey, TrustError> {
+    match decrypt_signer(pem, passphrase, what)? {
+        SigningKey::P256(k) => Ok(k),
+        _ => Err(TrustError::key(what, "not an ECDSA P-256 key")),
+    }
+}
+
+/// Reads an encrypted private key of any type gantry signs with (P-256, P-384, Ed25519: `cosign
+/// import-key-pair` seals other keys in the same envelope) and decrypts it with `passphrase`.
+pub fn decrypt_signer(pem: &[u8], passphrase: &[u8], what: &str) -> Result<SigningKey, TrustError> {
     let blocks = pem_blocks(pem, what)?;
     let (_, body) = blocks
         .iter()
@@ -143,12 +155,7 @@ pub fn decrypt(
                 "wrong passphrase (or a corrupted key file): decryption failed",
             )
         })?;
-    p256::ecdsa::SigningKey::from_pkcs8_der(&der).map_err(|e| {
-        TrustError::key(
-            what,
-            format!("decrypted key is not an ECDSA P-256 PKCS#8 key: {e}"),
-        )
-    })
+    SigningKey::from_pkcs8_der(&der, what)
 }
 
 fn derive(

@@ -8,7 +8,8 @@
 //! - gantry signs (`gantry push --sign-by-sigstore-private-key`, keys from `gantry trust generate-key`), and
 //!   skopeo copy and podman pull (`sigstoreSigned` policies) and `cosign verify --key` accept it; cosign and skopeo
 //!   sign with gantry's key file.
-//! - RSA, P-384 and Ed25519 keys: skopeo signs with them, gantry verifies.
+//! - RSA, P-384 and Ed25519 keys: skopeo signs with them, gantry verifies; gantry signs with the P-384 and Ed25519
+//!   ones and skopeo verifies; cosign signs with an Ed25519 key it imported.
 //!
 //! Run as root; a missing chroot (no debootstrap, no package mirror) fails the tests.
 
@@ -685,7 +686,7 @@ fn openssl_key(bed: &Bed, name: &str, genpkey: &[&str]) {
 }
 
 #[test]
-fn rsa_p384_and_ed25519_signatures_from_skopeo_and_cosign() {
+fn rsa_p384_and_ed25519_keys() {
     let bed = bed("keys");
     let r = bed.addr.clone();
     let kinds: [(&str, &[&str]); 3] = [
@@ -749,6 +750,53 @@ fn rsa_p384_and_ed25519_signatures_from_skopeo_and_cosign() {
             stderr(&o)
         );
     }
+    // gantry signs with the P-384 and Ed25519 keys; skopeo (sigstoreSigned policy naming the key) and gantry
+    // accept the signatures. RSA keys are refused before anything is pushed.
+    let pass = bed.path("pass");
+    let push = |key: &str, dest: &str| {
+        let key = bed.path(key);
+        bed.gantry(
+            "src",
+            Some("accept.json"),
+            &[
+                "-q",
+                "push",
+                "--sign-by-sigstore-private-key",
+                key.to_str().unwrap(),
+                "--passphrase-file",
+                pass.to_str().unwrap(),
+                &format!("{r}/testbed/layers:latest"),
+                &format!("{r}/{dest}"),
+            ],
+        )
+    };
+    for name in ["p384", "ed25519"] {
+        let dest = format!("keys/{name}/by-gantry:v1");
+        assert!(push(&format!("{name}.key"), &dest).status.success());
+        let out = skopeo_copy(
+            &bed,
+            "policy.json",
+            None,
+            &format!("docker://{r}/{dest}"),
+            &format!("dir:{}", bed.path(&format!("copy-{name}")).display()),
+        );
+        assert!(
+            out.status.success(),
+            "skopeo accepts gantry's {name} signature"
+        );
+        bed.ok(
+            &format!("{name}-g"),
+            Some("policy.json"),
+            &["-q", "pull", &format!("{r}/{dest}")],
+        );
+    }
+    let o = push("rsa.key", "keys/rsa/by-gantry:v1");
+    assert!(
+        !o.status.success() && stderr(&o).contains("gantry does not sign with RSA keys"),
+        "{}",
+        stderr(&o)
+    );
+
     // cosign imports an Ed25519 key itself and signs with it.
     std::fs::copy(bed.path("ed25519.pem"), bed.path("ed-openssl.pem")).unwrap();
     trixie_ok(

@@ -14,8 +14,8 @@ pub struct PushArgs {
     pub image: String,
     /// Destination reference (default: the image's name).
     pub destination: Option<String>,
-    /// Sign the pushed manifest with this cosign/gantry encrypted private key, storing the signature as
-    /// skopeo does (an OCI image under the `sha256-<digest>.sig` tag).
+    /// Sign the pushed manifest with this cosign/gantry encrypted private key (ECDSA P-256/P-384 or Ed25519),
+    /// storing the signature as skopeo does (an OCI image under the `sha256-<digest>.sig` tag).
     #[arg(long, value_name = "FILE")]
     pub sign_by_sigstore_private_key: Option<std::path::PathBuf>,
     /// File whose first line is the signing key's passphrase (default: empty).
@@ -38,7 +38,7 @@ pub fn run(g: &Global, a: &PushArgs) -> Result<i32> {
             let pass = super::trust::read_passphrase(a.passphrase_file.as_deref())?;
             let pem =
                 std::fs::read(k).with_context(|| format!("read signing key {}", k.display()))?;
-            Some(gantry_trust::cosign_key::decrypt(
+            Some(gantry_trust::cosign_key::decrypt_signer(
                 &pem,
                 &pass,
                 &k.display().to_string(),
@@ -69,7 +69,7 @@ pub fn run(g: &Global, a: &PushArgs) -> Result<i32> {
             .map_or(0, |d| d.as_secs());
         let payload =
             gantry_trust::payload::build(&dest.to_string(), &pushed.digest.to_string(), now);
-        let sig = gantry_trust::sign::sign(&key, &payload);
+        let sig = key.sign(&payload);
         use base64::Engine as _;
         let annotations = [(
             gantry_trust::payload::SIGNATURE_ANNOTATION.to_string(),
