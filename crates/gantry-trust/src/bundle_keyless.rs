@@ -100,26 +100,26 @@ fn entry_time(rekor: &[Material], e: &Value, payload: &[u8], sig: &[u8]) -> Resu
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or("Rekor entry: canonicalizedBody is not base64 JSON")?;
-    let (hash, logged): (Option<&str>, Vec<Vec<u8>>) = match entry
-        .get("kind")
-        .and_then(Value::as_str)
-    {
-        Some("dsse") => (
-            entry
-                .pointer("/spec/payloadHash/value")
-                .and_then(Value::as_str),
-            signatures(entry.pointer("/spec/signatures"), "signature"),
-        ),
-        Some("intoto") => (
-            entry
-                .pointer("/spec/content/payloadHash/value")
-                .and_then(Value::as_str),
-            signatures(entry.pointer("/spec/content/envelope/signatures"), "sig"),
-        ),
-        other => return Err(format!(
+    let (hash, logged): (Option<&str>, Vec<Vec<u8>>) =
+        match entry.get("kind").and_then(Value::as_str) {
+            Some("dsse") => (
+                entry
+                    .pointer("/spec/payloadHash/value")
+                    .and_then(Value::as_str),
+                signatures(entry.pointer("/spec/signatures"), "signature"),
+            ),
+            Some("intoto") => (
+                entry
+                    .pointer("/spec/content/payloadHash/value")
+                    .and_then(Value::as_str),
+                signatures(entry.pointer("/spec/content/envelope/signatures"), "sig"),
+            ),
+            other => {
+                return Err(format!(
             "Rekor entry: kind {other:?} does not log a DSSE envelope (expected dsse or intoto)"
-        )),
-    };
+        ))
+            }
+        };
     if hash != Some(format!("{:x}", sha2::Sha256::digest(payload)).as_str()) {
         return Err("the Rekor entry logs a different payload hash".into());
     }

@@ -568,6 +568,21 @@ fn sign_verify_refuse_and_skopeo_interop() {
     );
 }
 
+/// `sh -c script sh ARGS…` (add the ARGS) in a private mount namespace.
+fn in_private_mounts(script: &str) -> Command {
+    let mut c = Command::new("unshare");
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ]);
+    c
+}
+
 #[test]
 fn scopes_default_reject_skip_and_trust_commands() {
     let bed = Bed::new("scopes");
@@ -617,18 +632,8 @@ fn scopes_default_reject_skip_and_trust_commands() {
     // No policy file anywhere: gantry refuses remote images; --insecure-skip-verify overrides once, loudly.
     let hidden = |args: &[&str]| -> Output {
         let script = "set -e; for d in /etc/containers /etc/gantry; do if [ -d $d ]; then mount -t tmpfs none $d; fi; done; exec \"$@\"";
-        let out = Command::new("unshare")
-            .args([
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                script,
-                "sh",
-                env!("CARGO_BIN_EXE_gantry"),
-                "--root",
-            ])
+        let out = in_private_mounts(script)
+            .args([env!("CARGO_BIN_EXE_gantry"), "--root"])
             .arg(bed.path("d"))
             .args(args)
             .env("GANTRY_REGISTRIES_CONF", "/nonexistent/registries.toml")
@@ -677,16 +682,7 @@ fn scopes_default_reject_skip_and_trust_commands() {
         rm -f /etc/gantry/policy.json; mkdir -p /etc/containers; \
         echo '{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}' > /etc/containers/policy.json; \
         \"$@\"; cat /etc/gantry/policy.json";
-    let out = Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
+    let out = in_private_mounts(script)
         .arg(&upper)
         .arg(env!("CARGO_BIN_EXE_gantry"))
         .args(["trust", "add", "--key", bed.path("k.pub").to_str().unwrap()])
