@@ -11,7 +11,7 @@ use crate::error::{ImageError, Result};
 use crate::store::db::{Op, Table};
 use crate::store::temp::OwnedTempDir;
 use crate::store::{Store, StoreLock};
-use crate::unpack::{unpack_layer, LayerInfo, UnpackOptions, UnpackStats, WhiteoutMode};
+use crate::unpack::{LayerInfo, UnpackOptions, UnpackStats, WhiteoutMode};
 
 /// Chain IDs of a layer stack: `chain[0] = diff[0]`, `chain[n] = sha256(chain[n-1] + " " + diff[n])`.
 pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
@@ -191,7 +191,8 @@ impl Store {
     }
 
     /// Applies every layer of `image` in order onto `dest` (whiteouts applied): the merged
-    /// rootfs without overlayfs. `opts.whiteouts` is ignored (always flat).
+    /// rootfs without overlayfs. `opts.whiteouts` is ignored (always flat). Each layer unpacks in the confined
+    /// child (see [`crate::unpack::isolated`]) under the same conditions as a snapshot's.
     pub fn flatten(&self, image: &str, dest: &Path, opts: &UnpackOptions) -> Result<UnpackStats> {
         let img = self.image(image)?;
         let man = self.manifest(&img.manifest)?;
@@ -205,7 +206,8 @@ impl Store {
                 media_type: l.media_type.clone(),
                 diff_id: Some(l.diff_id.clone()),
             };
-            let s = unpack_layer(std::io::BufReader::new(blob), &info, dest, &o)?;
+            // Confined like a snapshot unpack (chrooted into `dest`) when this process is single-threaded.
+            let s = crate::unpack::isolated::unpack_layer_confined(blob, &info, dest, &o)?;
             total.entries += s.entries;
             total.bytes += s.bytes;
             total.warnings.extend(s.warnings);

@@ -2,14 +2,18 @@
 //! capability-reduced, seccomp-filtered child, and when the test hook makes that child try to
 //! write outside its snapshot (host path, `..` walk, nested chroot, bind mount, network,
 //! /proc), nothing outside changes. Its own `main` (harness = false) keeps the process
-//! single-threaded, which the unpacker requires before it forks.
+//! single-threaded, which the unpacker requires before it forks. The flat fallback (no
+//! overlayfs) goes through the same child.
+
+mod common;
 
 use std::fs::File;
 use std::path::Path;
 
+use gantry_image::layout::ImportOptions;
 use gantry_image::unpack::isolated::unpack_layer_confined;
 use gantry_image::unpack::LayerInfo;
-use gantry_image::{Digest, UnpackOptions};
+use gantry_image::{Digest, Store, StoreOptions, UnpackOptions};
 
 fn layer() -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
@@ -130,6 +134,46 @@ fn hostile_entries_are_still_refused_and_reported_through_the_child() {
     );
 }
 
+fn the_flat_fallback_unpacks_in_the_confined_child() {
+    let base = tempfile::tempdir().unwrap();
+    let layout = base.path().join("layout");
+    let lower = common::tar_bytes(&[common::file(b"keep", b"1"), common::file(b"gone", b"2")]);
+    let upper = common::tar_bytes(&[common::file(b".wh.gone", b""), common::file(b"new", b"3")]);
+    common::write_layout(&layout, "flat", &[lower, upper]);
+    let store = Store::open_with(
+        base.path().join("store"),
+        StoreOptions {
+            gc_grace: std::time::Duration::ZERO,
+        },
+    )
+    .unwrap();
+    store
+        .import_oci_layout(&layout, &ImportOptions::default())
+        .unwrap();
+    let outside = base.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let target = outside.join("pwned");
+    let dest = base.path().join("rootfs");
+    std::fs::create_dir(&dest).unwrap();
+    std::env::set_var("GANTRY_TEST_UNPACK_ESCAPE", &target);
+    let r = store.flatten("flat", &dest, &UnpackOptions::default());
+    std::env::remove_var("GANTRY_TEST_UNPACK_ESCAPE");
+    let stats = r.expect("the flat unpack works");
+    assert!(stats.entries >= 3, "{stats:?}");
+    assert_eq!(std::fs::read(dest.join("keep")).unwrap(), b"1");
+    assert_eq!(std::fs::read(dest.join("new")).unwrap(), b"3");
+    assert!(!dest.join("gone").exists(), "the whiteout applied");
+    assert!(!dest.join(".wh.gone").exists());
+    // Each layer ran the hook in its chrooted child: its record is inside the rootfs.
+    let seen = std::fs::read_to_string(dest.join("escape-attempts"))
+        .expect("the flat layers unpacked in the confined child");
+    assert!(
+        seen.lines().all(|l| l.contains("Err(")),
+        "an escape attempt succeeded:\n{seen}"
+    );
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+}
+
 fn main() {
     assert!(
         rustix::process::geteuid().is_root(),
@@ -147,6 +191,10 @@ fn main() {
         (
             "hostile_entries_are_still_refused_and_reported_through_the_child",
             hostile_entries_are_still_refused_and_reported_through_the_child,
+        ),
+        (
+            "the_flat_fallback_unpacks_in_the_confined_child",
+            the_flat_fallback_unpacks_in_the_confined_child,
         ),
     ] {
         eprintln!("test {name} ...");

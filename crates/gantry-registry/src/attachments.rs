@@ -88,7 +88,11 @@ struct RawLayer {
 /// Resolves `opts.reference` to its top manifest digest and fetches the signatures stored under its
 /// `.sig` tag. Blocking, like [`crate::pull()`]; `opts.platform` and `opts.concurrency` are not used.
 pub fn fetch_signatures(opts: &PullOptions) -> Result<Signatures, RegistryError> {
-    crate::block_on(fetch_async(opts))?
+    crate::block_on(opts.config.timeouts.bound_total(
+        opts.reference.registry(),
+        || format!("fetch the signatures of {}", opts.reference),
+        fetch_async(opts),
+    ))?
 }
 
 async fn fetch_async(opts: &PullOptions) -> Result<Signatures, RegistryError> {
@@ -332,7 +336,11 @@ pub fn push_signature(
     fetch_opts.config = opts.config.clone();
     fetch_opts.auth = opts.auth.clone();
     fetch_opts.retry = opts.retry.clone();
-    let existing = crate::block_on(existing_layers(&fetch_opts, &tag))??;
+    let existing = crate::block_on(opts.config.timeouts.bound_total(
+        opts.reference.registry(),
+        || format!("read the signature tag {tag} of {}", opts.reference),
+        existing_layers(&fetch_opts, &tag),
+    ))??;
     let layer = RawLayer {
         media_type: SIMPLE_SIGNING_MEDIA_TYPE.to_string(),
         digest: Digest::sha256_of(payload),

@@ -70,6 +70,26 @@ impl Timeouts {
     pub fn duration(secs: u64) -> Option<std::time::Duration> {
         (secs > 0).then(|| std::time::Duration::from_secs(secs))
     }
+
+    /// Runs `fut` (a whole pull or push, retries included) within the `total` deadline, if set; past it the
+    /// error names `what` (made only then) and `registry`.
+    pub(crate) async fn bound_total<T>(
+        &self,
+        registry: &str,
+        what: impl FnOnce() -> String,
+        fut: impl std::future::Future<Output = Result<T, RegistryError>>,
+    ) -> Result<T, RegistryError> {
+        match Timeouts::duration(self.total) {
+            None => fut.await,
+            Some(t) => tokio::time::timeout(t, fut).await.unwrap_or_else(|_| {
+                Err(RegistryError::Deadline {
+                    registry: registry.to_string(),
+                    what: what(),
+                    secs: self.total,
+                })
+            }),
+        }
+    }
 }
 
 impl RegistryConfig {

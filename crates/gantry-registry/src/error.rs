@@ -124,7 +124,7 @@ pub enum RegistryError {
         message: String,
     },
     /// The whole operation ran past its total deadline.
-    #[error("{what} from {registry} did not finish within the total deadline of {secs} s — raise `total` under [timeouts] in /etc/gantry/registries.toml or pass --timeout")]
+    #[error("{what} ({registry}) did not finish within the total deadline of {secs} s — raise `total` under [timeouts] in /etc/gantry/registries.toml or pass --timeout")]
     Deadline {
         /// Registry host.
         registry: String,

@@ -93,31 +93,17 @@ pub struct PulledImage {
 ///
 /// The whole pull, retries included, is bounded by `opts.config.timeouts.total`.
 pub fn pull(opts: &PullOptions, sink: &dyn BlobSink) -> Result<PulledImage, RegistryError> {
-    match crate::block_on(within_total_deadline(opts, pull_async(opts, sink, None)))?? {
+    match crate::block_on(opts.config.timeouts.bound_total(
+        opts.reference.registry(),
+        || format!("pull {}", opts.reference),
+        pull_async(opts, sink, None),
+    ))?? {
         Ok(p) => Ok(p),
         // Without a check nothing can be refused.
         Err(refused) => Err(RegistryError::Protocol {
             registry: opts.reference.registry().to_string(),
             url: String::new(),
             reason: refused.to_string(),
-        }),
-    }
-}
-
-/// Runs `fut` (a whole pull) within `opts.config.timeouts.total`, if set.
-async fn within_total_deadline<T>(
-    opts: &PullOptions,
-    fut: impl std::future::Future<Output = Result<T, RegistryError>>,
-) -> Result<T, RegistryError> {
-    let total = opts.config.timeouts.total;
-    match crate::config::Timeouts::duration(total) {
-        None => fut.await,
-        Some(t) => tokio::time::timeout(t, fut).await.unwrap_or_else(|_| {
-            Err(RegistryError::Deadline {
-                registry: opts.reference.registry().to_string(),
-                what: format!("pull {}", opts.reference),
-                secs: total,
-            })
         }),
     }
 }
@@ -138,8 +124,9 @@ pub fn pull_verified(
     sink: &dyn BlobSink,
     check: &SignatureCheck<'_>,
 ) -> Result<Result<PulledImage, Refused>, RegistryError> {
-    crate::block_on(within_total_deadline(
-        opts,
+    crate::block_on(opts.config.timeouts.bound_total(
+        opts.reference.registry(),
+        || format!("pull {}", opts.reference),
         pull_async(opts, sink, Some(check)),
     ))?
 }

@@ -76,13 +76,18 @@ pub struct PushedImage {
 }
 
 /// Pushes the manifest `manifest` (exact bytes; an image manifest or an index of the four accepted
-/// media types) and everything it references to `opts.reference`. Blocking, like [`crate::pull()`].
+/// media types) and everything it references to `opts.reference`. Blocking, like [`crate::pull()`]; the whole
+/// push, retries included, is bounded by `opts.config.timeouts.total`.
 pub fn push(
     opts: &PushOptions,
     manifest: &[u8],
     source: &dyn BlobSource,
 ) -> Result<PushedImage, RegistryError> {
-    crate::block_on(push_async(opts, manifest, source))?
+    crate::block_on(opts.config.timeouts.bound_total(
+        opts.reference.registry(),
+        || format!("push {}", opts.reference),
+        push_async(opts, manifest, source),
+    ))?
 }
 
 #[derive(PartialEq)]

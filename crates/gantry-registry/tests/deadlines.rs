@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use common::fake::{Fake, Route};
 use common::opts;
 use gantry_registry::manifest::OCI_MANIFEST;
-use gantry_registry::{pull, Descriptor, Digest, DirSink, Phase, RegistryError};
+use gantry_registry::{pull, push, Descriptor, Digest, DirSink, Phase, PushOptions, RegistryError};
 
 /// Serves a one-layer image whose layer route is `layer_route` applied to the layer bytes.
 fn serve(fake: &Fake, layer_route: impl Fn(Vec<u8>) -> Route) -> Descriptor {
@@ -93,6 +93,46 @@ fn the_total_deadline_bounds_the_whole_pull() {
     assert!(
         matches!(e, RegistryError::Deadline { secs: 1, .. }),
         "{e:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_total_deadline_bounds_the_whole_push() {
+    let fake = Fake::start();
+    // The registry answers its ping only after 3 s.
+    let mut ping = Route::ok(b"{}".to_vec(), "application/json");
+    ping.delay_ms = 3_000;
+    fake.route("/v2/", ping);
+    let dir = tempfile::tempdir().unwrap();
+    let source = DirSink::new(dir.path()).unwrap();
+    let pull_opts = opts(&format!("{}/t/img:v1", fake.addr));
+    let mut o = PushOptions::new(pull_opts.reference.clone());
+    o.auth = pull_opts.auth;
+    o.progress = pull_opts.progress;
+    o.retry = pull_opts.retry;
+    o.config.timeouts.total = 1;
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": Digest::sha256_of(b"{}").to_string(), "size": 2},
+        "layers": [],
+    }))
+    .unwrap();
+    let started = Instant::now();
+    let e = push(&o, &manifest, &source).expect_err("past the total deadline");
+    assert!(
+        matches!(e, RegistryError::Deadline { secs: 1, .. }),
+        "{e:?}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.starts_with("push ") && text.contains("total deadline of 1 s"),
+        "{text}"
     );
     assert!(
         started.elapsed() < Duration::from_secs(3),

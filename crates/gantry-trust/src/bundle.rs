@@ -1,13 +1,14 @@
 //! Sigstore bundles (cosign 3's default for images): a DSSE envelope whose payload is an in-toto v1 statement
 //! naming the image digest as its subject, signed over DSSE's pre-authentication encoding (PAE). Verified with
-//! the policy's public keys. Keyless bundles and their Rekor entries are not verified yet and are refused.
+//! the policy's public keys, or keyless: with the bundle's Fulcio certificate checked against the policy's CA and
+//! identity, and a Rekor entry (signed entry timestamp) showing it was logged while the certificate was valid.
+//! With `rekorPublicKey` and keys, the Rekor entry is required too.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use gantry_registry::Reference;
 use serde_json::Value;
 
-use crate::keys::{parse_pem_keys, PublicKey};
 use crate::policy::{SignedIdentity, SigstoreSigned};
 
 /// The in-toto statement type of cosign's image signatures.
@@ -46,11 +47,6 @@ pub fn check(
     if !media.starts_with("application/vnd.dev.sigstore.bundle") {
         return Err(format!("Sigstore bundle: unexpected mediaType {media:?}"));
     }
-    if req.fulcio.is_some() || !req.rekor_keys.is_empty() {
-        return Err(
-            "keyless (Fulcio) and Rekor checks of Sigstore bundles are not supported yet".into(),
-        );
-    }
     let env = v.get("dsseEnvelope").ok_or(
         "Sigstore bundle: no dsseEnvelope (message-signature bundles are not used for images)",
     )?;
@@ -84,24 +80,35 @@ pub fn check(
     if sigs.is_empty() {
         return Err("Sigstore bundle: no DSSE signature".into());
     }
-    let mut keys: Vec<PublicKey> = Vec::new();
-    for m in &req.keys {
-        let bytes = m.bytes().map_err(|e| e.to_string())?;
-        keys.extend(parse_pem_keys(&bytes, &m.describe()).map_err(|e| e.to_string())?);
-    }
+    let vm = v.get("verificationMaterial").unwrap_or(&Value::Null);
+    let (keys, validity) = match &req.fulcio {
+        Some(f) => {
+            let (leaf, chain) = crate::bundle_keyless::certificate(vm)?;
+            let roots = crate::fulcio::policy_roots(f)?;
+            let (key, validity) = crate::fulcio::certified_key(&roots, f, &leaf, &chain)?;
+            (vec![key], Some(validity))
+        }
+        None => (crate::verify::keys_of(&req.keys)?, None),
+    };
     let message = pae(payload_type, &payload);
-    if !sigs
+    let Some(sig) = sigs
         .iter()
-        .any(|s| keys.iter().any(|k| k.verify(&message, s)))
-    {
-        return Err(format!(
-            "Sigstore bundle: not signed by a trusted key ({})",
-            req.keys
-                .iter()
-                .map(|m| m.describe())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        .find(|s| keys.iter().any(|k| k.verify(&message, s)))
+    else {
+        return Err(if req.fulcio.is_some() {
+            "Sigstore bundle: the envelope does not verify with its Fulcio certificate".into()
+        } else {
+            format!(
+                "Sigstore bundle: not signed by a trusted key ({})",
+                crate::verify::describe(&req.keys)
+            )
+        });
+    };
+    if req.fulcio.is_some() || !req.rekor_keys.is_empty() {
+        let logged = crate::bundle_keyless::logged_time(&req.rekor_keys, vm, &payload, sig)?;
+        if let Some(validity) = validity {
+            crate::fulcio::logged_while_valid(logged, validity)?;
+        }
     }
     // Only now is the signed statement read.
     let st: Value = serde_json::from_slice(&payload)

@@ -12,7 +12,7 @@ use sha2::Digest as _;
 use x509_cert::der::{Decode as _, Encode as _};
 use x509_cert::Certificate;
 
-use crate::keys::{parse_pem_keys, pem_blocks, PublicKey};
+use crate::keys::{pem_blocks, PublicKey};
 use crate::payload::{BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION};
 use crate::policy::{Fulcio, Material};
 use crate::verify::Signature;
@@ -44,13 +44,34 @@ pub fn signer_key(f: &Fulcio, rekor: &[Material], sig: &Signature) -> Result<Pub
         Some(c) => certs(c.as_bytes(), "the signature's certificate chain")?,
         None => vec![],
     };
+    let roots = policy_roots(f)?;
+    let (key, validity) = certified_key(&roots, f, &leaf, &chain)?;
+    let raw = signature_bytes(sig)?;
+    let integrated = check_rekor_set(rekor, sig, &raw)?;
+    logged_while_valid(integrated, validity)?;
+    Ok(key)
+}
+
+/// The CA certificates of the policy's `fulcio.caPath`/`caData` (at least one).
+pub(crate) fn policy_roots(f: &Fulcio) -> Result<Vec<Certificate>, String> {
     let ca_bytes = f.ca.bytes().map_err(|e| e.to_string())?;
     let roots = certs(&ca_bytes, &f.ca.describe())?;
     if roots.is_empty() {
         return Err(format!("{}: no CA certificate", f.ca.describe()));
     }
-    chain_to_root(&leaf, &chain, &roots)?;
-    check_identity(&leaf, f)?;
+    Ok(roots)
+}
+
+/// The public key of `leaf` once it chains (through the untrusted `chain`) to one of `roots` and names the
+/// policy's OIDC issuer and e-mail; with its validity (Unix seconds, from..to).
+pub(crate) fn certified_key(
+    roots: &[Certificate],
+    f: &Fulcio,
+    leaf: &Certificate,
+    chain: &[Certificate],
+) -> Result<(PublicKey, (u64, u64)), String> {
+    chain_to_root(leaf, chain, roots)?;
+    check_identity(leaf, f)?;
     let spki = leaf
         .tbs_certificate
         .subject_public_key_info
@@ -58,19 +79,24 @@ pub fn signer_key(f: &Fulcio, rekor: &[Material], sig: &Signature) -> Result<Pub
         .map_err(|e| format!("certificate public key: {e}"))?;
     let key =
         PublicKey::from_spki_der(&spki, "the Fulcio certificate").map_err(|e| e.to_string())?;
-    let raw = signature_bytes(sig)?;
-    let integrated = check_rekor_set(rekor, sig, &raw)?;
     let validity = &leaf.tbs_certificate.validity;
-    let (from, to) = (
-        validity.not_before.to_unix_duration().as_secs(),
-        validity.not_after.to_unix_duration().as_secs(),
-    );
+    Ok((
+        key,
+        (
+            validity.not_before.to_unix_duration().as_secs(),
+            validity.not_after.to_unix_duration().as_secs(),
+        ),
+    ))
+}
+
+/// A short-lived certificate counts only for signatures logged while it was valid.
+pub(crate) fn logged_while_valid(integrated: u64, (from, to): (u64, u64)) -> Result<(), String> {
     if integrated < from || integrated > to {
         return Err(format!(
             "the Rekor entry was logged at {integrated}, outside the certificate's validity {from}..{to}"
         ));
     }
-    Ok(key)
+    Ok(())
 }
 
 /// Checks the Rekor signed entry timestamp in `sig`'s bundle annotation with the `rekor` keys, and that the
@@ -104,18 +130,7 @@ pub fn check_rekor_set(rekor: &[Material], sig: &Signature, raw: &[u8]) -> Resul
         .get("logID")
         .and_then(Value::as_str)
         .ok_or("Rekor bundle: Payload.logID missing")?;
-    // What Rekor signs: the canonical JSON (sorted keys, no spaces) of these four fields.
-    let canonical = serde_json::json!({"body": body, "integratedTime": time, "logID": log_id, "logIndex": index}).to_string();
-    let mut keys = Vec::new();
-    for m in rekor {
-        let bytes = m.bytes().map_err(|e| e.to_string())?;
-        keys.extend(parse_pem_keys(&bytes, &m.describe()).map_err(|e| e.to_string())?);
-    }
-    if !keys.iter().any(|k| k.verify(canonical.as_bytes(), &set)) {
-        return Err(
-            "the Rekor signed entry timestamp does not verify with the trusted Rekor key".into(),
-        );
-    }
+    verify_set(rekor, body, time, index, log_id, &set)?;
     let entry: Value = B64
         .decode(body)
         .ok()
@@ -141,6 +156,26 @@ pub fn check_rekor_set(rekor: &[Material], sig: &Signature, raw: &[u8]) -> Resul
     Ok(time)
 }
 
+/// Checks a Rekor signed entry timestamp (inclusion promise): `set` signs the canonical JSON (sorted keys, no
+/// spaces) of the entry's base64 `body`, `integratedTime`, hex `logID` and `logIndex`, with one of the `rekor` keys.
+pub(crate) fn verify_set(
+    rekor: &[Material],
+    body: &str,
+    time: u64,
+    index: u64,
+    log_id: &str,
+    set: &[u8],
+) -> Result<(), String> {
+    let canonical = serde_json::json!({"body": body, "integratedTime": time, "logID": log_id, "logIndex": index}).to_string();
+    let keys = crate::verify::keys_of(rekor)?;
+    if !keys.iter().any(|k| k.verify(canonical.as_bytes(), set)) {
+        return Err(
+            "the Rekor signed entry timestamp does not verify with the trusted Rekor key".into(),
+        );
+    }
+    Ok(())
+}
+
 /// The raw signature bytes of `sig`.
 fn signature_bytes(sig: &Signature) -> Result<Vec<u8>, String> {
     let b64 = sig
@@ -152,7 +187,7 @@ fn signature_bytes(sig: &Signature) -> Result<Vec<u8>, String> {
 }
 
 /// Every certificate of a PEM document.
-fn certs(pem: &[u8], what: &str) -> Result<Vec<Certificate>, String> {
+pub(crate) fn certs(pem: &[u8], what: &str) -> Result<Vec<Certificate>, String> {
     pem_blocks(pem, what)
         .map_err(|e| e.to_string())?
         .into_iter()

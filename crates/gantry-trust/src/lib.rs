@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+mod bundle_keyless;
 pub mod cosign_key;
 pub mod edit;
 pub mod error;

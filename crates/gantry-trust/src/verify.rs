@@ -11,7 +11,7 @@ use gantry_registry::Reference;
 
 use crate::keys::{parse_pem_keys, PublicKey};
 use crate::payload::{self, SIGNATURE_ANNOTATION};
-use crate::policy::{Policy, Requirement, SigstoreSigned};
+use crate::policy::{Material, Policy, Requirement, SigstoreSigned};
 use crate::scope::Chosen;
 
 /// One signature attached to an image: the signed payload and its layer's annotations.
@@ -171,27 +171,13 @@ pub fn check_sigstore(
         .map_err(|e| format!("{SIGNATURE_ANNOTATION} is not base64: {e}"))?;
     let keys: Vec<PublicKey> = match &req.fulcio {
         Some(f) => vec![crate::fulcio::signer_key(f, &req.rekor_keys, sig)?],
-        None => {
-            let mut keys = Vec::new();
-            for m in &req.keys {
-                let bytes = m.bytes().map_err(|e| e.to_string())?;
-                keys.extend(parse_pem_keys(&bytes, &m.describe()).map_err(|e| e.to_string())?);
-            }
-            keys
-        }
+        None => keys_of(&req.keys)?,
     };
     if !keys.iter().any(|k| k.verify(&sig.payload, &raw)) {
         return Err(if req.fulcio.is_some() {
             "the signature does not verify with its Fulcio certificate".into()
         } else {
-            format!(
-                "not signed by a trusted key ({})",
-                req.keys
-                    .iter()
-                    .map(|m| m.describe())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("not signed by a trusted key ({})", describe(&req.keys))
         });
     }
     if req.fulcio.is_none() && !req.rekor_keys.is_empty() {
@@ -205,6 +191,25 @@ pub fn check_sigstore(
         ));
     }
     crate::identity::check(&req.signed_identity, r, &p.docker_reference)
+}
+
+/// Every public key of `materials` (key files or inline data).
+pub(crate) fn keys_of(materials: &[Material]) -> Result<Vec<PublicKey>, String> {
+    let mut keys = Vec::new();
+    for m in materials {
+        let bytes = m.bytes().map_err(|e| e.to_string())?;
+        keys.extend(parse_pem_keys(&bytes, &m.describe()).map_err(|e| e.to_string())?);
+    }
+    Ok(keys)
+}
+
+/// Where `materials` come from, for messages.
+pub(crate) fn describe(materials: &[Material]) -> String {
+    materials
+        .iter()
+        .map(|m| m.describe())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The requirements of `policy` that apply to `r`, the label of the scope that chose them, and the maker of

@@ -154,10 +154,17 @@ fn keyless(
     }
 }
 
-#[test]
-fn fulcio_certificates_and_rekor_proofs() {
-    let d = tempfile::tempdir().unwrap();
-    let dir = d.path();
+/// A Rekor integration time just after a certificate made now was issued.
+fn just_after_issue() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1
+}
+
+/// Throw-away CAs `fulcio` and `rogue` and a Rekor key (its public half in `rekor.pub`) in `dir`.
+fn trust_material(dir: &Path) -> p256::ecdsa::SigningKey {
     ca(dir, "fulcio");
     ca(dir, "rogue");
     let rekor = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
@@ -166,21 +173,28 @@ fn fulcio_certificates_and_rekor_proofs() {
         .to_public_key_pem(p256::pkcs8::LineEnding::LF)
         .unwrap();
     std::fs::write(dir.join("rekor.pub"), pem).unwrap();
-    let policy = |email: &str, issuer: &str, ca: &str| {
-        let doc = serde_json::json!({"default": [{"type": "sigstoreSigned",
-            "fulcio": {"caPath": dir.join(format!("{ca}.pem")), "oidcIssuer": issuer, "subjectEmail": email},
-            "rekorPublicKeyPath": dir.join("rekor.pub")}]});
-        Policy::parse(doc.to_string().as_bytes(), "fulcio-test.json").unwrap()
-    };
+    rekor
+}
+
+/// A keyless policy for `email` from `issuer` with CA `ca` and the Rekor key of [`trust_material`].
+fn fulcio_policy(dir: &Path, email: &str, issuer: &str, ca: &str) -> Policy {
+    let doc = serde_json::json!({"default": [{"type": "sigstoreSigned",
+        "fulcio": {"caPath": dir.join(format!("{ca}.pem")), "oidcIssuer": issuer, "subjectEmail": email},
+        "rekorPublicKeyPath": dir.join("rekor.pub")}]});
+    Policy::parse(doc.to_string().as_bytes(), "fulcio-test.json").unwrap()
+}
+
+#[test]
+fn fulcio_certificates_and_rekor_proofs() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let rekor = trust_material(dir);
+    let policy = |email: &str, issuer: &str, ca: &str| fulcio_policy(dir, email, issuer, ca);
     let r = Reference::parse("quay.io/ns/app:v1").unwrap();
     let payload = gantry_trust::payload::build("quay.io/ns/app:v1", DIGEST, 1);
     let (cert, key) = leaf(dir, "fulcio", "dev@example.com", "https://issuer.example");
     // Logged after the certificate was issued.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 1;
+    let now = just_after_issue();
     let good = policy("dev@example.com", "https://issuer.example", "fulcio");
     let check = |p: &Policy, s: &Signature| {
         verify(p, &r, DIGEST, std::slice::from_ref(s), "test")
@@ -242,4 +256,172 @@ fn fulcio_certificates_and_rekor_proofs() {
         e.contains("no dev.sigstore.cosign/bundle annotation"),
         "{e}"
     );
+}
+
+const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+const INTOTO: &str = "application/vnd.in-toto+json";
+
+/// How a test bundle's Rekor entry is made.
+struct Entry<'a> {
+    rekor: &'a p256::ecdsa::SigningKey,
+    time: u64,
+    /// Log this signature instead of the envelope's.
+    logged_sig: Option<Vec<u8>>,
+}
+
+/// A cosign 3 style bundle: a DSSE envelope over an in-toto statement for `DIGEST`, signed by `key`, with
+/// `cert` (PEM) as a v0.3 `certificate` and a Rekor `dsse` entry whose signed entry timestamp `entry.rekor` made.
+fn keyless_bundle(
+    key: &p256::ecdsa::SigningKey,
+    cert: &str,
+    entry: Option<Entry<'_>>,
+) -> serde_json::Value {
+    let statement = serde_json::json!({"_type": STATEMENT_V1,
+        "subject": [{"digest": {"sha256": &DIGEST[7..]}}],
+        "predicateType": "https://sigstore.dev/cosign/sign/v1", "predicate": {}})
+    .to_string();
+    let sig = gantry_trust::sign::sign(
+        key,
+        &gantry_trust::bundle::pae(INTOTO, statement.as_bytes()),
+    );
+    let (_, der) = pem_rfc7468::decode_vec(cert.as_bytes()).unwrap();
+    let mut tlog = vec![];
+    if let Some(e) = entry {
+        let body = serde_json::json!({"apiVersion": "0.0.1", "kind": "dsse", "spec": {
+            "envelopeHash": {"algorithm": "sha256", "value": "00"},
+            "payloadHash": {"algorithm": "sha256",
+                            "value": format!("{:x}", sha2::Sha256::digest(statement.as_bytes()))},
+            "signatures": [{"signature": B64.encode(e.logged_sig.as_ref().unwrap_or(&sig)),
+                            "verifier": B64.encode(cert)}]}});
+        let body = B64.encode(body.to_string());
+        let key_id = [0xabu8; 32];
+        let log_id: String = key_id.iter().map(|b| format!("{b:02x}")).collect();
+        let canonical = serde_json::json!({"body": body, "integratedTime": e.time,
+            "logID": log_id, "logIndex": 7})
+        .to_string();
+        let set = gantry_trust::sign::sign(e.rekor, canonical.as_bytes());
+        tlog.push(serde_json::json!({"logIndex": "7", "logId": {"keyId": B64.encode(key_id)},
+            "kindVersion": {"kind": "dsse", "version": "0.0.1"}, "integratedTime": e.time.to_string(),
+            "inclusionPromise": {"signedEntryTimestamp": B64.encode(set)},
+            "canonicalizedBody": body}));
+    }
+    serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"certificate": {"rawBytes": B64.encode(der)}, "tlogEntries": tlog},
+        "dsseEnvelope": {"payload": B64.encode(&statement), "payloadType": INTOTO,
+                         "signatures": [{"sig": B64.encode(&sig), "keyid": ""}]}
+    })
+}
+
+fn as_signature(bundle: &serde_json::Value) -> Signature {
+    Signature {
+        bundle: Some(bundle.to_string().into_bytes()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn keyless_sigstore_bundles() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let rekor = trust_material(dir);
+    let policy = |email: &str, ca: &str| fulcio_policy(dir, email, "https://issuer.example", ca);
+    let r = Reference::parse("quay.io/ns/app:v1").unwrap();
+    let check = |p: &Policy, b: &serde_json::Value| {
+        verify(p, &r, DIGEST, &[as_signature(b)], "test")
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let (cert, key) = leaf(dir, "fulcio", "dev@example.com", "https://issuer.example");
+    let now = just_after_issue();
+    let good_policy = policy("dev@example.com", "fulcio");
+    let entry = |rekor, time| {
+        Some(Entry {
+            rekor,
+            time,
+            logged_sig: None,
+        })
+    };
+    let refused = |b: &serde_json::Value, want: &str| {
+        let e = check(&good_policy, b).unwrap_err();
+        assert!(e.contains(want), "{e}");
+    };
+    let good = keyless_bundle(&key, &cert, entry(&rekor, now));
+    check(&good_policy, &good).unwrap();
+
+    // The v0.1/v0.2 form: the certificate as the first of x509CertificateChain.
+    let mut chained = good.clone();
+    let raw = chained["verificationMaterial"]["certificate"].clone();
+    let vm = chained["verificationMaterial"].as_object_mut().unwrap();
+    vm.remove("certificate");
+    vm.insert(
+        "x509CertificateChain".into(),
+        serde_json::json!({"certificates": [raw]}),
+    );
+    check(&good_policy, &chained).unwrap();
+
+    // Identity and CA.
+    let e = check(&policy("eve@example.com", "fulcio"), &good).unwrap_err();
+    assert!(e.contains("the policy requires \"eve@example.com\""), "{e}");
+    let e = check(&policy("dev@example.com", "rogue"), &good).unwrap_err();
+    assert!(e.contains("does not chain to the policy's CA"), "{e}");
+    let (rogue_cert, rogue_key) = leaf(dir, "rogue", "dev@example.com", "https://issuer.example");
+    refused(
+        &keyless_bundle(&rogue_key, &rogue_cert, entry(&rekor, now)),
+        "does not chain",
+    );
+    // The envelope signed by another key than the certificate's.
+    refused(
+        &keyless_bundle(&rogue_key, &cert, entry(&rekor, now)),
+        "does not verify with its Fulcio certificate",
+    );
+
+    // The Rekor proof: another log's key, outside the certificate's validity, another signature, none.
+    let other = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    refused(
+        &keyless_bundle(&key, &cert, entry(&other, now)),
+        "Rekor signed entry timestamp does not verify",
+    );
+    refused(
+        &keyless_bundle(&key, &cert, entry(&rekor, 1000)),
+        "outside the certificate's validity",
+    );
+    let moved = Entry {
+        rekor: &rekor,
+        time: now,
+        logged_sig: Some(gantry_trust::sign::sign(&key, b"something else")),
+    };
+    refused(
+        &keyless_bundle(&key, &cert, Some(moved)),
+        "logs a different signature",
+    );
+    refused(&keyless_bundle(&key, &cert, None), "has no tlogEntries");
+    let mut v2 = good.clone();
+    v2["verificationMaterial"]["tlogEntries"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("inclusionPromise");
+    refused(&v2, "no inclusionPromise");
+    // A body edited after Rekor signed it.
+    let mut edited = good.clone();
+    edited["verificationMaterial"]["tlogEntries"][0]["integratedTime"] =
+        serde_json::Value::String((now + 5).to_string());
+    refused(&edited, "Rekor signed entry timestamp does not verify");
+
+    // Signed with a key, and the policy also wants the Rekor proof.
+    let key_pem = key
+        .verifying_key()
+        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+        .unwrap();
+    let keyed = Policy::parse(
+        serde_json::json!({"default": [{"type": "sigstoreSigned",
+            "keyData": B64.encode(key_pem), "rekorPublicKeyPath": dir.join("rekor.pub")}]})
+        .to_string()
+        .as_bytes(),
+        "keyed-rekor.json",
+    )
+    .unwrap();
+    check(&keyed, &good).unwrap();
+    let e = check(&keyed, &keyless_bundle(&key, &cert, None)).unwrap_err();
+    assert!(e.contains("has no tlogEntries"), "{e}");
 }

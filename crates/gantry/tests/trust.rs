@@ -304,6 +304,21 @@ fn sign_verify_refuse_and_skopeo_interop() {
     );
 }
 
+/// `sh -c script sh ARGS…` (add the ARGS) in a private mount namespace.
+fn in_private_mounts(script: &str) -> Command {
+    let mut c = Command::new("unshare");
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ]);
+    c
+}
+
 #[test]
 fn scopes_default_reject_skip_and_trust_commands() {
     let bed = Bed::new("scopes");
@@ -353,18 +368,8 @@ fn scopes_default_reject_skip_and_trust_commands() {
     // No policy file anywhere: gantry refuses remote images; --insecure-skip-verify overrides once, loudly.
     let hidden = |args: &[&str]| -> Output {
         let script = "set -e; for d in /etc/containers /etc/gantry; do if [ -d $d ]; then mount -t tmpfs none $d; fi; done; exec \"$@\"";
-        let out = Command::new("unshare")
-            .args([
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                script,
-                "sh",
-                env!("CARGO_BIN_EXE_gantry"),
-                "--root",
-            ])
+        let out = in_private_mounts(script)
+            .args([env!("CARGO_BIN_EXE_gantry"), "--root"])
             .arg(bed.path("d"))
             .args(args)
             .env("GANTRY_REGISTRIES_CONF", "/nonexistent/registries.toml")
@@ -403,6 +408,39 @@ fn scopes_default_reject_skip_and_trust_commands() {
         "t",
         None,
         &["trust", "generate-key", bed.path("k").to_str().unwrap()],
+    );
+
+    // With no gantry policy, `trust add` starts /etc/gantry/policy.json from gantry's reject default, not from a
+    // permissive /etc/containers/policy.json (run over an overlay of /etc in a private mount namespace).
+    let upper = bed.path("etc-overlay");
+    let script = "set -e; t=$1; shift; mkdir -p $t/u $t/w; \
+        mount -t overlay overlay -o lowerdir=/etc,upperdir=$t/u,workdir=$t/w /etc; \
+        rm -f /etc/gantry/policy.json; mkdir -p /etc/containers; \
+        echo '{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}' > /etc/containers/policy.json; \
+        \"$@\"; cat /etc/gantry/policy.json";
+    let out = in_private_mounts(script)
+        .arg(&upper)
+        .arg(env!("CARGO_BIN_EXE_gantry"))
+        .args(["trust", "add", "--key", bed.path("k.pub").to_str().unwrap()])
+        .arg(format!("{r}/testbed"))
+        .env_remove("GANTRY_POLICY")
+        .output()
+        .unwrap();
+    let (doc, e) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(out.status.success(), "{e}");
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(
+        doc["default"],
+        serde_json::json!([{"type": "reject"}]),
+        "{doc}"
+    );
+    assert!(
+        doc["transports"]["docker"][format!("{r}/testbed")].is_array(),
+        "{doc}"
+    );
+    assert!(
+        e.contains("/etc/containers/policy.json stops applying to gantry"),
+        "{e}"
     );
     std::fs::write(bed.path("edit.json"), r#"{"default":[{"type":"reject"}],"transports":{"oci-archive":{"":[{"type":"insecureAcceptAnything"}]}}}"#).unwrap();
     bed.ok(

@@ -52,6 +52,8 @@ impl Route {
 pub struct Logged {
     pub method: String,
     pub path: String,
+    /// The query string (after `?`), if any.
+    pub query: Option<String>,
     pub range: Option<String>,
     pub authorization: Option<String>,
     pub status: u16,
@@ -165,6 +167,7 @@ fn serve(
     let method = parts.next().unwrap_or("").to_string();
     let target = parts.next().unwrap_or("").to_string();
     let path = target.split('?').next().unwrap_or("").to_string();
+    let query = target.split_once('?').map(|(_, q)| q.to_string());
     let mut headers = HashMap::new();
     loop {
         let mut h = String::new();
@@ -242,6 +245,7 @@ fn serve(
     log.lock().unwrap().push(Logged {
         method: method.clone(),
         path,
+        query,
         range: headers.get("range").cloned(),
         authorization: headers.get("authorization").cloned(),
         status,

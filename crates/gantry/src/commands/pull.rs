@@ -30,32 +30,46 @@ pub struct PullArgs {
     /// Do not check the image's signature against the policy (prints what is skipped).
     #[arg(long)]
     pub insecure_skip_verify: bool,
+    /// Network deadlines.
+    #[command(flatten)]
+    pub deadlines: DeadlineArgs,
+}
+
+/// The network deadline flags `gantry pull` and `gantry push` share (each overrides its `[timeouts]` entry in
+/// /etc/gantry/registries.toml).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct DeadlineArgs {
     /// Seconds allowed to open a connection (default: `connect` under [timeouts] in
     /// /etc/gantry/registries.toml, else 15; 0 = none).
     #[arg(long, value_name = "SECS")]
     pub connect_timeout: Option<u64>,
-    /// Seconds a registry may stay silent mid-response before the pull fails as stalled
+    /// Seconds a registry may stay silent mid-response before the transfer fails as stalled
     /// (default: `idle` under [timeouts], else 30; 0 = none).
     #[arg(long, value_name = "SECS")]
     pub idle_timeout: Option<u64>,
-    /// Seconds the whole pull may take, retries included (default: `total` under [timeouts],
+    /// Seconds the whole pull or push may take, retries included (default: `total` under [timeouts],
     /// else 3600; 0 = none).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
 }
 
+impl DeadlineArgs {
+    /// `t` with the flags given applied.
+    pub fn apply(&self, mut t: Timeouts) -> Timeouts {
+        t.connect = self.connect_timeout.unwrap_or(t.connect);
+        t.idle = self.idle_timeout.unwrap_or(t.idle);
+        t.total = self.timeout.unwrap_or(t.total);
+        t
+    }
+}
+
 /// The deadline flags of this `gantry pull` (connect, idle, total), set once by [`run`]; other
 /// commands that pull use the configured deadlines.
-static DEADLINE_FLAGS: OnceLock<[Option<u64>; 3]> = OnceLock::new();
+static DEADLINE_FLAGS: OnceLock<DeadlineArgs> = OnceLock::new();
 
 /// The configured deadlines with this invocation's flags applied.
-fn with_deadline_flags(mut t: Timeouts) -> Timeouts {
-    if let Some([connect, idle, total]) = DEADLINE_FLAGS.get() {
-        t.connect = connect.unwrap_or(t.connect);
-        t.idle = idle.unwrap_or(t.idle);
-        t.total = total.unwrap_or(t.total);
-    }
-    t
+fn with_deadline_flags(t: Timeouts) -> Timeouts {
+    DEADLINE_FLAGS.get().map_or(t, |d| d.apply(t))
 }
 
 /// What [`pull_image`] did.
@@ -80,7 +94,7 @@ pub struct Pulled {
 /// Runs `gantry pull`.
 pub fn run(g: &Global, a: &PullArgs) -> Result<i32> {
     let store = open_store(g)?;
-    let _ = DEADLINE_FLAGS.set([a.connect_timeout, a.idle_timeout, a.timeout]);
+    let _ = DEADLINE_FLAGS.set(a.deadlines);
     let pulled = pull_image(
         &store,
         &a.reference,

@@ -21,6 +21,9 @@ pub struct PushArgs {
     /// File whose first line is the signing key's passphrase (default: empty).
     #[arg(long, requires = "sign_by_sigstore_private_key")]
     pub passphrase_file: Option<std::path::PathBuf>,
+    /// Network deadlines (as for `gantry pull`; the total bounds the image and its signature each).
+    #[command(flatten)]
+    pub deadlines: super::pull::DeadlineArgs,
 }
 
 /// Runs `gantry push`: pushes the image's platform manifest (the one the store holds every
@@ -48,6 +51,7 @@ pub fn run(g: &Global, a: &PushArgs) -> Result<i32> {
     };
     let mut opts = PushOptions::new(dest.clone());
     opts.config = RegistryConfig::load_default()?;
+    opts.config.timeouts = a.deadlines.apply(opts.config.timeouts);
     opts.progress = if g.quiet {
         ProgressMode::Quiet
     } else {

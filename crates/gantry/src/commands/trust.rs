@@ -1,8 +1,9 @@
 //! `gantry trust`: edit the signature policy (add/list/rm scopes) and make signing keys (`generate-key`).
 //!
-//! The file edited is `--policy FILE` if given, else `/etc/gantry/policy.json`; when that does not exist yet it
-//! starts as a copy of the policy in effect (`/etc/containers/policy.json` if present, else gantry's
-//! reject-everything default), so adding a scope never changes what other scopes accept.
+//! The file edited is `--policy FILE` if given, else `/etc/gantry/policy.json`. When that does not exist yet it
+//! starts from gantry's built-in default, which refuses every registry image outside the scopes trusted — never
+//! from `/etc/containers/policy.json`, whose shipped default accepts anything on podman hosts. Creating gantry's
+//! file therefore stops gantry from reading the containers tools' one; the command says so.
 
 use std::path::{Path, PathBuf};
 
@@ -93,27 +94,20 @@ fn editable(g: &Global) -> Result<(PathBuf, Value)> {
             .with_context(|| format!("{} is not valid JSON; fix or remove it", target.display()))?;
         return Ok((target, doc));
     }
-    let seed = match PolicyLocation::system(None) {
-        loc @ PolicyLocation::Containers(_) if g.policy.is_none() => loc,
-        _ => PolicyLocation::BuiltIn,
+    // rkt's stance: gantry's own policy starts from refusing untrusted scopes. Copying the containers tools'
+    // policy would carry over its default, which accepts anything on podman hosts.
+    let ignored = match PolicyLocation::system(None) {
+        PolicyLocation::Containers(p) if g.policy.is_none() => format!(
+            "; {} stops applying to gantry and nothing is copied from it (re-add the scopes you trust)",
+            p.display()
+        ),
+        _ => String::new(),
     };
-    let doc = match seed.path() {
-        Some(p) => {
-            let doc: Value = serde_json::from_slice(
-                &std::fs::read(p).with_context(|| format!("read {}", p.display()))?,
-            )
-            .with_context(|| format!("{} is not valid JSON", p.display()))?;
-            eprintln!("gantry: creating {} from {}", target.display(), p.display());
-            doc
-        }
-        None => {
-            eprintln!(
-                "gantry: creating {} (default: reject images of untrusted scopes)",
-                target.display()
-            );
-            Policy::default_document()
-        }
-    };
+    eprintln!(
+        "gantry: creating {} from gantry's default (refuse images of scopes not trusted){ignored}",
+        target.display()
+    );
+    let doc = Policy::default_document();
     Ok((target, doc))
 }
 
