@@ -110,8 +110,11 @@ pub(crate) async fn signatures_for(
     digest: Digest,
 ) -> Result<Signatures, RegistryError> {
     let tag = signature_tag(&digest);
-    let bundles = bundles_for(s, &digest).await?;
-    let referred = referrer_signatures(s, &digest).await?;
+    // One referrers query serves both kinds (bundles and cosign's referrer signatures): filtered here, so a
+    // registry without the API costs one fallback-tag read, not one per kind.
+    let index = referrers(s, &digest).await?;
+    let bundles = bundles_for(s, index.as_ref()).await?;
+    let referred = referrer_signatures(s, index.as_ref()).await?;
     let (tag_found, mut signatures) = match s.fetch_manifest(&tag, None).await {
         Ok(sig) => (true, payload_layers(s, &tag, &sig.bytes).await?),
         Err(RegistryError::ManifestNotFound { .. }) => (false, vec![]),
@@ -167,14 +170,13 @@ async fn payload_layers(
     Ok(signatures)
 }
 
-/// The payload layers of cosign signatures referring to `digest` as OCI 1.1 referrers (the referrers API, or
-/// the `sha256-<hex>` fallback tag when the registry lacks it).
+/// The payload layers of the cosign signatures in the referrers `index` (OCI 1.1 referrers of the image).
 async fn referrer_signatures(
     s: &Session,
-    digest: &Digest,
+    index: Option<&oci_client::manifest::OciImageIndex>,
 ) -> Result<Vec<AttachedSignature>, RegistryError> {
     let mut out = Vec::new();
-    for (reference, bytes) in referrer_manifests(s, digest, COSIGN_SIGNATURE_ARTIFACT_TYPE).await? {
+    for (reference, bytes) in referrer_manifests(s, index, COSIGN_SIGNATURE_ARTIFACT_TYPE).await? {
         out.extend(payload_layers(s, &reference, &bytes).await?);
         if out.len() >= MAX_SIGNATURES {
             break;
@@ -183,13 +185,14 @@ async fn referrer_signatures(
     Ok(out)
 }
 
-/// The manifests (digest, exact bytes) of `digest`'s referrers of `artifact_type`, at most [`MAX_SIGNATURES`].
+/// The manifests (digest, exact bytes) of the referrers of `artifact_type` in `index`, at most
+/// [`MAX_SIGNATURES`].
 async fn referrer_manifests(
     s: &Session,
-    digest: &Digest,
+    index: Option<&oci_client::manifest::OciImageIndex>,
     artifact_type: &str,
 ) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {
-    let Some(index) = referrers(s, digest, artifact_type).await? else {
+    let Some(index) = index else {
         return Ok(vec![]);
     };
     let mut out = Vec::new();
@@ -208,11 +211,14 @@ async fn referrer_manifests(
     Ok(out)
 }
 
-/// The Sigstore bundles referring to `digest`: the referrers API, or (when the registry lacks it) the index under
-/// the `sha256-<hex>` fallback tag; each referrer manifest's bundle layer is fetched size-bounded and digest-checked.
-async fn bundles_for(s: &Session, digest: &Digest) -> Result<Vec<Vec<u8>>, RegistryError> {
+/// The Sigstore bundles in the referrers `index`; each referrer manifest's bundle layer is fetched size-bounded
+/// and digest-checked.
+async fn bundles_for(
+    s: &Session,
+    index: Option<&oci_client::manifest::OciImageIndex>,
+) -> Result<Vec<Vec<u8>>, RegistryError> {
     let mut out = Vec::new();
-    for (reference, bytes) in referrer_manifests(s, digest, BUNDLE_ARTIFACT_TYPE).await? {
+    for (reference, bytes) in referrer_manifests(s, index, BUNDLE_ARTIFACT_TYPE).await? {
         let raw: RawManifest =
             serde_json::from_slice(&bytes).map_err(|e| invalid(s, &reference, e.to_string()))?;
         for layer in raw
@@ -236,19 +242,14 @@ async fn bundles_for(s: &Session, digest: &Digest) -> Result<Vec<Vec<u8>>, Regis
     Ok(out)
 }
 
-/// The index of `digest`'s referrers of `artifact_type` (referrers API, or the `sha256-<hex>` fallback tag when
-/// the registry lacks it); `None` when there is none.
+/// The index of all of `digest`'s referrers (referrers API, or the `sha256-<hex>` fallback tag when the registry
+/// lacks it); `None` when there is none. Not filtered by artifact type on the registry: the callers filter.
 async fn referrers(
     s: &Session,
     digest: &Digest,
-    artifact_type: &str,
 ) -> Result<Option<oci_client::manifest::OciImageIndex>, RegistryError> {
     let subject_ref = s.oci_ref.clone_with_digest(digest.to_string());
-    match s
-        .oci
-        .pull_referrers(&subject_ref, Some(artifact_type))
-        .await
-    {
+    match s.oci.pull_referrers(&subject_ref, None).await {
         Ok(i) => Ok(Some(i)),
         Err(e) => match s.map_oci(
             e,
