@@ -29,6 +29,7 @@ fn crash_helper_attach_in_child() {
         config_dir: dir.join("net.d"),
         plugin_dirs: vec![dir.join("plugins"), PathBuf::from("/usr/lib/cni")],
         default_network: DefaultNetwork::standard(dir.join("ipam")),
+        run_dir: dir.join("run"),
         plugin_timeout: std::time::Duration::from_secs(60),
     });
     let networks = cni.networks(&[env("GANTRY_NET_HELPER_NETWORK")]).unwrap();

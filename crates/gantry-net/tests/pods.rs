@@ -442,10 +442,53 @@ fn the_built_in_default_network_works_as_written() {
     let (ok, out) = net.run_in(ns.path(), &["ping", "-c", "1", "-W", "2", &gw.to_string()]);
     assert!(ok, "pod -> gateway: {out}");
     net.cni.check(&dir).unwrap();
-    let needles = vec![id.clone(), net.subnet_prefix.clone()];
-    let chains = our_chains(&iptables_lines(), &before, &needles);
+    // Outbound NAT comes from one rule for the whole subnet, not from per-pod bridge plugin chains; an address
+    // outside with no route back to the pods answers only if the pod's traffic was masqueraded.
+    let rule = format!("gantry masquerade {} {}0/24", net.bridge, net.subnet_prefix);
+    let masq_rules = || {
+        iptables_lines()
+            .into_iter()
+            .filter(|l| l.contains(&rule))
+            .count()
+    };
+    assert_eq!(masq_rules(), 1, "the network's masquerade rule");
+    let far = net.outside();
+    let (ok, out) = net.run_in(ns.path(), &["ping", "-c", "1", "-W", "2", &far]);
+    assert!(ok, "pod -> outside address (masqueraded): {out}");
+    // A second pod shares the rule; it stays until the last pod leaves.
+    let (dir2, ns2) = net.pod("q");
+    let id2 = net.id("q");
+    let att2 = net
+        .cni
+        .attach(
+            &PodRef {
+                id: &id2,
+                dir: &dir2,
+            },
+            &ns2,
+            &lists,
+            &[],
+        )
+        .unwrap();
+    assert_eq!(masq_rules(), 1, "one rule for two pods");
+    let lines = iptables_lines();
+    let per_pod: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("-A POSTROUTING") && (l.contains(&id) || l.contains(&id2)))
+        .collect();
+    assert!(
+        per_pod.is_empty(),
+        "per-pod masquerade rules on the default network: {per_pod:?}"
+    );
+    let needles = vec![id.clone(), id2.clone(), net.subnet_prefix.clone()];
+    let chains = our_chains(&lines, &before, &needles);
     drop(att);
     net.cni.gc(&dir).unwrap();
+    assert_eq!(masq_rules(), 1, "the rule went with the first of two pods");
+    let (ok, out) = net.run_in(ns2.path(), &["ping", "-c", "1", "-W", "2", &far]);
+    assert!(ok, "second pod -> outside after the first left: {out}");
+    drop(att2);
+    net.cni.gc(&dir2).unwrap();
     assert!(leases(&net.dir).is_empty() && bridge_ports(&net.bridge).is_empty());
     let left = our_rules(&iptables_lines(), &chains, &needles);
     assert!(left.is_empty(), "iptables rules left:\n{}", left.join("\n"));
