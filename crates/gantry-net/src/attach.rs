@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::conflist::Conflist;
 use crate::error::{Error, Result};
-use crate::netmasq;
 use crate::netns::{is_mounted_netns, remove_netns, PodNetns};
+use crate::netrules;
 use crate::plugin::{self, Call, Op};
 use crate::ports::{self, PortMapping, PortReservation};
 use crate::result::CniResult;
@@ -145,8 +145,9 @@ impl Cni {
         state::write(pod.dir, &st)?;
         let added = networks
             .iter()
-            .filter(|l| l.gantry_masquerade)
-            .try_for_each(|l| netmasq::acquire(&self.opts.run_dir, &netmasq::rules_of(l)?, pod.id))
+            .try_for_each(|l| {
+                netrules::acquire(&self.opts.run_dir, &netrules::rules_of(l)?, pod.id)
+            })
             .and_then(|()| self.add_all(pod.dir, &mut st, networks));
         match added {
             Ok(att) => Ok(Attachment { held_ports, ..att }),
@@ -334,13 +335,11 @@ impl Cni {
             let Ok(list) = recorded_conflist(pod_dir, n) else {
                 continue;
             };
-            if list.gantry_masquerade {
-                let released = netmasq::rules_of(&list)
-                    .and_then(|r| netmasq::release(&self.opts.run_dir, &r, &st.container_id));
-                if let Err(e) = released {
-                    tracing::warn!(pod = %st.container_id, error = %e, "releasing the network's masquerade failed");
-                    first_error.get_or_insert(e);
-                }
+            let released = netrules::rules_of(&list)
+                .and_then(|r| netrules::release(&self.opts.run_dir, &r, &st.container_id));
+            if let Err(e) = released {
+                tracing::warn!(pod = %st.container_id, error = %e, "releasing the network's iptables rules failed");
+                first_error.get_or_insert(e);
             }
             if list
                 .plugins

@@ -22,10 +22,13 @@ pub struct Conflist {
     pub disable_check: bool,
     /// The plugins, in chain order; each has a string `type`.
     pub plugins: Vec<Map<String, Value>>,
-    /// `gantryMasquerade` (gantry's own key, which other CNI runtimes ignore): gantry installs one masquerade
-    /// rule per subnet of the bridge plugin for the whole network (see the `netmasq` module) instead of the
+    /// `gantryMasquerade` (gantry's own key, which other CNI runtimes ignore): gantry keeps one masquerade
+    /// rule per subnet of the bridge plugin for the whole network (see the `netrules` module), in place of the
     /// bridge plugin's per-pod `ipMasq` rules.
     pub gantry_masquerade: bool,
+    /// `gantryForward` (gantry's own key): gantry keeps FORWARD accept rules per subnet of the bridge plugin for
+    /// the whole network, in place of the firewall plugin's per-pod rules.
+    pub gantry_forward: bool,
     /// Where it came from (a file, or `<built-in>`), for error messages.
     pub source: PathBuf,
 }
@@ -74,16 +77,13 @@ impl Conflist {
             Some(Value::Bool(b)) => b,
             Some(_) => return Err(bad("\"disableCheck\" must be true or false".into())),
         };
-        let gantry_masquerade = match top.remove(crate::netmasq::MASQUERADE_KEY) {
-            None => false,
-            Some(Value::Bool(b)) => b,
-            Some(_) => {
-                return Err(bad(format!(
-                    "\"{}\" must be true or false",
-                    crate::netmasq::MASQUERADE_KEY
-                )))
-            }
+        let mut flag = |key: &str| match top.remove(key) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(b),
+            Some(_) => Err(bad(format!("\"{key}\" must be true or false"))),
         };
+        let gantry_masquerade = flag(crate::netrules::MASQUERADE_KEY)?;
+        let gantry_forward = flag(crate::netrules::FORWARD_KEY)?;
         let plugins = match top.remove("plugins") {
             Some(Value::Array(list)) => list,
             Some(_) => return Err(bad("\"plugins\" must be an array".into())),
@@ -113,11 +113,10 @@ impl Conflist {
             disable_check,
             plugins: out,
             gantry_masquerade,
+            gantry_forward,
             source: source.to_path_buf(),
         };
-        if list.gantry_masquerade {
-            crate::netmasq::rules_of(&list)?;
-        }
+        crate::netrules::rules_of(&list)?;
         Ok(list)
     }
 
@@ -137,7 +136,10 @@ impl Conflist {
             top.insert("disableCheck".into(), true.into());
         }
         if self.gantry_masquerade {
-            top.insert(crate::netmasq::MASQUERADE_KEY.into(), true.into());
+            top.insert(crate::netrules::MASQUERADE_KEY.into(), true.into());
+        }
+        if self.gantry_forward {
+            top.insert(crate::netrules::FORWARD_KEY.into(), true.into());
         }
         top.insert(
             "plugins".into(),
@@ -255,14 +257,16 @@ impl DefaultNetwork {
         }
     }
 
-    /// The conflist: bridge (gateway, hairpin) with host-local IPAM, then portmap, firewall and tuning; outbound
-    /// traffic is masqueraded by one rule for the whole subnet (`gantryMasquerade`, see the `netmasq` module)
-    /// rather than by the bridge plugin's per-pod `ipMasq` rules, which cost nine `iptables` runs per pod.
+    /// The conflist: bridge (gateway, hairpin) with host-local IPAM, then portmap and tuning. Outbound
+    /// masquerade and FORWARD acceptance come from gantry's network-wide rules (`gantryMasquerade`,
+    /// `gantryForward`, see the `netrules` module) rather than from the bridge plugin's `ipMasq` and the firewall
+    /// plugin, whose per-pod rules cost nineteen `iptables` runs per pod start and eight per pod end.
     pub fn conflist(&self) -> Conflist {
         let json = serde_json::json!({
             "cniVersion": "1.0.0",
             "name": self.name,
-            (crate::netmasq::MASQUERADE_KEY): true,
+            (crate::netrules::MASQUERADE_KEY): true,
+            (crate::netrules::FORWARD_KEY): true,
             "plugins": [
                 {
                     "type": "bridge",
@@ -278,7 +282,6 @@ impl DefaultNetwork {
                     }
                 },
                 {"type": "portmap", "capabilities": {"portMappings": true}},
-                {"type": "firewall"},
                 {"type": "tuning"}
             ]
         });
@@ -365,8 +368,10 @@ mod tests {
         assert_eq!(c.name, "gantry0");
         assert_eq!(
             c.plugin_types().collect::<Vec<_>>(),
-            ["bridge", "portmap", "firewall", "tuning"]
+            ["bridge", "portmap", "tuning"]
         );
+        assert!(c.gantry_masquerade && c.gantry_forward);
+        assert_eq!(c.plugins[0]["ipMasq"], false);
         assert_eq!(
             c.plugins[0]["ipam"]["ranges"][0][0]["subnet"],
             "10.89.0.0/16"
