@@ -52,8 +52,22 @@ fn crash_helper_attach_in_child() {
 
 #[test]
 fn kill9_mid_attach_then_gc_leaves_nothing() {
+    kill9_mid_attach_then_gc(false);
+}
+
+/// The same with gantry's network-wide rules (as the built-in gantry0): the crashed pod's marker is released by gc
+/// and, as it was the subnet's only pod, the rules go too.
+#[test]
+fn kill9_mid_attach_with_gantry_rules_then_gc_leaves_nothing() {
+    kill9_mid_attach_then_gc(true);
+}
+
+fn kill9_mid_attach_then_gc(gantry_rules: bool) {
     let before = iptables_lines();
     let mut net = Net::new("crash", &[serde_json::json!({"type": "slow"})]);
+    if gantry_rules {
+        net.use_gantry_rules();
+    }
     std::fs::create_dir_all(net.dir.join("plugins")).unwrap();
     let slow = net.dir.join("plugins/slow");
     std::fs::write(&slow, SLOW_PLUGIN).unwrap();
@@ -114,6 +128,14 @@ fn kill9_mid_attach_then_gc_leaves_nothing() {
     assert!(
         rules.iter().any(|l| l.contains(&format!("--dport {port}"))),
         "no DNAT rule before gc: {rules:?}"
+    );
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|l| l.contains("--comment \"gantry "))
+            .count(),
+        if gantry_rules { 3 } else { 0 },
+        "gantry's network-wide rules before gc: {rules:?}"
     );
     // The orphaned plugin is ended by the test (a real gc would find it gone with the pod's processes).
     rustix::process::kill_process(

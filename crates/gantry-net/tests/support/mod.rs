@@ -83,6 +83,22 @@ impl Net {
         }
     }
 
+    /// Rewrites the test network's conflist the way the built-in gantry0 is made: the bridge without `ipMasq`,
+    /// no firewall plugin, gantry's network-wide masquerade and FORWARD rules instead.
+    pub fn use_gantry_rules(&self) {
+        let file = self.dir.join(format!("net.d/10-{}.conflist", self.network));
+        let mut conf: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        conf["plugins"][0]["ipMasq"] = false.into();
+        conf["plugins"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|p| p["type"] != "firewall");
+        conf["gantryMasquerade"] = true.into();
+        conf["gantryForward"] = true.into();
+        std::fs::write(&file, serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
+    }
+
     /// The test network's conflist.
     pub fn conflist(&self) -> Conflist {
         self.cni
