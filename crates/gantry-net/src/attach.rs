@@ -142,13 +142,21 @@ impl Cni {
                 })
                 .collect(),
         };
+        let mut rules = Vec::new();
+        for l in networks {
+            rules.extend(netrules::rules_of(l)?);
+        }
         state::write(pod.dir, &st)?;
-        let added = networks
-            .iter()
-            .try_for_each(|l| {
-                netrules::acquire(&self.opts.run_dir, &netrules::rules_of(l)?, pod.id)
-            })
-            .and_then(|()| self.add_all(pod.dir, &mut st, networks));
+        // gantry's network-wide rules are checked (their markers written first) beside the plugin chain; both
+        // must succeed before the attach does.
+        let added = match netrules::begin_acquire(&self.opts.run_dir, &rules, pod.id) {
+            Ok(acquiring) => {
+                let chain = self.add_all(pod.dir, &mut st, networks);
+                let finished = acquiring.finish();
+                chain.and_then(|att| finished.map(|()| att))
+            }
+            Err(e) => Err(e),
+        };
         match added {
             Ok(att) => Ok(Attachment { held_ports, ..att }),
             Err(e) => {

@@ -217,31 +217,34 @@ impl SubnetRules {
         run_dir.join(format!("{}_{subnet}", self.bridge))
     }
 
-    /// Whether the rules are in place, judged by the last one added (`-C`; exit status 1 means missing).
-    fn present(&self) -> Result<bool> {
+    /// Starts `-C` of the last rule added (if that one is there, its `iptables-restore` committed them all).
+    fn spawn_check(&self) -> Result<Option<Check>> {
         let Some(last) = self.rules().pop() else {
-            return Ok(true);
+            return Ok(None);
         };
-        let out = self
+        let child = self
             .command(self.tool())
             .args(["-w", "-t", last.table, "-C", last.chain])
             .args(&last.spec)
-            .output()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(io_err(self.tool(), "running (is iptables installed?)"))?;
-        match out.status.code() {
-            Some(0) => Ok(true),
-            Some(1) => Ok(false),
-            _ => Err(Error::Firewall {
-                command: format!(
-                    "{} -t {} -C {} {}",
-                    self.tool(),
-                    last.table,
-                    last.chain,
-                    last.spec.join(" ")
-                ),
-                msg: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            }),
-        }
+        Ok(Some(Check {
+            child,
+            command: format!(
+                "{} -t {} -C {} {}",
+                self.tool(),
+                last.table,
+                last.chain,
+                last.spec.join(" ")
+            ),
+        }))
+    }
+
+    /// Whether the rules are in place (see [`SubnetRules::spawn_check`]).
+    fn present(&self) -> Result<bool> {
+        self.spawn_check()?.map_or(Ok(true), Check::wait)
     }
 
     /// Adds (`add`) or deletes every rule in one `iptables-restore --noflush` run (each table is one
@@ -337,19 +340,71 @@ fn lock_dir(dir: &Path) -> Result<std::fs::File> {
     Ok(f)
 }
 
-/// Records that container `id` uses the rules and adds them where they are missing.
-pub(crate) fn acquire(run_dir: &Path, rules: &[SubnetRules], id: &str) -> Result<()> {
-    for r in rules {
-        let dir = r.dir(run_dir);
-        let _lock = lock_dir(&dir)?;
-        let marker = dir.join(id);
-        std::fs::write(&marker, b"").map_err(io_err(&marker, "creating the pod's marker"))?;
-        if !r.present()? {
-            r.restore(true)?;
-            tracing::debug!(subnet = %r.subnet, bridge = %r.bridge, "added the network's rules");
+/// A running `iptables -C`.
+struct Check {
+    child: std::process::Child,
+    command: String,
+}
+
+impl Check {
+    /// Its verdict: present (exit status 0), missing (1), or an error.
+    fn wait(self) -> Result<bool> {
+        let out = self
+            .child
+            .wait_with_output()
+            .map_err(io_err("iptables", "waiting"))?;
+        match out.status.code() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(Error::Firewall {
+                command: self.command,
+                msg: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            }),
         }
     }
-    Ok(())
+}
+
+/// An acquisition under way ([`begin_acquire`]): the subnets' markers are written and locked, their checks
+/// running; [`Acquiring::finish`] adds what is missing.
+pub(crate) struct Acquiring {
+    subnets: Vec<(SubnetRules, std::fs::File, Option<Check>)>,
+}
+
+/// Records that container `id` uses the rules and starts checking whether they are there, so that the check runs
+/// beside the plugin chain; the markers' locks are held until [`Acquiring::finish`].
+pub(crate) fn begin_acquire(run_dir: &Path, rules: &[SubnetRules], id: &str) -> Result<Acquiring> {
+    let mut subnets = Vec::with_capacity(rules.len());
+    for r in rules {
+        let dir = r.dir(run_dir);
+        let lock = lock_dir(&dir)?;
+        let marker = dir.join(id);
+        std::fs::write(&marker, b"").map_err(io_err(&marker, "creating the pod's marker"))?;
+        let check = r.spawn_check()?;
+        subnets.push((r.clone(), lock, check));
+    }
+    Ok(Acquiring { subnets })
+}
+
+impl Acquiring {
+    /// Waits for the checks and adds the rules where they are missing; every check is waited for even after an
+    /// error (the first one is returned).
+    pub(crate) fn finish(self) -> Result<()> {
+        let mut first_error = None;
+        for (r, lock, check) in self.subnets {
+            let added = check.map_or(Ok(true), Check::wait).and_then(|present| {
+                if present {
+                    Ok(())
+                } else {
+                    r.restore(true)
+                }
+            });
+            if let Err(e) = added {
+                first_error.get_or_insert(e);
+            }
+            drop(lock);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
 }
 
 /// Removes container `id`'s markers and deletes the rules of each subnet no other container uses any more.
