@@ -10,8 +10,9 @@
 //!   subnet rather than for each pod address).
 //!
 //! Every rule carries the comment `gantry BRIDGE SUBNET`. The per-pod alternatives cost nine `iptables` runs
-//! (masquerade) and ten (firewall) per pod ADD, and four each per DEL; these cost one `iptables -C` per ADD, one
-//! `iptables-restore` when the first pod of a subnet arrives and one when the last leaves.
+//! (masquerade) and ten (firewall) per pod ADD, and four each per DEL; these cost one `iptables -C` per ADD (run
+//! beside the plugin chain, see [`begin_acquire`]), one `iptables-restore` when the first pod of a subnet arrives
+//! and one when the last leaves.
 //!
 //! The rules exist while at least one pod is attached: each attaching pod leaves a marker file named by its
 //! container ID in `<run_dir>/<bridge>_<subnet>/` and makes sure the rules are there; each detaching pod removes
