@@ -152,7 +152,7 @@ impl Cni {
         let added = match netrules::begin_acquire(&self.opts.run_dir, &rules, pod.id) {
             Ok(acquiring) => {
                 let chain = self.add_all(pod.dir, &mut st, networks);
-                let finished = acquiring.finish();
+                let finished = acquiring.finish(chain.is_ok());
                 chain.and_then(|att| finished.map(|()| att))
             }
             Err(e) => Err(e),

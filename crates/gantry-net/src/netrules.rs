@@ -374,26 +374,35 @@ pub(crate) struct Acquiring {
 /// Records that container `id` uses the rules and starts checking whether they are there, so that the check runs
 /// beside the plugin chain; the markers' locks are held until [`Acquiring::finish`].
 pub(crate) fn begin_acquire(run_dir: &Path, rules: &[SubnetRules], id: &str) -> Result<Acquiring> {
-    let mut subnets = Vec::with_capacity(rules.len());
+    let mut acquiring = Acquiring {
+        subnets: Vec::with_capacity(rules.len()),
+    };
     for r in rules {
-        let dir = r.dir(run_dir);
-        let lock = lock_dir(&dir)?;
-        let marker = dir.join(id);
-        std::fs::write(&marker, b"").map_err(io_err(&marker, "creating the pod's marker"))?;
-        let check = r.spawn_check()?;
-        subnets.push((r.clone(), lock, check));
+        let begun = lock_dir(&r.dir(run_dir)).and_then(|lock| {
+            let marker = r.dir(run_dir).join(id);
+            std::fs::write(&marker, b"").map_err(io_err(&marker, "creating the pod's marker"))?;
+            Ok((lock, r.spawn_check()?))
+        });
+        match begun {
+            Ok((lock, check)) => acquiring.subnets.push((r.clone(), lock, check)),
+            Err(e) => {
+                // Reap the checks already running; the markers written are released by the caller's detach.
+                let _ = acquiring.finish(false);
+                return Err(e);
+            }
+        }
     }
-    Ok(Acquiring { subnets })
+    Ok(acquiring)
 }
 
 impl Acquiring {
-    /// Waits for the checks and adds the rules where they are missing; every check is waited for even after an
-    /// error (the first one is returned).
-    pub(crate) fn finish(self) -> Result<()> {
+    /// Waits for the checks and, with `add` (the plugin chain succeeded), adds the rules where they are
+    /// missing; every check is waited for even after an error (the first one is returned).
+    pub(crate) fn finish(self, add: bool) -> Result<()> {
         let mut first_error = None;
         for (r, lock, check) in self.subnets {
             let added = check.map_or(Ok(true), Check::wait).and_then(|present| {
-                if present {
+                if present || !add {
                     Ok(())
                 } else {
                     r.restore(true)
