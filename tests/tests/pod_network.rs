@@ -57,6 +57,7 @@ fn container_in_a_pod_netns_sees_its_address_and_etc_files() {
             config_dir: t.path("net.d"),
             plugin_dirs: vec![PathBuf::from("/usr/lib/cni")],
             default_network: DefaultNetwork::standard(t.path("ipam")),
+            run_dir: t.path("run"),
             plugin_timeout: Duration::from_secs(60),
         }),
         pod_dir: t.path("pod"),

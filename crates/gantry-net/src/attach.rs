@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::conflist::Conflist;
 use crate::error::{Error, Result};
 use crate::netns::{is_mounted_netns, remove_netns, PodNetns};
+use crate::netrules;
 use crate::plugin::{self, Call, Op};
 use crate::ports::{self, PortMapping, PortReservation};
 use crate::result::CniResult;
@@ -141,8 +142,22 @@ impl Cni {
                 })
                 .collect(),
         };
+        let mut rules = Vec::new();
+        for l in networks {
+            rules.extend(netrules::rules_of(l)?);
+        }
         state::write(pod.dir, &st)?;
-        match self.add_all(pod.dir, &mut st, networks) {
+        // gantry's network-wide rules are checked (their markers written first) beside the plugin chain; both
+        // must succeed before the attach does.
+        let added = match netrules::begin_acquire(&self.opts.run_dir, &rules, pod.id) {
+            Ok(acquiring) => {
+                let chain = self.add_all(pod.dir, &mut st, networks);
+                let finished = acquiring.finish(chain.is_ok());
+                chain.and_then(|att| finished.map(|()| att))
+            }
+            Err(e) => Err(e),
+        };
+        match added {
             Ok(att) => Ok(Attachment { held_ports, ..att }),
             Err(e) => {
                 if let Err(undo) = self.detach(pod.dir) {
@@ -328,6 +343,12 @@ impl Cni {
             let Ok(list) = recorded_conflist(pod_dir, n) else {
                 continue;
             };
+            let released = netrules::rules_of(&list)
+                .and_then(|r| netrules::release(&self.opts.run_dir, &r, &st.container_id));
+            if let Err(e) = released {
+                tracing::warn!(pod = %st.container_id, error = %e, "releasing the network's iptables rules failed");
+                first_error.get_or_insert(e);
+            }
             if list
                 .plugins
                 .iter()

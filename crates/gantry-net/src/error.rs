@@ -88,6 +88,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// An `iptables`/`ip6tables` command gantry runs itself (the network-wide masquerade) failed.
+    #[error(
+        "{command} failed: {msg} (check that iptables works on this host: iptables -t nat -S)"
+    )]
+    Firewall {
+        /// The command line.
+        command: String,
+        /// Its standard error.
+        msg: String,
+    },
     /// A file system or process operation failed.
     #[error("{path}: {op}: {source}")]
     Io {

@@ -42,10 +42,13 @@
 //!   tolerant of a vanished namespace) and [`Cni::gc`] (detach, then remove the owned namespace) work from that
 //!   record alone, so they are what `gantry gc` runs after a `kill -9`.
 //! - Conflists come from `/etc/gantry/net.d` (`*.conflist`, `*.conf`, `*.json`, standard format, never
-//!   modified); `default` means the built-in `gantry0` (bridge + host-local on 10.89.0.0/16, portmap, firewall,
-//!   tuning).
+//!   modified); `default` means the built-in `gantry0` (bridge + host-local on 10.89.0.0/16, portmap, tuning,
+//!   with gantry's network-wide masquerade and FORWARD accept rules in place of the bridge plugin's `ipMasq` and
+//!   the firewall plugin).
 //! - The portmap and firewall plugins remove their iptables rules on DEL; host-local releases the lease; the
-//!   bridge plugin's masquerade rules, which it can miss, are swept by their comment after DEL.
+//!   bridge plugin's masquerade rules, which it can miss, are swept by their comment after DEL. A conflist with
+//!   `"gantryMasquerade": true` or `"gantryForward": true` (the built-in `gantry0` has both) gets gantry's rules
+//!   for the whole subnet instead, present while any pod is attached (markers under [`NetOptions::run_dir`]).
 //! - Keep the [`Attachment`] (or its `held_ports`) alive in the supervisor for the pod's lifetime: it holds the
 //!   published host ports bound (close-on-exec, so apps never inherit them), which is how a second pod asking
 //!   for the same port gets a clear "already in use". A supervisor that re-executes itself hands them over with
@@ -66,6 +69,7 @@ mod etcfiles;
 pub mod fuzzing;
 mod masq;
 mod netns;
+mod netrules;
 mod networks;
 mod plugin;
 mod ports;

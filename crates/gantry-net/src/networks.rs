@@ -16,6 +16,8 @@ pub struct NetOptions {
     pub plugin_dirs: Vec<PathBuf>,
     /// The built-in default network, written to `config_dir` on first use.
     pub default_network: DefaultNetwork,
+    /// Host-wide run-time state (`/run/gantry/net`): which pods use a network-wide masquerade rule.
+    pub run_dir: PathBuf,
     /// How long one plugin call may take before it is killed and the call fails (a plugin waiting on the
     /// xtables lock can be slow, a hung one must not hang the pod).
     pub plugin_timeout: std::time::Duration,
@@ -30,6 +32,7 @@ impl NetOptions {
             config_dir: PathBuf::from("/etc/gantry/net.d"),
             plugin_dirs: vec![PathBuf::from("/usr/lib/cni"), PathBuf::from("/opt/cni/bin")],
             default_network: DefaultNetwork::standard(root.join("cni/networks")),
+            run_dir: PathBuf::from("/run/gantry/net"),
             plugin_timeout: std::time::Duration::from_secs(60),
         }
     }
@@ -181,6 +184,7 @@ mod tests {
             config_dir: dir.join("net.d"),
             plugin_dirs: vec![],
             default_network: DefaultNetwork::standard(dir.join("ipam")),
+            run_dir: dir.join("run"),
             plugin_timeout: std::time::Duration::from_secs(5),
         })
     }

@@ -29,6 +29,7 @@ fn crash_helper_attach_in_child() {
         config_dir: dir.join("net.d"),
         plugin_dirs: vec![dir.join("plugins"), PathBuf::from("/usr/lib/cni")],
         default_network: DefaultNetwork::standard(dir.join("ipam")),
+        run_dir: dir.join("run"),
         plugin_timeout: std::time::Duration::from_secs(60),
     });
     let networks = cni.networks(&[env("GANTRY_NET_HELPER_NETWORK")]).unwrap();
@@ -51,8 +52,21 @@ fn crash_helper_attach_in_child() {
 
 #[test]
 fn kill9_mid_attach_then_gc_leaves_nothing() {
+    kill9_mid_attach_then_gc(false);
+}
+
+/// The same with gantry's network-wide rules (as the built-in gantry0): gc releases the crashed pod's marker.
+#[test]
+fn kill9_mid_attach_with_gantry_rules_then_gc_leaves_nothing() {
+    kill9_mid_attach_then_gc(true);
+}
+
+fn kill9_mid_attach_then_gc(gantry_rules: bool) {
     let before = iptables_lines();
     let mut net = Net::new("crash", &[serde_json::json!({"type": "slow"})]);
+    if gantry_rules {
+        net.use_gantry_rules();
+    }
     std::fs::create_dir_all(net.dir.join("plugins")).unwrap();
     let slow = net.dir.join("plugins/slow");
     std::fs::write(&slow, SLOW_PLUGIN).unwrap();
@@ -114,6 +128,16 @@ fn kill9_mid_attach_then_gc_leaves_nothing() {
         rules.iter().any(|l| l.contains(&format!("--dport {port}"))),
         "no DNAT rule before gc: {rules:?}"
     );
+    // gantry's rules are added once the chain returns (their check runs beside it), so a crash inside the chain
+    // leaves only the pod's marker.
+    let marker = net
+        .dir
+        .join(format!("run/{}_{}0_24/{id}", net.bridge, net.subnet_prefix));
+    assert_eq!(marker.exists(), gantry_rules, "{}", marker.display());
+    assert!(
+        !rules.iter().any(|l| l.contains("--comment \"gantry ")),
+        "gantry's rules before the chain finished: {rules:?}"
+    );
     // The orphaned plugin is ended by the test (a real gc would find it gone with the pod's processes).
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(slow_pid).unwrap(),
@@ -123,6 +147,7 @@ fn kill9_mid_attach_then_gc_leaves_nothing() {
 
     net.cni.gc(&pod_dir).unwrap();
     assert!(!pod_dir.join(gantry_net::STATE_FILE).exists());
+    assert!(!marker.exists(), "marker left: {}", marker.display());
     assert!(!netns.path().exists(), "netns left");
     assert_eq!(bridge_ports(&net.bridge), Vec::<String>::new(), "veth left");
     assert_eq!(leases(&net.dir), Vec::<PathBuf>::new(), "lease left");

@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::process::Command;
+
 use gantry_net::{is_mounted_netns, PodRef, PortMapping};
 use support::*;
 
@@ -442,11 +444,94 @@ fn the_built_in_default_network_works_as_written() {
     let (ok, out) = net.run_in(ns.path(), &["ping", "-c", "1", "-W", "2", &gw.to_string()]);
     assert!(ok, "pod -> gateway: {out}");
     net.cni.check(&dir).unwrap();
-    let needles = vec![id.clone(), net.subnet_prefix.clone()];
-    let chains = our_chains(&iptables_lines(), &before, &needles);
+    // Outbound NAT and FORWARD acceptance come from gantry's rules for the whole subnet, not from per-pod
+    // plugin rules. An address outside with no route back to the pods answers only if the pod's traffic was
+    // masqueraded; the pod's forwarded packets are counted by gantry's ACCEPT rule at the top of FORWARD, so a
+    // DROP policy (or DROP rules) below it never sees them.
+    let comment = format!("gantry {} {}0/24", net.bridge, net.subnet_prefix);
+    let gantry_rules = || {
+        iptables_lines()
+            .into_iter()
+            .filter(|l| l.contains(&comment))
+            .count()
+    };
+    assert_eq!(gantry_rules(), 3, "masquerade + 2 FORWARD rules");
+    let far = net.outside();
+    let forwarded_before = forward_accepts(&comment);
+    let (ok, out) = net.run_in(ns.path(), &["ping", "-c", "1", "-W", "2", &far]);
+    assert!(ok, "pod -> outside address (masqueraded): {out}");
+    assert!(
+        forward_accepts(&comment) > forwarded_before,
+        "the pod's forwarded packets did not hit gantry's FORWARD accept rule"
+    );
+    let forward = Command::new("iptables")
+        .args(["-S", "FORWARD"])
+        .output()
+        .unwrap();
+    // Other gantry networks' rules may sit above ours; anything else may not.
+    let ours_on_top = String::from_utf8_lossy(&forward.stdout)
+        .lines()
+        .filter(|l| l.starts_with("-A FORWARD"))
+        .take_while(|l| l.contains("--comment \"gantry "))
+        .any(|l| l.contains(&comment));
+    assert!(
+        ours_on_top,
+        "gantry's accept rules are not at the top of FORWARD:\n{}",
+        String::from_utf8_lossy(&forward.stdout)
+    );
+    // A second pod shares the rule; it stays until the last pod leaves.
+    let (dir2, ns2) = net.pod("q");
+    let id2 = net.id("q");
+    let att2 = net
+        .cni
+        .attach(
+            &PodRef {
+                id: &id2,
+                dir: &dir2,
+            },
+            &ns2,
+            &lists,
+            &[],
+        )
+        .unwrap();
+    assert_eq!(gantry_rules(), 3, "one set of rules for two pods");
+    let lines = iptables_lines();
+    let per_pod: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains(&id) || l.contains(&id2))
+        .filter(|l| l.starts_with("-A POSTROUTING") || l.starts_with("-A CNI-FORWARD"))
+        .collect();
+    assert!(
+        per_pod.is_empty(),
+        "per-pod rules on the default network: {per_pod:?}"
+    );
+    let needles = vec![id.clone(), id2.clone(), net.subnet_prefix.clone()];
+    let chains = our_chains(&lines, &before, &needles);
     drop(att);
     net.cni.gc(&dir).unwrap();
+    assert_eq!(
+        gantry_rules(),
+        3,
+        "the rules went with the first of two pods"
+    );
+    let (ok, out) = net.run_in(ns2.path(), &["ping", "-c", "1", "-W", "2", &far]);
+    assert!(ok, "second pod -> outside after the first left: {out}");
+    drop(att2);
+    net.cni.gc(&dir2).unwrap();
     assert!(leases(&net.dir).is_empty() && bridge_ports(&net.bridge).is_empty());
     let left = our_rules(&iptables_lines(), &chains, &needles);
     assert!(left.is_empty(), "iptables rules left:\n{}", left.join("\n"));
+}
+
+/// The packets gantry's `-s SUBNET -j ACCEPT` FORWARD rule with `comment` has accepted so far.
+fn forward_accepts(comment: &str) -> u64 {
+    let out = Command::new("iptables-save")
+        .args(["-c", "-t", "filter"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(comment) && l.contains(" -s ") && l.contains("-A FORWARD"))
+        .filter_map(|l| l.strip_prefix('[')?.split(':').next()?.parse::<u64>().ok())
+        .sum()
 }

@@ -67,6 +67,7 @@ impl Net {
             config_dir: dir.join("net.d"),
             plugin_dirs: vec![dir.join("plugins"), PathBuf::from("/usr/lib/cni")],
             default_network: DefaultNetwork::standard(dir.join("ipam")),
+            run_dir: dir.join("run"),
             plugin_timeout: std::time::Duration::from_secs(60),
         });
         Self {
@@ -80,6 +81,22 @@ impl Net {
             children: vec![],
             pids: vec![],
         }
+    }
+
+    /// Rewrites the test network's conflist the way the built-in gantry0 is made: the bridge without `ipMasq`,
+    /// no firewall plugin, gantry's network-wide masquerade and FORWARD rules instead.
+    pub fn use_gantry_rules(&self) {
+        let file = self.dir.join(format!("net.d/10-{}.conflist", self.network));
+        let mut conf: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        conf["plugins"][0]["ipMasq"] = false.into();
+        conf["plugins"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|p| p["type"] != "firewall");
+        conf["gantryMasquerade"] = true.into();
+        conf["gantryForward"] = true.into();
+        std::fs::write(&file, serde_json::to_vec_pretty(&conf).unwrap()).unwrap();
     }
 
     /// The test network's conflist.
@@ -149,6 +166,61 @@ impl Net {
     }
 }
 
+impl Net {
+    /// A namespace "outside" the pod network, joined to the host by a veth pair on a /30 of its own
+    /// (10.232.X.0/30, X from this test's subnet) and with no route back to the pods' subnet: it can answer a pod
+    /// only if the pod's traffic was masqueraded to the host's address. Returns its address. Removed with the
+    /// test's namespaces (which takes the veth pair along).
+    pub fn outside(&mut self) -> String {
+        let octet = self
+            .subnet_prefix
+            .trim_end_matches('.')
+            .rsplit('.')
+            .next()
+            .unwrap()
+            .to_string();
+        let path = self.dir.join("netns/outside");
+        self.netns.push(path.clone());
+        let _ns = PodNetns::create(&path).unwrap();
+        let (host_end, far_end) = (format!("{}h", self.bridge), format!("{}o", self.bridge));
+        let nsenter = |args: &[&str]| {
+            let ok = Command::new("nsenter")
+                .arg(format!("--net={}", path.display()))
+                .args(args)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "in the outside namespace: {args:?}");
+        };
+        let ip = |args: &[&str]| {
+            let ok = Command::new("ip").args(args).status().unwrap().success();
+            assert!(ok, "ip {args:?}");
+        };
+        ip(&[
+            "link", "add", &host_end, "type", "veth", "peer", "name", &far_end,
+        ]);
+        ip(&[
+            "link",
+            "set",
+            &far_end,
+            "netns",
+            &path.display().to_string(),
+        ]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("10.232.{octet}.1/30"),
+            "dev",
+            &host_end,
+        ]);
+        ip(&["link", "set", &host_end, "up"]);
+        let far = format!("10.232.{octet}.2");
+        nsenter(&["ip", "addr", "add", &format!("{far}/30"), "dev", &far_end]);
+        nsenter(&["ip", "link", "set", &far_end, "up"]);
+        far
+    }
+}
+
 /// Polls `f` for up to 5 s.
 pub fn wait_for(mut f: impl FnMut() -> bool, what: &str) -> (bool, String) {
     let end = Instant::now() + Duration::from_secs(5);
@@ -180,10 +252,13 @@ impl Drop for Net {
         for ns in &self.netns {
             let _ = gantry_net::remove_netns(ns);
         }
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.bridge])
-            .stderr(Stdio::null())
-            .status();
+        // The bridge, and the host end of `outside`'s veth pair if the test made one.
+        for dev in [self.bridge.clone(), format!("{}h", self.bridge)] {
+            let _ = Command::new("ip")
+                .args(["link", "del", &dev])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
