@@ -13,7 +13,7 @@
 //! # fn main() -> gantry_net::Result<()> {
 //! let root = Path::new("/var/lib/gantry");
 //! let pod_dir = root.join("pods/p1");
-//! let cni = Cni::new(NetOptions::system(root));
+//! let cni = Cni::new(NetOptions::system());
 //! // Flags, checked before anything is created (errors name the flag and value).
 //! let NetMode::Cni(names) = NetMode::parse("default")? else { unreachable!() };
 //! let ports = vec![PortMapping::parse("8080:80")?];

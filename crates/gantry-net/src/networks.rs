@@ -2,7 +2,7 @@
 //! to conflists (writing the default `gantry0` on first use).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::conflist::{validate_name, ConfDir, Conflist, DefaultNetwork};
 use crate::error::{io_err, Error, Result};
@@ -25,13 +25,16 @@ pub struct NetOptions {
 
 impl NetOptions {
     /// The standard locations: conflists in `/etc/gantry/net.d`, Debian's plugins in `/usr/lib/cni` then the
-    /// upstream `/opt/cni/bin`, and `gantry0`'s leases under `<root>/cni/networks` (`root` is the engine's state
-    /// root, e.g. `/var/lib/gantry`).
-    pub fn system(root: &Path) -> Self {
+    /// upstream `/opt/cni/bin`, and `gantry0`'s leases in host-local's usual `/var/lib/cni/networks`.
+    ///
+    /// The leases are host-wide, not under the engine's `--root`: the bridge, its subnet and the conflist that
+    /// names the lease directory are host-wide too, so two engine roots on one host must draw addresses from one
+    /// lease set (per-root lease sets would hand out the same address twice on one bridge).
+    pub fn system() -> Self {
         Self {
             config_dir: PathBuf::from("/etc/gantry/net.d"),
             plugin_dirs: vec![PathBuf::from("/usr/lib/cni"), PathBuf::from("/opt/cni/bin")],
-            default_network: DefaultNetwork::standard(root.join("cni/networks")),
+            default_network: DefaultNetwork::standard(PathBuf::from("/var/lib/cni/networks")),
             run_dir: PathBuf::from("/run/gantry/net"),
             plugin_timeout: std::time::Duration::from_secs(60),
         }
@@ -178,6 +181,7 @@ impl Cni {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn cni(dir: &Path) -> Cni {
         Cni::new(NetOptions {

@@ -845,6 +845,19 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Where host-local keeps gantry0's leases: the `dataDir` of the conflist gantry used (host-wide, written on
+/// first use), else host-local's default.
+fn gantry0_lease_dir() -> std::path::PathBuf {
+    let file = "/etc/gantry/net.d/gantry0.conflist";
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let conf: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let dir = conf["plugins"]
+        .as_array()
+        .and_then(|ps| ps.iter().find_map(|p| p["ipam"]["dataDir"].as_str()))
+        .unwrap_or("/var/lib/cni/networks");
+    std::path::Path::new(dir).join("gantry0")
+}
+
 /// Nothing of pod `id` in iptables, no IPAM lease naming it, no namespace file.
 fn assert_no_network_leftovers(env: &Env, id: &str) {
     let rules = Command::new("iptables-save").output().unwrap();
@@ -854,15 +867,20 @@ fn assert_no_network_leftovers(env: &Env, id: &str) {
         .output()
         .unwrap();
     assert!(!stdout(&nat).contains(id), "nat rules of {id} left");
-    if let Ok(rd) = std::fs::read_dir(env.root().join("cni/networks/gantry0")) {
-        for e in rd.flatten() {
-            let body = std::fs::read_to_string(e.path()).unwrap_or_default();
-            assert!(
-                !body.contains(id),
-                "lease {} of {id} left",
-                e.path().display()
-            );
-        }
+    let leases = gantry0_lease_dir();
+    let rd = std::fs::read_dir(&leases).unwrap_or_else(|e| {
+        panic!(
+            "gantry0's lease directory {} (host-local's dataDir in the conflist gantry used): {e}",
+            leases.display()
+        )
+    });
+    for e in rd.flatten() {
+        let body = std::fs::read_to_string(e.path()).unwrap_or_default();
+        assert!(
+            !body.contains(id),
+            "lease {} of {id} left",
+            e.path().display()
+        );
     }
     assert!(
         !env.root().join("netns").join(id).exists(),

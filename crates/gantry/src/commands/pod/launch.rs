@@ -48,7 +48,7 @@ pub fn run(g: &Global, a: &RunArgs, extra: &[Vec<String>]) -> anyhow::Result<i32
         .iter()
         .map(|p| PortMapping::parse(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    check_network(g, &net, &ports)?;
+    check_network(&net, &ports)?;
     let restart = RestartPolicy::parse(&a.restart)?;
     let share_pid = match a.pid.as_deref() {
         None => false,
@@ -283,7 +283,7 @@ fn detach(g: &Global, pods: &Pods, id: &str) -> anyhow::Result<i32> {
 
 /// The networks a pod may use, with errors naming `--net` or `-p`: unknown CNI networks and host ports already
 /// bound are refused here, before anything is created.
-fn check_network(g: &Global, net: &PodNet, ports: &[PortMapping]) -> anyhow::Result<()> {
+fn check_network(net: &PodNet, ports: &[PortMapping]) -> anyhow::Result<()> {
     match net {
         PodNet::None | PodNet::Host => {
             anyhow::ensure!(
@@ -294,7 +294,7 @@ fn check_network(g: &Global, net: &PodNet, ports: &[PortMapping]) -> anyhow::Res
             Ok(())
         }
         // gantry-net's errors name the flag (`--net`, `-p`) and the value themselves.
-        PodNet::Cni(names) => super::net::check(&g.root, names, ports),
+        PodNet::Cni(names) => super::net::check(names, ports),
     }
 }
 

@@ -17,8 +17,8 @@ pub fn netns_path(root: &Path, id: &str) -> PathBuf {
     root.join("netns").join(id)
 }
 
-fn cni(root: &Path) -> Cni {
-    Cni::new(NetOptions::system(root))
+fn cni() -> Cni {
+    Cni::new(NetOptions::system())
 }
 
 /// `-p` as gantry-net reads it.
@@ -38,8 +38,8 @@ fn net_ports(ports: &[PortMapping]) -> anyhow::Result<Vec<gantry_net::PortMappin
 }
 
 /// Checks `--net` names and `-p` before anything is created: unknown networks, colliding or bound ports.
-pub fn check(root: &Path, names: &[String], ports: &[PortMapping]) -> anyhow::Result<()> {
-    cni(root).networks(names)?;
+pub fn check(names: &[String], ports: &[PortMapping]) -> anyhow::Result<()> {
+    cni().networks(names)?;
     // Colliding -p are refused by attach, before it touches anything.
     for p in &net_ports(ports)? {
         p.ensure_host_port_free()?;
@@ -65,7 +65,7 @@ pub fn attach(
     names: &[String],
     pod_dir: &Path,
 ) -> anyhow::Result<PodNetwork> {
-    let c = cni(root);
+    let c = cni();
     let networks = c.networks(names)?;
     let ports = net_ports(&plan.ports)?;
     let path = netns_path(root, &plan.id);
@@ -92,7 +92,7 @@ pub fn attach(
 /// CNI DEL for every attached network and removal of the namespace; idempotent, also after a crash.
 pub fn release(root: &Path, id: &str, pod_dir: &Path) -> anyhow::Result<()> {
     if pod_dir.join("network.json").exists() {
-        cni(root).gc(pod_dir)?;
+        cni().gc(pod_dir)?;
     }
     gantry_net::remove_netns(&netns_path(root, id))?;
     Ok(())
