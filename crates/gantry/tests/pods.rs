@@ -606,14 +606,14 @@ fn init_is_pid_1_and_forwards_signals() {
 
 // systemd (issue 8 point 5).
 
-#[test]
-fn socket_activation_reaches_the_first_app_only() {
-    let env = Env::new();
-    // systemd's side, played by python: a listening socket at fd 3, LISTEN_FDS=1, LISTEN_PID=our pid.
+/// `gantry ARGS` as systemd's socket activation starts it, played by python: a listening socket at fd 3,
+/// LISTEN_FDS=1, LISTEN_PID=gantry's; the socket's inode is the first line of the output.
+fn socket_activated(env: &Env, args: &[&str]) -> Output {
     let script = "import os, socket, sys\n\
         s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
         os.dup2(s.fileno(), 3); os.set_inheritable(3, True)\n\
         os.environ['LISTEN_FDS'] = '1'; os.environ['LISTEN_PID'] = str(os.getpid())\n\
+        print(os.fstat(3).st_ino, flush=True)\n\
         os.execv(sys.argv[1], sys.argv[1:])\n";
     let mut c = Command::new("python3");
     c.arg("-c").arg(script).arg(GANTRY);
@@ -621,20 +621,29 @@ fn socket_activation_reaches_the_first_app_only() {
         .arg(env.root())
         .arg("--state-root")
         .arg(env.dir.path().join("state"));
-    c.args([
-        "run",
-        "--rm",
-        "busybox",
-        "sh",
-        "-c",
-        "echo first $LISTEN_FDS $LISTEN_PID $(readlink /proc/self/fd/3 | cut -c1-7)",
-        "---",
-        "busybox",
-        "sh",
-        "-c",
-        "sleep 0.3; echo second ${LISTEN_FDS:-none} $(readlink /proc/self/fd/3 | cut -c1-7)",
-    ]);
-    let o = c.stdin(Stdio::null()).output().unwrap();
+    c.args(args);
+    c.stdin(Stdio::null()).output().unwrap()
+}
+
+#[test]
+fn socket_activation_reaches_the_first_app_only() {
+    let env = Env::new();
+    let o = socket_activated(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo first $LISTEN_FDS $LISTEN_PID $(readlink /proc/self/fd/3 | cut -c1-7)",
+            "---",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 0.3; echo second ${LISTEN_FDS:-none} $(readlink /proc/self/fd/3 | cut -c1-7)",
+        ],
+    );
     assert!(o.status.success(), "{}", describe(&o));
     let out = stdout(&o);
     assert!(out.contains("first 1 1 socket:"), "{out}");
@@ -1051,16 +1060,13 @@ fn foreground_pod_sigkills_an_app_ignoring_sigterm_after_the_stop_timeout() {
     // A normal end: the exit is recorded and everything but the record is gone.
     let st = env.status("fgstop");
     assert!(st.contains("state=exited"), "{st}");
-    assert_eq!(
-        field(&st, "exit-code", "exit-code").as_deref(),
-        Some("137"),
-        "{st}"
-    );
-    assert_eq!(
-        field(&st, "app=", "exit-code").as_deref(),
-        Some("137"),
-        "{st}"
-    );
+    for line in ["exit-code", "app="] {
+        assert_eq!(
+            field(&st, line, "exit-code").as_deref(),
+            Some("137"),
+            "{st}"
+        );
+    }
     assert_no_cgroup(&pod);
     assert!(env.gantry(&["rm", "fgstop"]).status.success());
 }
@@ -1125,16 +1131,7 @@ fn foreground_pod_with_it_puts_the_first_app_on_our_terminal() {
         ]),
         b"tty; stty size; sleep 1; echo sum-$((40+2)); exit 5\n",
     );
-    assert_eq!(code, Some(5), "{out}");
-    assert!(out.contains("/dev/pts/0"), "not a tty inside:\n{out}");
-    assert!(
-        out.contains("33 101"),
-        "terminal size not passed on:\n{out}"
-    );
-    assert!(
-        out.contains("sum-42"),
-        "stdin did not reach the shell:\n{out}"
-    );
+    common::assert_shell_on_our_terminal(code, &out);
     assert!(
         out.contains("second-2"),
         "the second app's output is missing:\n{out}"
@@ -1145,35 +1142,24 @@ fn foreground_pod_with_it_puts_the_first_app_on_our_terminal() {
 #[test]
 fn socket_activation_reaches_the_first_app_of_a_detached_pod() {
     let env = Env::new();
-    // systemd's side, played by python: a listening socket at fd 3, LISTEN_FDS=1, LISTEN_PID=our pid.
-    let script = "import os, socket, sys\n\
-        s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
-        os.dup2(s.fileno(), 3); os.set_inheritable(3, True)\n\
-        os.environ['LISTEN_FDS'] = '1'; os.environ['LISTEN_PID'] = str(os.getpid())\n\
-        print(os.fstat(3).st_ino, flush=True)\n\
-        os.execv(sys.argv[1], sys.argv[1:])\n";
-    let mut c = Command::new("python3");
-    c.arg("-c").arg(script).arg(GANTRY);
-    c.arg("--root")
-        .arg(env.root())
-        .arg("--state-root")
-        .arg(env.dir.path().join("state"));
-    c.args([
-        "run",
-        "-d",
-        "--name",
-        "sockd",
-        "busybox",
-        "sh",
-        "-c",
-        "echo first $LISTEN_FDS $LISTEN_PID $(readlink /proc/self/fd/3); sleep 300",
-        "---",
-        "busybox",
-        "sh",
-        "-c",
-        "echo second ${LISTEN_FDS:-none} $(readlink /proc/self/fd/3 | cut -c1-7); sleep 300",
-    ]);
-    let o = c.stdin(Stdio::null()).output().unwrap();
+    let o = socket_activated(
+        &env,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "sockd",
+            "busybox",
+            "sh",
+            "-c",
+            "echo first $LISTEN_FDS $LISTEN_PID $(readlink /proc/self/fd/3); sleep 300",
+            "---",
+            "busybox",
+            "sh",
+            "-c",
+            "echo second ${LISTEN_FDS:-none} $(readlink /proc/self/fd/3 | cut -c1-7); sleep 300",
+        ],
+    );
     assert!(o.status.success(), "{}", describe(&o));
     // The socket systemd made (its inode) is the one the app holds.
     let ino = stdout(&o).lines().next().unwrap().trim().to_owned();

@@ -515,9 +515,14 @@ fn status_inspect_and_logs_of_a_foreground_container() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for(|| env.gantry(&["status", "live"]).status.code() == Some(0));
-    let st = stdout(&env.gantry(&["status", "live"]));
-    assert!(st.contains("state=running\npid="), "{st}");
+    wait_for(|| stdout(&env.gantry(&["status", "live"])).contains("state=running"));
+    let o = env.gantry(&["status", "live"]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert!(
+        stdout(&o).contains("state=running\npid="),
+        "{}",
+        describe(&o)
+    );
     let o = env.gantry(&["stop", "-t", "0", "live"]);
     assert!(o.status.success(), "{}", describe(&o));
     assert_eq!(run.wait().unwrap().code(), Some(137));
@@ -540,16 +545,7 @@ fn terminal_is_a_tty_sized_like_ours_and_gets_stdin() {
         env.cmd(&["run", "--rm", "-it", "busybox", "sh"]),
         b"tty; stty size; echo sum-$((40+2)); exit 5\n",
     );
-    assert_eq!(code, Some(5), "{out}");
-    assert!(out.contains("/dev/pts/0"), "not a tty inside:\n{out}");
-    assert!(
-        out.contains("33 101"),
-        "terminal size not passed on:\n{out}"
-    );
-    assert!(
-        out.contains("sum-42"),
-        "stdin did not reach the shell:\n{out}"
-    );
+    common::assert_shell_on_our_terminal(code, &out);
 }
 
 /// Stops the private registry (its recorded PID only) even when the test fails.

@@ -161,3 +161,18 @@ pub fn run_on_pty(mut cmd: Command, input: &[u8]) -> (Option<i32>, String) {
     }
     (code, String::from_utf8_lossy(&out).into_owned())
 }
+
+/// What `run_on_pty` returned for `sh` typed `tty; stty size; echo sum-$((40+2)); exit 5`: the shell ran on a
+/// pty of our terminal's size, read our input, and its exit code came back.
+pub fn assert_shell_on_our_terminal(code: Option<i32>, out: &str) {
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains("/dev/pts/0"), "not a tty inside:\n{out}");
+    assert!(
+        out.contains("33 101"),
+        "terminal size not passed on:\n{out}"
+    );
+    assert!(
+        out.contains("sum-42"),
+        "stdin did not reach the shell:\n{out}"
+    );
+}
