@@ -363,6 +363,47 @@ fn host_env(e: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// `gantry run ARGS` as clap parses them (the extra apps after `---` aside).
+    fn run_args(v: &[&str]) -> RunArgs {
+        #[derive(clap::Parser)]
+        struct Run {
+            #[command(flatten)]
+            a: RunArgs,
+        }
+        let argv = std::iter::once("run").chain(v.iter().copied());
+        <Run as clap::Parser>::try_parse_from(argv).unwrap().a
+    }
+
+    #[test]
+    fn only_one_image_in_the_foreground_stays_a_plain_container() {
+        // `--sdnotify ignore`: the answer must not depend on a NOTIFY_SOCKET in the test's environment.
+        for plain in [
+            &["--sdnotify", "ignore", "busybox"][..],
+            &[
+                "--sdnotify",
+                "ignore",
+                "-it",
+                "--rm",
+                "--net",
+                "host",
+                "busybox",
+                "sh",
+            ],
+        ] {
+            assert!(!is_pod(&run_args(plain), &[]), "{plain:?}");
+        }
+        for pod in [
+            &["-d", "busybox"][..],
+            &["--stop-timeout", "3", "busybox"],
+            &["--net", "default", "busybox"],
+            &["--restart", "always", "busybox"],
+        ] {
+            assert!(is_pod(&run_args(pod), &[]), "{pod:?}");
+        }
+        let a = run_args(&["--sdnotify", "ignore", "busybox"]);
+        assert!(is_pod(&a, &[vec!["busybox".into()]]));
+    }
+
     #[test]
     fn app_names() {
         assert_eq!(
