@@ -2,7 +2,8 @@
 # Issue 8, point 5, inside the systemd + cgroup v2 guest (../shared/testbed/v2vm.sh): a Type=notify unit that
 # runs a gantry pod becomes active only after the app's READY=1 (--sdnotify container), and one with
 # --sdnotify conmon becomes active once the apps run; a .socket unit's listening socket reaches the pod's first app
-# (socket activation: LISTEN_FDS, fd 3), which answers a connection. tests/v2vm/guest.sh runs it (check
+# (socket activation: LISTEN_FDS, fd 3), which answers a connection; `systemctl stop` of a pod whose app ignores
+# SIGTERM ends after gantry's --stop-timeout, not systemd's TimeoutStopSec. tests/v2vm/guest.sh runs it (check
 # pod_systemd). The pods use --net none: what is tested is systemd's side, not CNI. Usage (as root, in the guest):
 #   tests/v2vm/pod-notify.sh /path/to/gantry [OCI_LAYOUT_WITH_BUSYBOX]
 # The layout defaults to one built by ../shared/testbed/images.sh. Prints "pod-notify: N passed, M failed";
@@ -17,7 +18,8 @@ pass=0 fail=0
 ok() { echo "ok: $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 cleanup() {
-    local units=(gantry-notify-app.service gantry-notify-conmon.service gantry-sock.socket gantry-sock.service)
+    local units=(gantry-notify-app.service gantry-notify-conmon.service gantry-notify-stuck.service gantry-sock.socket
+        gantry-sock.service)
     systemctl stop "${units[@]}" 2>/dev/null
     systemctl reset-failed "${units[@]}" 2>/dev/null
     for id in $("${G[@]}" ps -a -q --no-trunc 2>/dev/null); do "${G[@]}" rm -f "$id" >/dev/null 2>&1; done
@@ -67,6 +69,18 @@ s=$(state gantry-notify-conmon)
 n=$("${G[@]}" ps | grep -c ' Up ')
 [ "$n" = 2 ] && ok "conmon: both apps up" || bad "conmon: $n apps up (want 2)"
 systemctl stop gantry-notify-conmon
+
+# Stop escalation: an app that ignores SIGTERM (sleep as PID 1, no handler) must not hold the unit until
+# TimeoutStopSec: gantry SIGKILLs it after --stop-timeout 3, records the end and removes the pod (--rm) itself.
+systemd-run --unit gantry-notify-stuck -p Type=notify -p NotifyAccess=all -p KillMode=mixed -p TimeoutStopSec=90 \
+    --no-block "${G[@]}" run --rm --net none --sdnotify conmon --stop-timeout 3 busybox sleep 300 >/dev/null
+for _ in $(seq 60); do [ "$(state gantry-notify-stuck)" = active ] && break; sleep 0.5; done
+t0=$(date +%s)
+systemctl stop gantry-notify-stuck
+took=$(($(date +%s) - t0))
+((took < 30)) && ok "stuck: systemctl stop took ${took}s (--stop-timeout 3, TimeoutStopSec=90)" ||
+    bad "stuck: systemctl stop took ${took}s (want the stop timeout, not TimeoutStopSec)"
+gone && ok "stuck: the pod was removed by gantry" || bad "stuck: pod left after stop"
 
 # Socket activation: systemd listens, starts the pod on the first connection; the app (the guest's perl, busybox
 # cannot accept on an inherited socket) accepts on fd 3 and answers.

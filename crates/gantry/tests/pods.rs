@@ -606,14 +606,14 @@ fn init_is_pid_1_and_forwards_signals() {
 
 // systemd (issue 8 point 5).
 
-#[test]
-fn socket_activation_reaches_the_first_app_only() {
-    let env = Env::new();
-    // systemd's side, played by python: a listening socket at fd 3, LISTEN_FDS=1, LISTEN_PID=our pid.
+/// `gantry ARGS` as systemd's socket activation starts it, played by python: a listening socket at fd 3,
+/// LISTEN_FDS=1, LISTEN_PID=gantry's; the socket's inode is the first line of the output.
+fn socket_activated(env: &Env, args: &[&str]) -> Output {
     let script = "import os, socket, sys\n\
         s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
         os.dup2(s.fileno(), 3); os.set_inheritable(3, True)\n\
         os.environ['LISTEN_FDS'] = '1'; os.environ['LISTEN_PID'] = str(os.getpid())\n\
+        print(os.fstat(3).st_ino, flush=True)\n\
         os.execv(sys.argv[1], sys.argv[1:])\n";
     let mut c = Command::new("python3");
     c.arg("-c").arg(script).arg(GANTRY);
@@ -621,20 +621,29 @@ fn socket_activation_reaches_the_first_app_only() {
         .arg(env.root())
         .arg("--state-root")
         .arg(env.dir.path().join("state"));
-    c.args([
-        "run",
-        "--rm",
-        "busybox",
-        "sh",
-        "-c",
-        "echo first $LISTEN_FDS $LISTEN_PID $(readlink /proc/self/fd/3 | cut -c1-7)",
-        "---",
-        "busybox",
-        "sh",
-        "-c",
-        "sleep 0.3; echo second ${LISTEN_FDS:-none} $(readlink /proc/self/fd/3 | cut -c1-7)",
-    ]);
-    let o = c.stdin(Stdio::null()).output().unwrap();
+    c.args(args);
+    c.stdin(Stdio::null()).output().unwrap()
+}
+
+#[test]
+fn socket_activation_reaches_the_first_app_only() {
+    let env = Env::new();
+    let o = socket_activated(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo first $LISTEN_FDS $LISTEN_PID $(readlink /proc/self/fd/3 | cut -c1-7)",
+            "---",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 0.3; echo second ${LISTEN_FDS:-none} $(readlink /proc/self/fd/3 | cut -c1-7)",
+        ],
+    );
     assert!(o.status.success(), "{}", describe(&o));
     let out = stdout(&o);
     assert!(out.contains("first 1 1 socket:"), "{out}");
@@ -1021,4 +1030,172 @@ fn killed_cni_pod_supervisor_then_gc_releases_its_network() {
     assert!(env.pod_ids().is_empty());
     std::net::TcpListener::bind(format!("0.0.0.0:{port}"))
         .expect("the published port is free again");
+}
+
+// The supervisor's remaining gaps (issue 8, second round).
+
+#[test]
+fn foreground_pod_sigkills_an_app_ignoring_sigterm_after_the_stop_timeout() {
+    let env = Env::new();
+    // sleep as PID 1 ignores SIGTERM (no handler): only the escalation ends it.
+    let run = env
+        .cmd(&[
+            "run",
+            "--name",
+            "fgstop",
+            "--stop-timeout",
+            "2",
+            "busybox",
+            "sleep",
+            "300",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the pod to run", || {
+        field(&env.status("fgstop"), "app=", "pid").is_some()
+    });
+    let st = env.status("fgstop");
+    let pod = field(&st, "pod=", "pod").unwrap();
+    let app_pid = field(&st, "app=", "pid").unwrap();
+    let app_start = std::fs::read_to_string(format!("/proc/{app_pid}/stat")).unwrap();
+    let gantry = rustix::process::Pid::from_raw(run.id() as i32).unwrap();
+    rustix::process::kill_process(gantry, rustix::process::Signal::TERM).unwrap();
+    let start = Instant::now();
+    let o = run.wait_with_output().unwrap();
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(137), "{}", describe(&o));
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(6),
+        "stopping took {took:?} with --stop-timeout 2"
+    );
+    assert_ne!(
+        std::fs::read_to_string(format!("/proc/{app_pid}/stat")).ok(),
+        Some(app_start),
+        "the app outlived its pod"
+    );
+    // A normal end: the exit is recorded and everything but the record is gone.
+    let st = env.status("fgstop");
+    assert!(st.contains("state=exited"), "{st}");
+    for line in ["exit-code", "app="] {
+        assert_eq!(
+            field(&st, line, "exit-code").as_deref(),
+            Some("137"),
+            "{st}"
+        );
+    }
+    assert_no_cgroup(&pod);
+    assert!(env.gantry(&["rm", "fgstop"]).status.success());
+}
+
+#[test]
+fn stop_without_t_uses_the_pods_stop_timeout_and_generate_matches_it() {
+    let env = Env::new();
+    let o = env.gantry(&[
+        "run",
+        "-d",
+        "--name",
+        "st",
+        "--stop-timeout",
+        "1",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let pod = stdout(&o).trim().to_owned();
+    let u = stdout(&env.gantry(&["generate", "systemd", "st"]));
+    assert!(
+        u.contains(" --stop-timeout 1 ") && u.contains("TimeoutStopSec=11\n"),
+        "{u}"
+    );
+    let u = stdout(&env.gantry(&["generate", "systemd", "-t", "30", "st"]));
+    assert!(
+        u.contains(" --stop-timeout 30 ") && u.contains("TimeoutStopSec=40\n"),
+        "{u}"
+    );
+    let start = Instant::now();
+    assert!(env.gantry(&["stop", "st"]).status.success());
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "stop took {took:?}");
+    let st = env.status("st");
+    assert_eq!(
+        field(&st, "app=", "exit-code").as_deref(),
+        Some("137"),
+        "{st}"
+    );
+    assert!(env.gantry(&["rm", "st"]).status.success());
+    assert_no_cgroup(&pod);
+}
+
+#[test]
+fn foreground_pod_with_it_puts_the_first_app_on_our_terminal() {
+    let env = Env::new();
+    let (code, out) = common::run_on_pty(
+        env.cmd(&[
+            "run",
+            "--rm",
+            "-it",
+            "--name",
+            "ttypod",
+            "busybox",
+            "sh",
+            "---",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 0.5; echo second-$((1+1))",
+        ]),
+        b"tty; stty size; sleep 1; echo sum-$((40+2)); exit 5\n",
+    );
+    common::assert_shell_on_our_terminal(code, &out);
+    assert!(
+        out.contains("second-2"),
+        "the second app's output is missing:\n{out}"
+    );
+    assert!(env.pod_ids().is_empty(), "--rm left the pod");
+}
+
+#[test]
+fn socket_activation_reaches_the_first_app_of_a_detached_pod() {
+    let env = Env::new();
+    let o = socket_activated(
+        &env,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "sockd",
+            "busybox",
+            "sh",
+            "-c",
+            "echo first $LISTEN_FDS $LISTEN_PID $(readlink /proc/self/fd/3); sleep 300",
+            "---",
+            "busybox",
+            "sh",
+            "-c",
+            "echo second ${LISTEN_FDS:-none} $(readlink /proc/self/fd/3 | cut -c1-7); sleep 300",
+        ],
+    );
+    assert!(o.status.success(), "{}", describe(&o));
+    // The socket systemd made (its inode) is the one the app holds.
+    let ino = stdout(&o).lines().next().unwrap().trim().to_owned();
+    wait_for("both apps' output", || {
+        let l = stdout(&env.gantry(&["logs", "sockd"]));
+        l.contains("first") && l.contains("second")
+    });
+    let logs = stdout(&env.gantry(&["logs", "sockd"]));
+    assert!(
+        logs.contains(&format!("first 1 1 socket:[{ino}]")),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("second none") && !logs.contains("second none socket"),
+        "{logs}"
+    );
+    assert!(env.gantry(&["stop", "-t", "0", "sockd"]).status.success());
+    let pod = field(&env.status("sockd"), "pod=", "pod").unwrap();
+    assert!(env.gantry(&["rm", "sockd"]).status.success());
+    assert_no_cgroup(&pod);
 }

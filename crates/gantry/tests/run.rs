@@ -101,6 +101,15 @@ fn assert_clean(env: &Env) {
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let d = env.dir.path().to_str().unwrap();
     assert!(!mi.contains(d), "mounts left under {d}:\n{mi}");
+    let pods = env.root().join("pods");
+    if pods.exists() {
+        let left: Vec<_> = std::fs::read_dir(&pods)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(left.is_empty(), "pod dirs left: {left:?}");
+    }
     let containers = env.root().join("containers");
     if containers.exists() {
         let left: Vec<_> = std::fs::read_dir(&containers).unwrap().collect();
@@ -389,7 +398,7 @@ fn ps_lists_and_rm_removes_everything() {
 }
 
 #[test]
-fn detached_container_runs_until_removed() {
+fn detached_container_is_supervised_with_logs_exec_status_and_exit_code() {
     let env = Env::with_busybox();
     let o = env.gantry(&[
         "run",
@@ -399,7 +408,7 @@ fn detached_container_runs_until_removed() {
         "busybox",
         "sh",
         "-c",
-        "echo started; sleep 30",
+        "echo started; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo ending >&2; exit 3",
     ]);
     assert!(o.status.success(), "{}", describe(&o));
     let id = stdout(&o).trim().to_owned();
@@ -417,72 +426,126 @@ fn detached_container_runs_until_removed() {
         "{}",
         describe(&o)
     );
-    // The overlay lives only in the container's mount namespace: nothing was mounted on the host.
+    // The overlay lives only in the supervisor's mount namespace: nothing was mounted on the host.
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&env.gantry(&["inspect", "bg"]).stdout).unwrap();
+    let app_id = inspect[0]["plan"]["apps"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(
-        !mi.contains(&id),
+        !mi.contains(&id) && !mi.contains(&app_id),
         "the rootfs is mounted on the host:\n{mi}"
     );
-    let log = env.root().join("containers").join(&id).join("output.log");
-    wait_for(|| std::fs::read_to_string(&log).unwrap_or_default() == "started\n");
-    let o = env.gantry(&["rm", "-f", "bg"]);
+    // Its output is kept by the supervisor: `gantry logs`, not a file of the container.
+    wait_for(|| stdout(&env.gantry(&["logs", "bg"])) == "started\n");
+    assert!(stdout(&env.gantry(&["status", "bg"])).contains("state=running"));
+    let o = env.gantry(&["exec", "bg", "touch", "/tmp/go"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    wait_for(|| env.gantry(&["status", "bg"]).status.code() == Some(1));
+    let st = stdout(&env.gantry(&["status", "bg"]));
+    assert!(
+        st.contains("state=exited") && st.contains("\nexit-code=3\n"),
+        "{st}"
+    );
+    let o = env.gantry(&["logs", "bg"]);
+    assert_eq!(
+        (stdout(&o).as_str(), common::stderr(&o).as_str()),
+        ("started\n", "ending\n")
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&env.gantry(&["inspect", "bg"]).stdout).unwrap();
+    assert_eq!(inspect[0]["exit_code"], 3, "{inspect}");
+    assert!(stdout(&env.gantry(&["ps", "-a"])).contains("Exited (3)"));
+    let o = env.gantry(&["rm", "bg"]);
     assert!(o.status.success(), "{}", describe(&o));
     assert_no_cgroup(&id);
     assert!(env.ids().is_empty());
 }
 
 #[test]
-fn terminal_is_a_tty_sized_like_ours_and_gets_stdin() {
-    use rustix::pty::OpenptFlags;
-    use std::io::{Read, Write};
+fn detached_rm_removes_itself_and_dit_keeps_a_shell() {
     let env = Env::with_busybox();
-    // gantry's own terminal: a pty pair made here, 33x101.
-    let master =
-        rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
-            .unwrap();
-    rustix::pty::grantpt(&master).unwrap();
-    rustix::pty::unlockpt(&master).unwrap();
-    let name = rustix::pty::ptsname(&master, Vec::new()).unwrap();
-    let slave = std::fs::File::options()
-        .read(true)
-        .write(true)
-        .open(name.to_str().unwrap())
-        .unwrap();
-    let ws = rustix::termios::Winsize {
-        ws_row: 33,
-        ws_col: 101,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    rustix::termios::tcsetwinsize(&slave, ws).unwrap();
-    let mut child = env
-        .cmd(&["run", "--rm", "-it", "busybox", "sh"])
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave)
+    let o = env.gantry(&["run", "-d", "--rm", "--name", "gone", "busybox", "true"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    wait_for(|| env.ids().is_empty());
+    let o = env.gantry(&["run", "-dit", "--name", "sh", "busybox", "sh"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    std::thread::sleep(Duration::from_millis(300));
+    let o = env.gantry(&["exec", "sh", "sh", "-c", "readlink /proc/1/fd/0"]);
+    assert_eq!(stdout(&o), "/dev/pts/0\n", "{}", describe(&o));
+    let o = env.gantry(&["stop", "-t", "1", "sh"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(env.gantry(&["rm", "sh"]).status.success());
+    assert!(env.ids().is_empty());
+}
+
+/// A foreground `gantry run` of one image leaves a record that `status`, `inspect` and `logs` understand.
+#[test]
+fn status_inspect_and_logs_of_a_foreground_container() {
+    let env = Env::with_busybox();
+    let o = env.gantry(&["run", "--name", "fg", "busybox", "sh", "-c", "exit 5"]);
+    assert_eq!(o.status.code(), Some(5), "{}", describe(&o));
+    let o = env.gantry(&["status", "fg"]);
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    let st = stdout(&o);
+    assert!(
+        st.starts_with("container=")
+            && st.contains(" name=fg\n")
+            && st.contains("state=exited\n")
+            && st.contains("exit-code=5\n"),
+        "{st}"
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&env.gantry(&["inspect", "fg"]).stdout).unwrap();
+    assert_eq!(inspect[0]["kind"], "container", "{inspect}");
+    assert_eq!(inspect[0]["status"], "exited", "{inspect}");
+    assert_eq!(inspect[0]["exit_code"], 5, "{inspect}");
+    let o = env.gantry(&["logs", "fg"]);
+    assert_eq!(o.status.code(), Some(125), "{}", describe(&o));
+    assert!(
+        common::stderr(&o).contains("foreground") && common::stderr(&o).contains("-d"),
+        "{}",
+        describe(&o)
+    );
+    // While it runs: state=running with its PID, exit 0.
+    let mut run = env
+        .cmd(&["run", "--name", "live", "busybox", "sleep", "300"])
+        .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let mut m = std::fs::File::from(master);
-    m.write_all(b"tty; stty size; echo sum-$((40+2)); exit 5\n")
-        .unwrap();
-    let code = child.wait().unwrap().code();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    // The slave is closed in this process: EIO once everything was read.
-    while let Ok(n @ 1..) = m.read(&mut buf) {
-        out.extend_from_slice(&buf[..n]);
+    wait_for(|| stdout(&env.gantry(&["status", "live"])).contains("state=running"));
+    let o = env.gantry(&["status", "live"]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert!(
+        stdout(&o).contains("state=running\npid="),
+        "{}",
+        describe(&o)
+    );
+    let o = env.gantry(&["stop", "-t", "0", "live"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert_eq!(run.wait().unwrap().code(), Some(137));
+    let o = env.gantry(&["status", "nosuch"]);
+    assert_eq!(o.status.code(), Some(125), "{}", describe(&o));
+    assert!(
+        common::stderr(&o).contains("no pod or container"),
+        "{}",
+        describe(&o)
+    );
+    for n in ["fg", "live"] {
+        assert!(env.gantry(&["rm", n]).status.success());
     }
-    let out = String::from_utf8_lossy(&out);
-    assert_eq!(code, Some(5), "{out}");
-    assert!(out.contains("/dev/pts/0"), "not a tty inside:\n{out}");
-    assert!(
-        out.contains("33 101"),
-        "terminal size not passed on:\n{out}"
+}
+
+#[test]
+fn terminal_is_a_tty_sized_like_ours_and_gets_stdin() {
+    let env = Env::with_busybox();
+    let (code, out) = common::run_on_pty(
+        env.cmd(&["run", "--rm", "-it", "busybox", "sh"]),
+        b"tty; stty size; echo sum-$((40+2)); exit 5\n",
     );
-    assert!(
-        out.contains("sum-42"),
-        "stdin did not reach the shell:\n{out}"
-    );
+    common::assert_shell_on_our_terminal(code, &out);
 }
 
 /// Stops the private registry (its recorded PID only) even when the test fails.

@@ -408,8 +408,9 @@ pub(crate) fn connect_unix(path: &Path) -> Result<OwnedFd> {
     Ok(OwnedFd::from(sock))
 }
 
-/// Number of socket-activation descriptors the caller passed (`LISTEN_FDS`, for this process's `LISTEN_PID`).
-fn listen_fds() -> u32 {
+/// Number of socket-activation descriptors the caller passed (`LISTEN_FDS`, for this process's `LISTEN_PID`;
+/// descriptors 3 and up), which `create` passes on to the container's process.
+pub fn listen_fds() -> u32 {
     let Some(n) = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())

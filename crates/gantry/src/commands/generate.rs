@@ -4,7 +4,9 @@
 //! supervisor, which stops the apps, and a killed supervisor takes its pod down.
 
 use super::container::confine::{Confinement, SeccompChoice};
-use super::pod::plan::{ExitPolicy, PodNet, PodPlan, RestartPolicy, SdNotify};
+use super::pod::plan::{
+    ExitPolicy, PodNet, PodPlan, RestartPolicy, SdNotify, DEFAULT_STOP_TIMEOUT,
+};
 use super::pod::record::Pods;
 use crate::Global;
 
@@ -26,9 +28,10 @@ pub enum What {
 /// Arguments of `gantry generate systemd`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SystemdArgs {
-    /// Seconds systemd waits after the stop signal before SIGKILL (the supervisor gets the same timeout).
-    #[arg(short = 't', long = "time", default_value_t = 10)]
-    pub time: u64,
+    /// Seconds the pod's apps get after SIGTERM before the supervisor SIGKILLs them (default: the pod's
+    /// `--stop-timeout`); the unit's TimeoutStopSec adds [`TEARDOWN_SECS`] for the supervisor's clean-up.
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
     /// Pod, by name, ID or unique ID prefix.
     pub pod: String,
 }
@@ -38,12 +41,19 @@ pub fn run(g: &Global, a: &GenerateArgs) -> anyhow::Result<i32> {
     let What::Systemd(s) = &a.what;
     let rec = Pods::open(&g.root)?.get(&s.pod)?;
     let exe = std::env::current_exe()?.to_string_lossy().into_owned();
-    print!("{}", unit(g, &rec.plan, &exe, s.time));
+    let mut plan = rec.plan;
+    plan.stop_timeout = s.time.unwrap_or(plan.stop_timeout);
+    print!("{}", unit(g, &plan, &exe));
     Ok(0)
 }
 
-/// The unit text.
-pub fn unit(g: &Global, plan: &PodPlan, exe: &str, stop_secs: u64) -> String {
+/// What systemd's TimeoutStopSec allows beyond the pod's stop timeout: the supervisor's tear-down after the
+/// SIGKILL (reaping, unmounting, CNI DEL). Past it systemd SIGKILLs the supervisor and `gantry gc` cleans up.
+pub const TEARDOWN_SECS: u64 = 10;
+
+/// The unit text; the supervisor escalates to SIGKILL after `plan.stop_timeout`, systemd after that plus
+/// [`TEARDOWN_SECS`].
+pub fn unit(g: &Global, plan: &PodPlan, exe: &str) -> String {
     let mut start = vec![
         exe.to_owned(),
         "--root".into(),
@@ -72,7 +82,7 @@ pub fn unit(g: &Global, plan: &PodPlan, exe: &str, stop_secs: u64) -> String {
          [Install]\n\
          WantedBy=default.target\n",
         name = plan.name,
-        stop = stop_secs + 5,
+        stop = plan.stop_timeout + TEARDOWN_SECS,
     )
 }
 
@@ -127,6 +137,9 @@ pub fn run_args(plan: &PodPlan) -> Vec<String> {
     }
     if plan.share_pid {
         push("--pid", "pod".into());
+    }
+    if plan.stop_timeout != DEFAULT_STOP_TIMEOUT {
+        push("--stop-timeout", plan.stop_timeout.to_string());
     }
     // Under a generated unit, gantry says READY=1 unless the pod's first app does it itself.
     let notify = if plan.sdnotify == SdNotify::Container && plan.notify_socket.is_some() {

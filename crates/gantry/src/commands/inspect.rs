@@ -1,5 +1,5 @@
 //! `gantry inspect`: an image's names, digests, manifest and configuration as JSON; or a pod's (or one app's)
-//! plan and status.
+//! plan and status; or a single container's record and state.
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
@@ -10,7 +10,8 @@ use crate::Global;
 /// Arguments of `gantry inspect`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InspectArgs {
-    /// Images (name, short name or digest prefix), pods (name or ID) or pod apps (`POD/APP`).
+    /// Images (name, short name or digest prefix), pods (name or ID), pod apps (`POD/APP`) or single
+    /// containers (name or ID).
     #[arg(required = true)]
     pub images: Vec<String>,
 }
@@ -56,14 +57,31 @@ fn inspect_pod(pods: &super::pod::record::Pods, key: &str) -> Result<Option<Valu
     })))
 }
 
+/// A single container (a foreground `gantry run` of one image): its record, with the state and PID as seen
+/// now.
+fn inspect_container(g: &Global, rec: super::container::record::Record) -> Result<Value> {
+    let mut v = serde_json::to_value(&rec)?;
+    let row = super::ps::container_row(g, rec);
+    v["kind"] = json!("container");
+    v["status"] = json!(row.state);
+    v["exit_code"] = json!(row.exit_code);
+    v["pid"] = json!(row.pid);
+    Ok(v)
+}
+
 /// Runs `gantry inspect`: prints a JSON array, one object per image.
 pub fn run(g: &Global, a: &InspectArgs) -> Result<i32> {
     let store = open_store(g)?;
     let mut out = Vec::new();
     let pods = super::pod::record::Pods::open(&g.root)?;
+    let records = super::container::record::Records::open(&g.root)?;
     for input in &a.images {
         if let Some(v) = inspect_pod(&pods, input)? {
             out.push(v);
+            continue;
+        }
+        if let Ok(rec) = records.find(input) {
+            out.push(inspect_container(g, rec)?);
             continue;
         }
         let img = find_image(&store, input)?;

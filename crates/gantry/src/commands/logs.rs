@@ -126,7 +126,16 @@ fn print_records(
 /// Runs `gantry logs`.
 pub fn run(g: &Global, a: &LogsArgs) -> anyhow::Result<i32> {
     let pods = Pods::open(&g.root)?;
-    let rec = pods.get(&a.pod)?;
+    let Some(rec) = pods.find(&a.pod)? else {
+        let c = super::container::record::Records::open(&g.root)?
+            .find(&a.pod)
+            .map_err(|e| e.context("no pod or container has this name or ID"))?;
+        anyhow::bail!(
+            "container {} ran in the foreground: its output went to the terminal of gantry run, not to logs \
+             (run it with -d to keep logs)",
+            c.name
+        );
+    };
     anyhow::ensure!(
         rec.plan.detach,
         "pod {} ran in the foreground: its output went to the terminal of gantry run, not to logs",

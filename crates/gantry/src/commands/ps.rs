@@ -74,6 +74,21 @@ pub fn rows(g: &Global) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The live state of one container record (as `rows` sees it), for `status` and `inspect`.
+pub fn container_row(g: &Global, r: Record) -> Row {
+    let mut live = HashMap::new();
+    if let Ok(dir) = runtime_root(&g.state_root).open(&r.id) {
+        if let Ok(state) = dir.read_state() {
+            let pid = state.as_ref().map_or(0, |s| s.pid);
+            live.insert(
+                r.id.clone(),
+                (dir.status(state.as_ref()).as_str().to_owned(), pid),
+            );
+        }
+    }
+    row(r, &live)
+}
+
 /// One row per app of every pod, named `POD/APP`.
 fn pod_rows(g: &Global) -> anyhow::Result<Vec<Row>> {
     let mut out = Vec::new();

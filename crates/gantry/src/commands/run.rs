@@ -39,6 +39,10 @@ pub struct RunArgs {
     /// An extra /etc/hosts line for the pod: `HOST:IP`.
     #[arg(long = "add-host", value_name = "HOST:IP")]
     pub add_host: Vec<String>,
+    /// Seconds a stopping pod's apps get after SIGTERM before SIGKILL (when gantry gets SIGTERM, INT, HUP or
+    /// QUIT, `gantry stop` without `-t`, `--exit-policy first`); default 10, as podman.
+    #[arg(long = "stop-timeout", value_name = "SECS")]
+    pub stop_timeout: Option<u64>,
     /// Restart policy of the pod's apps: `no`, `on-failure[:N]` or `always`.
     #[arg(long, default_value = "no", value_name = "POLICY")]
     pub restart: String,
@@ -58,7 +62,8 @@ pub struct RunArgs {
     /// Allocate a terminal (a pty proxied to gantry's own terminal in raw mode).
     #[arg(short = 't', long)]
     pub tty: bool,
-    /// Start the container and exit, printing its ID (output goes to `<root>/containers/ID/output.log`).
+    /// Start the pod (also of one image) under a detached supervisor and exit, printing its ID; the apps'
+    /// output goes to logs (`gantry logs`), their exit codes to the pod's record (`gantry status`).
     #[arg(short = 'd', long)]
     pub detach: bool,
     /// Hostname inside the container (default: the first 12 digits of the ID).
@@ -157,10 +162,6 @@ pub fn run(g: &Global, a: &RunArgs, extra_apps: &[Vec<String>]) -> anyhow::Resul
     let outcome = prepare_and_run(g, a, &store, &records, rec, &volumes, &confinement);
     match outcome {
         Ok((code, rootfs_path, rec)) => {
-            if a.detach {
-                println!("{id}");
-                return Ok(0);
-            }
             if a.rm {
                 rootfs::remove(&store, &id, &rootfs_path)?;
                 records.remove(&id)?;
@@ -264,7 +265,7 @@ fn prepare_and_run(
     records.write(&rec)?;
     let mut opts = gantry_container::verbs::create::CreateOptions {
         // gantry is the container's supervisor: if it is killed (systemd's final SIGKILL), the container goes too.
-        kill_with_parent: !a.detach,
+        kill_with_parent: true,
         id: rec.id.clone(),
         bundle: bundle.clone(),
         ..Default::default()
@@ -280,8 +281,8 @@ fn prepare_and_run(
             }
         })?
     } else {
-        let stdio = Stdio::set_up(a.interactive, a.detach, &bundle)?;
-        let result = gantry_container::verbs::run::run(&runtime, &opts, a.detach);
+        let stdio = Stdio::set_up(a.interactive)?;
+        let result = gantry_container::verbs::run::run(&runtime, &opts, false);
         stdio.restore()?;
         result.map_err(exec_error)?
     };

@@ -8,15 +8,16 @@ use gantry_container::Status;
 
 use super::container::record::Records;
 use super::container::runtime_root;
+use super::pod::plan::DEFAULT_STOP_TIMEOUT;
 use super::pod::record::Pods;
 use crate::Global;
 
 /// Arguments of `gantry stop`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StopArgs {
-    /// Seconds to wait after SIGTERM before SIGKILL.
-    #[arg(short = 't', long = "time", default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait after SIGTERM before SIGKILL (default: the pod's `--stop-timeout`, 10 for a container).
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
     /// Pods, by name, ID or unique ID prefix.
     #[arg(required = true)]
     pub pods: Vec<String>,
@@ -27,10 +28,12 @@ pub fn run(g: &Global, a: &StopArgs) -> anyhow::Result<i32> {
     let pods = Pods::open(&g.root)?;
     let mut failed = false;
     for key in &a.pods {
-        let timeout = Duration::from_secs(a.time);
+        let secs = |default: u64| Duration::from_secs(a.time.unwrap_or(default));
         let r = match pods.find(key) {
-            Ok(Some(rec)) => super::pod::ops::stop(&pods, &rec, timeout).map(|_| ()),
-            Ok(None) => stop_container(g, key, timeout),
+            Ok(Some(rec)) => {
+                super::pod::ops::stop(&pods, &rec, secs(rec.plan.stop_timeout)).map(|_| ())
+            }
+            Ok(None) => stop_container(g, key, secs(DEFAULT_STOP_TIMEOUT)),
             Err(e) => Err(e),
         };
         match r {

@@ -120,3 +120,61 @@ pub fn describe(o: &Output) -> String {
         stderr(o)
     )
 }
+
+/// Runs `cmd` with a terminal of its own for stdin, stdout and stderr: a pty pair made here, 33 rows by 101
+/// columns; `input` is typed on it. Returns the exit code and everything the command wrote to the terminal.
+pub fn run_on_pty(mut cmd: Command, input: &[u8]) -> (Option<i32>, String) {
+    use rustix::pty::OpenptFlags;
+    use std::io::{Read, Write};
+    let master =
+        rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+            .unwrap();
+    rustix::pty::grantpt(&master).unwrap();
+    rustix::pty::unlockpt(&master).unwrap();
+    let name = rustix::pty::ptsname(&master, Vec::new()).unwrap();
+    let slave = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    let ws = rustix::termios::Winsize {
+        ws_row: 33,
+        ws_col: 101,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    rustix::termios::tcsetwinsize(&slave, ws).unwrap();
+    let mut child = cmd
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    // The command holds copies of the slave: only with them closed does the master see the end (EIO).
+    drop(cmd);
+    let mut m = std::fs::File::from(master);
+    m.write_all(input).unwrap();
+    let code = child.wait().unwrap().code();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    // No slave is open in this process any more: EIO once everything was read.
+    while let Ok(n @ 1..) = m.read(&mut buf) {
+        out.extend_from_slice(&buf[..n]);
+    }
+    (code, String::from_utf8_lossy(&out).into_owned())
+}
+
+/// What `run_on_pty` returned for `sh` typed `tty; stty size; echo sum-$((40+2)); exit 5`: the shell ran on a
+/// pty of our terminal's size, read our input, and its exit code came back.
+pub fn assert_shell_on_our_terminal(code: Option<i32>, out: &str) {
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains("/dev/pts/0"), "not a tty inside:\n{out}");
+    assert!(
+        out.contains("33 101"),
+        "terminal size not passed on:\n{out}"
+    );
+    assert!(
+        out.contains("sum-42"),
+        "stdin did not reach the shell:\n{out}"
+    );
+}

@@ -2,7 +2,6 @@
 //! become exit codes.
 
 use std::os::fd::AsFd;
-use std::path::Path;
 
 use anyhow::Context;
 
@@ -41,31 +40,21 @@ impl std::fmt::Display for ExecFailed {
 
 impl std::error::Error for ExecFailed {}
 
-/// The container's stdio: inherited, except stdin from /dev/null without `-i`, and for `-d` everything
-/// redirected (stdout/stderr to `<bundle>/output.log`); gantry's own stdio is restored afterwards.
+/// The container's stdio: inherited, except stdin from /dev/null without `-i`; gantry's own stdio is restored
+/// afterwards.
 pub struct Stdio {
     saved: SavedStdio,
 }
 
 impl Stdio {
-    /// Redirects what `interactive`/`detach` ask for, saving gantry's own descriptors.
-    pub fn set_up(interactive: bool, detach: bool, bundle: &Path) -> anyhow::Result<Stdio> {
+    /// Redirects stdin unless `interactive`, saving gantry's own descriptor.
+    pub fn set_up(interactive: bool) -> anyhow::Result<Stdio> {
         let mut s = Stdio {
             saved: SavedStdio::default(),
         };
-        if !interactive || detach {
+        if !interactive {
             let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
-            s.saved.save(0)?;
-            rustix::stdio::dup2_stdin(&null).context("redirecting stdin")?;
-        }
-        if detach {
-            let log = bundle.join("output.log");
-            let f = std::fs::File::create(&log)
-                .with_context(|| format!("creating {}", log.display()))?;
-            s.saved.save(1)?;
-            s.saved.save(2)?;
-            rustix::stdio::dup2_stdout(&f).context("redirecting stdout")?;
-            rustix::stdio::dup2_stderr(&f).context("redirecting stderr")?;
+            s.saved.replace(0, null.as_fd())?;
         }
         Ok(s)
     }

@@ -99,12 +99,13 @@ pub fn own_size() -> Option<Winsize> {
 }
 
 /// Puts stdin's terminal in raw mode until dropped.
-struct RawMode {
+pub struct RawMode {
     saved: Option<Termios>,
 }
 
 impl RawMode {
-    fn enter() -> RawMode {
+    /// Raw mode for stdin's terminal (nothing when stdin is not a terminal).
+    pub fn enter() -> RawMode {
         let stdin = std::io::stdin();
         let saved = rustix::termios::isatty(&stdin)
             .then(|| rustix::termios::tcgetattr(&stdin).ok())

@@ -53,6 +53,8 @@ pub fn prepare(
     };
     let rc = run_config(&cfg, &overrides, &rfs.rootfs)
         .with_context(|| format!("app {} ({})", app.name, app.image))?;
+    // `-t`: the first app runs on a pty.
+    let on_tty = pod.tty && pod.apps.first().is_some_and(|f| f.id == app.id);
     let mut spec = spec::build(
         &rc.process,
         &spec::Settings {
@@ -60,8 +62,11 @@ pub fn prepare(
             hostname: &pod.hostname,
             rootfs: &rfs.rootfs,
             volumes: &volumes,
-            terminal: pod.tty && pod.detach && pod.apps.first().is_some_and(|f| f.id == app.id),
-            console_size: None,
+            terminal: on_tty,
+            // In the foreground, gantry's own terminal's size (detached, stdin is /dev/null: none).
+            console_size: on_tty
+                .then(|| ctr::terminal::own_size().map(|w| (w.ws_row, w.ws_col)))
+                .flatten(),
             confinement: &app.confinement,
         },
     )?;

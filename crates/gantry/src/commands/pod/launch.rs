@@ -18,27 +18,25 @@ use super::record::{AppStatus, Phase, PodRecord, Pods};
 use super::supervisor;
 use crate::Global;
 
-/// Whether this `gantry run` needs the pod path (the single-container path stays as it was).
+/// Whether this `gantry run` needs the pod path: anything but one image in the foreground with `--net
+/// none|host` and no pod flag (that path, `gantry run`'s fastest, stays a plain container).
 pub fn is_pod(a: &RunArgs, extra: &[Vec<String>]) -> bool {
     !extra.is_empty()
         || a.restart != "no"
+        || a.stop_timeout.is_some()
         || a.exit_policy != plan::ExitPolicy::All
         || a.pid.is_some()
         || !a.publish.is_empty()
         || !a.dns.is_empty()
         || !a.add_host.is_empty()
         || !matches!(a.net.as_str(), "none" | "host")
-        || (a.detach && a.rm)
-        || (a.detach && a.tty)
+        // A detached run needs a supervisor (exit code, logs, stop, exec): a one-app pod.
+        || a.detach
         || (a.sdnotify != plan::SdNotify::Ignore && std::env::var_os("NOTIFY_SOCKET").is_some())
 }
 
 /// Runs `gantry run` for a pod; returns its exit code (or 0 once a detached pod runs).
 pub fn run(g: &Global, a: &RunArgs, extra: &[Vec<String>]) -> anyhow::Result<i32> {
-    anyhow::ensure!(
-        !a.tty || a.detach,
-        "-t: a pod's app gets a terminal only detached (-dit); run a single image with -it in the foreground"
-    );
     if let Some(n) = &a.name {
         record::validate_name(n)?;
     }
@@ -145,10 +143,7 @@ pub fn run(g: &Global, a: &RunArgs, extra: &[Vec<String>]) -> anyhow::Result<i32
     let notify_socket = std::env::var("NOTIFY_SOCKET")
         .ok()
         .filter(|s| !s.is_empty() && a.sdnotify != plan::SdNotify::Ignore);
-    let listen_fds = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let listen_fds = gantry_container::verbs::create::listen_fds();
     let plan = PodPlan {
         id: id.clone(),
         name: name.clone(),
@@ -159,6 +154,7 @@ pub fn run(g: &Global, a: &RunArgs, extra: &[Vec<String>]) -> anyhow::Result<i32
         add_hosts,
         restart,
         exit_policy: a.exit_policy,
+        stop_timeout: a.stop_timeout.unwrap_or(plan::DEFAULT_STOP_TIMEOUT),
         share_pid,
         auto_remove: a.rm,
         detach: a.detach,
@@ -246,6 +242,10 @@ fn detach(g: &Global, pods: &Pods, id: &str) -> anyhow::Result<i32> {
         .arg(&g.state_root)
         .arg("supervise")
         .arg(id)
+        // Socket activation: the descriptors (3...) are inherited; the supervisor names itself their
+        // LISTEN_PID from the pod's plan (see `supervise`).
+        .env_remove("LISTEN_PID")
+        .env_remove("LISTEN_FDS")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log)
@@ -362,6 +362,47 @@ fn host_env(e: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `gantry run ARGS` as clap parses them (the extra apps after `---` aside).
+    fn run_args(v: &[&str]) -> RunArgs {
+        #[derive(clap::Parser)]
+        struct Run {
+            #[command(flatten)]
+            a: RunArgs,
+        }
+        let argv = std::iter::once("run").chain(v.iter().copied());
+        <Run as clap::Parser>::try_parse_from(argv).unwrap().a
+    }
+
+    #[test]
+    fn only_one_image_in_the_foreground_stays_a_plain_container() {
+        // `--sdnotify ignore`: the answer must not depend on a NOTIFY_SOCKET in the test's environment.
+        for plain in [
+            &["--sdnotify", "ignore", "busybox"][..],
+            &[
+                "--sdnotify",
+                "ignore",
+                "-it",
+                "--rm",
+                "--net",
+                "host",
+                "busybox",
+                "sh",
+            ],
+        ] {
+            assert!(!is_pod(&run_args(plain), &[]), "{plain:?}");
+        }
+        for pod in [
+            &["-d", "busybox"][..],
+            &["--stop-timeout", "3", "busybox"],
+            &["--net", "default", "busybox"],
+            &["--restart", "always", "busybox"],
+        ] {
+            assert!(is_pod(&run_args(pod), &[]), "{pod:?}");
+        }
+        let a = run_args(&["--sdnotify", "ignore", "busybox"]);
+        assert!(is_pod(&a, &[vec!["busybox".into()]]));
+    }
 
     #[test]
     fn app_names() {

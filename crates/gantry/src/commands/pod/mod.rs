@@ -13,3 +13,4 @@ pub mod ops;
 pub mod plan;
 pub mod record;
 pub mod supervisor;
+pub mod tty;

@@ -205,6 +205,9 @@ pub struct PodPlan {
     pub restart: RestartPolicy,
     /// `--exit-policy`.
     pub exit_policy: ExitPolicy,
+    /// `--stop-timeout`: seconds between SIGTERM and SIGKILL when the pod stops.
+    #[serde(default = "default_stop_timeout")]
+    pub stop_timeout: u64,
     /// `--pid pod`: the apps share the first app's PID namespace.
     pub share_pid: bool,
     /// `--rm`.
@@ -213,7 +216,7 @@ pub struct PodPlan {
     pub detach: bool,
     /// `-i`: the first app reads gantry's stdin.
     pub interactive: bool,
-    /// `-t` (with `-d`): the first app gets a pty, whose output goes to its log.
+    /// `-t`: the first app gets a pty, relayed to gantry's terminal (foreground) or logged (`-d`).
     #[serde(default)]
     pub tty: bool,
     /// `--sdnotify`.
@@ -224,6 +227,13 @@ pub struct PodPlan {
     pub listen_fds: u32,
     /// The apps, in command-line order.
     pub apps: Vec<AppPlan>,
+}
+
+/// The stop timeout without `--stop-timeout` (podman's).
+pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
+
+fn default_stop_timeout() -> u64 {
+    DEFAULT_STOP_TIMEOUT
 }
 
 /// Parses `--add-host HOST:IP`.

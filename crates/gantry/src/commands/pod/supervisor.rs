@@ -11,7 +11,9 @@
 //! Each app's init has a SIGKILL parent-death signal, so a killed supervisor takes its pod down; the pod's
 //! namespaces and mounts die with it, and `gantry gc` removes the rest (runtime state, cgroups, rootfs). The
 //! supervisor is single-threaded: signals are blocked and read from a `signalfd` in the same `poll` as the
-//! apps' output pipes, and children are reaped with `waitpid`.
+//! apps' output pipes and (`-t` in the foreground) the terminal relay, and children are reaped with `waitpid`.
+//! A stop (SIGTERM, INT, HUP or QUIT to the supervisor, `gantry stop`, `--exit-policy first`) SIGKILLs what is
+//! left after the stop timeout, detached or not.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -30,13 +32,11 @@ use super::cgroup;
 use super::log::{max_log_bytes, LogFile, LogPipe};
 use super::plan::{ExitPolicy, PodNet, PodPlan, SdNotify};
 use super::record::{Phase, Pods};
+use super::tty::Relay;
 use crate::Global;
 
 /// Name of the file `gantry stop` writes (seconds to wait before SIGKILL) before it sends SIGTERM.
 pub const STOP_REQUEST: &str = "stop";
-
-/// Grace period before SIGKILL when the supervisor stops the pod on its own (exit policy, detached SIGTERM).
-const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the pod is stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +72,8 @@ struct Supervisor<'a> {
     net: Option<super::net::PodNetwork>,
     /// `--sdnotify container` with a path socket: what the first app sends goes through the supervisor.
     notify: Option<super::notify::Proxy>,
+    /// `-t` in the foreground: the first app's pty relayed to gantry's terminal.
+    relay: Option<Relay>,
 }
 
 /// Runs pod `id` (its record written by `gantry run`) until it ends; returns its exit code. `ready` (for a
@@ -98,6 +100,7 @@ pub fn supervise(g: &Global, pods: &Pods, id: &str, ready: Option<OwnedFd>) -> a
         first_failure: None,
         net: None,
         notify: None,
+        relay: None,
     };
     let started = s.set_up().and_then(|()| s.start_all());
     if let Err(e) = started {
@@ -125,6 +128,8 @@ pub fn supervise(g: &Global, pods: &Pods, id: &str, ready: Option<OwnedFd>) -> a
     let result = s.run_loop();
     s.kill_all(libc::SIGKILL);
     s.reap_blocking();
+    // Gantry's terminal leaves raw mode before anything more is printed.
+    s.relay = None;
     let code = s.first_failure.unwrap_or(0);
     s.tear_down(s.plan.auto_remove);
     let _ = signal::set_mask(&s.old_mask);
@@ -254,11 +259,18 @@ impl Supervisor<'_> {
             .map_err(exec_error)
             .with_context(|| format!("app {}", plan_app.name))?;
         if let Some(c) = console {
-            // The pty's output is the app's log; holding the master also keeps the app's terminal open.
             let master = c.receive_master()?;
-            rustix::fs::fcntl_setfl(&master, rustix::fs::OFlags::NONBLOCK)
-                .context("making the pty master non-blocking")?;
-            self.apps[i].pipes.push(LogPipe::new(master, "stdout"));
+            if self.plan.detach {
+                // The pty's output is the app's log; holding the master also keeps the app's terminal open.
+                rustix::fs::fcntl_setfl(&master, rustix::fs::OFlags::NONBLOCK)
+                    .context("making the pty master non-blocking")?;
+                self.apps[i].pipes.push(LogPipe::new(master, "stdout"));
+            } else {
+                let interactive = self.plan.interactive;
+                self.relay
+                    .get_or_insert_with(|| Relay::new(interactive))
+                    .attach(master);
+            }
         }
         let pid = created.state.pid;
         drop(created);
@@ -281,9 +293,9 @@ impl Supervisor<'_> {
         Ok(())
     }
 
-    /// Whether app `i` runs on a pty (`-dit`: the first app).
+    /// Whether app `i` runs on a pty (`-t`: the first app).
     fn uses_tty(&self, i: usize) -> bool {
-        self.plan.tty && self.plan.detach && i == 0
+        self.plan.tty && i == 0
     }
 
     /// Points fds 0-2 where app `i` must get them: detached, its log pipes (stdin /dev/null); in the foreground,
@@ -350,6 +362,16 @@ impl Supervisor<'_> {
             if let Some(p) = &self.notify {
                 fds.push(PollFd::from_borrowed_fd(p.fd(), PollFlags::IN));
             }
+            // The terminal relay's master and stdin, where polled.
+            let mut relay_at = [None, None];
+            if let Some(r) = &self.relay {
+                for (k, fd) in [r.master(), r.stdin()].into_iter().enumerate() {
+                    if let Some(f) = fd {
+                        relay_at[k] = Some(fds.len());
+                        fds.push(PollFd::from_borrowed_fd(f, PollFlags::IN));
+                    }
+                }
+            }
             let skip = fds.len();
             let mut owners = Vec::new();
             for (i, a) in self.apps.iter().enumerate() {
@@ -368,7 +390,16 @@ impl Supervisor<'_> {
                 .filter(|(f, _)| !f.revents().is_empty())
                 .map(|(_, o)| *o)
                 .collect();
+            let relay_ready = relay_at.map(|k| k.is_some_and(|k| !fds[k].revents().is_empty()));
             drop(fds);
+            if let Some(r) = &mut self.relay {
+                if relay_ready[0] {
+                    r.pump_out();
+                }
+                if relay_ready[1] {
+                    r.pump_in();
+                }
+            }
             while let Some(sig) =
                 signal::read_signal_fd(sfd.as_fd()).context("reading the signalfd")?
             {
@@ -389,15 +420,27 @@ impl Supervisor<'_> {
                         .ok()
                         .and_then(|s| s.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
-                let timeout = requested.or(self.plan.detach.then_some(DEFAULT_STOP_TIMEOUT));
+                // In the foreground too: under systemd an app ignoring SIGTERM must not hold the unit until
+                // TimeoutStopSec (when systemd would SIGKILL us and leave the pod's record to gc).
+                let timeout = requested.unwrap_or(self.stop_timeout());
                 self.begin_stop(StopReason::Asked, sig, timeout);
+            }
+            libc::SIGWINCH if self.relay.is_some() => {
+                if let Some(r) = &self.relay {
+                    r.resize();
+                }
             }
             other => self.kill_all(other),
         }
     }
 
+    /// `--stop-timeout`.
+    fn stop_timeout(&self) -> Duration {
+        Duration::from_secs(self.plan.stop_timeout)
+    }
+
     /// Stops restarting, sends `sig` to every app, and SIGKILLs what is left after `timeout`.
-    fn begin_stop(&mut self, reason: StopReason, sig: i32, timeout: Option<Duration>) {
+    fn begin_stop(&mut self, reason: StopReason, sig: i32, timeout: Duration) {
         if self.stopping.is_none() || reason == StopReason::Asked {
             self.stopping = Some(self.stopping.unwrap_or(reason));
         }
@@ -410,10 +453,8 @@ impl Supervisor<'_> {
             .pods
             .update(&self.plan.id, |r| r.phase = Phase::Stopping);
         self.kill_all(sig);
-        if let Some(t) = timeout {
-            let at = Instant::now() + t;
-            self.kill_at = Some(self.kill_at.map_or(at, |k| k.min(at)));
-        }
+        let at = Instant::now() + timeout;
+        self.kill_at = Some(self.kill_at.map_or(at, |k| k.min(at)));
     }
 
     fn kill_all(&self, sig: i32) {
@@ -471,6 +512,9 @@ impl Supervisor<'_> {
 
     fn app_exited(&mut self, i: usize, code: i32) -> anyhow::Result<()> {
         self.apps[i].pid = None;
+        if let (0, Some(r)) = (i, &mut self.relay) {
+            r.drain();
+        }
         for j in (0..self.apps[i].pipes.len()).rev() {
             self.drain_pipe(i, j);
         }
@@ -511,11 +555,7 @@ impl Supervisor<'_> {
             }
         })?;
         if !restart && self.plan.exit_policy == ExitPolicy::First && self.stopping.is_none() {
-            self.begin_stop(
-                StopReason::ExitPolicy,
-                libc::SIGTERM,
-                Some(DEFAULT_STOP_TIMEOUT),
-            );
+            self.begin_stop(StopReason::ExitPolicy, libc::SIGTERM, self.stop_timeout());
         }
         Ok(())
     }
