@@ -685,6 +685,7 @@ fn generate_systemd_prints_a_notify_unit_that_recreates_the_pod() {
         "Type=notify\n",
         "NotifyAccess=all\n",
         "KillMode=mixed\n",
+        "SuccessExitStatus=143\n",
         " run --rm --name unit --net none --restart on-failure:3 --sdnotify conmon busybox --app-name web -e \"MSG=a b\" -- sh -c \"echo $$MSG; sleep 300\" --- busybox --app-name busybox -- sleep 300\n",
     ] {
         assert!(u.contains(want), "missing {want:?} in:\n{u}");

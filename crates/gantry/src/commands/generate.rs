@@ -76,6 +76,8 @@ pub fn unit(g: &Global, plan: &PodPlan, exe: &str) -> String {
          NotifyAccess=all\n\
          ExecStart={line}\n\
          KillMode=mixed\n\
+         # a pod stopped by systemd's SIGTERM exits 143 (128 + SIGTERM): a clean stop, not a failure\n\
+         SuccessExitStatus=143\n\
          TimeoutStopSec={stop}\n\
          Restart=on-failure\n\
          \n\
