@@ -5,6 +5,8 @@
 //! [`rootfs`] (mounts, devices, pivot) and [`namespaces`] (the pure namespace plan); [`state`] keeps what lives
 //! between the separate CLI calls.
 
+#![forbid(unsafe_code)]
+
 pub mod device_rules;
 pub mod error;
 pub mod hooks;
