@@ -9,6 +9,7 @@ use rustix::fs::{self as rfs, Mode, OFlags};
 use rustix::thread::LinkNameSpaceType as Ns;
 
 use crate::error::{Error, Result};
+use crate::namespaces::Kind;
 use crate::process::driver::{self, Sequence};
 use crate::process::exec_init::{self, ExecConfig};
 use crate::process::spawn::kill_and_reap;
@@ -363,24 +364,16 @@ impl Joins {
             parent: Vec::new(),
             in_user_ns: false,
         };
-        const CHILD: [(&str, Ns); 6] = [
-            ("user", Ns::User),
-            ("mnt", Ns::Mount),
-            ("net", Ns::Network),
-            ("ipc", Ns::InterProcessCommunication),
-            ("uts", Ns::HostNameAndNISDomainName),
-            ("cgroup", Ns::ControlGroup),
-        ];
-        const PARENT: [(&str, Ns); 2] = [("pid", Ns::ProcessID), ("time", Ns::Time)];
-        for (name, kind) in CHILD {
-            if let Some(fd) = open_if_different(pid, name)? {
-                j.in_user_ns |= kind == Ns::User;
-                j.child.push((fd, kind));
-            }
-        }
-        for (name, kind) in PARENT {
-            if let Some(fd) = open_if_different(pid, name)? {
-                j.parent.push((fd, kind));
+        // In join order: the user namespace first.
+        for kind in Kind::ALL {
+            let Some(fd) = open_if_different(pid, kind.proc_name())? else {
+                continue;
+            };
+            if kind.for_children() {
+                j.parent.push((fd, kind.link_type()));
+            } else {
+                j.in_user_ns |= kind == Kind::User;
+                j.child.push((fd, kind.link_type()));
             }
         }
         Ok(j)
