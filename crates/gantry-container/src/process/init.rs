@@ -14,11 +14,9 @@ use super::fail::{invalid, Context, StepError, StepResult};
 use super::sync::{Channel, ToChild, ToParent, Wire};
 use crate::namespaces::Plan;
 use crate::rootfs::{self, pivot, resolve, RootfsCtx};
+use crate::state::{SpecState, Status};
 use gantry_sys::exec::CStringArray;
 use gantry_sys::signal::SigSet;
-
-/// What the init writes into the start gate when it fails after `start` opened it.
-pub const START_FAILED: &[u8] = b"F";
 
 /// Everything the init needs, prepared by the parent before cloning (the child only reads it).
 pub struct InitConfig<'a> {
@@ -170,7 +168,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     }
     let hooks = spec.hooks().as_ref();
     if let Some(h) = hooks.and_then(|h| h.create_container().as_ref()) {
-        let state = hook_state(cfg, host_pid, "creating");
+        let state = hook_state(cfg, host_pid, Status::Creating);
         crate::hooks::run_all("createContainer", h, &state).map_err(|e| invalid(e.to_string()))?;
     }
     match root {
@@ -217,11 +215,11 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         gantry_sys::clone::exit_immediately(1);
     }
     if let Some(h) = hooks.and_then(|h| h.start_container().as_ref()) {
-        let state = hook_state(cfg, host_pid, "created");
+        let state = hook_state(cfg, host_pid, Status::Created);
         if let Err(e) = crate::hooks::run_all("startContainer", h, &state) {
             eprintln!("gantry-runtime: {e}");
             // Tell `start`, which waits for our end of the gate to close.
-            let _ = rustix::io::write(cfg.exec_fifo, START_FAILED);
+            let _ = rustix::io::write(cfg.exec_fifo, crate::gate::START_FAILED);
             gantry_sys::clone::exit_immediately(1);
         }
     }
@@ -357,17 +355,15 @@ pub(crate) fn wait_for_go(chan: &Channel) -> StepResult<i32> {
     }
 }
 
-fn hook_state(cfg: &InitConfig<'_>, pid: i32, status: &str) -> Vec<u8> {
-    let annotations = cfg.spec.annotations().clone().unwrap_or_default();
-    let v = serde_json::json!({
-        "ociVersion": cfg.spec.version(),
-        "id": cfg.id,
-        "status": status,
-        "pid": pid,
-        "bundle": cfg.bundle,
-        "annotations": annotations,
-    });
-    serde_json::to_vec(&v).unwrap_or_default()
+fn hook_state(cfg: &InitConfig<'_>, pid: i32, status: Status) -> Vec<u8> {
+    let annotations: std::collections::BTreeMap<String, String> = cfg
+        .spec
+        .annotations()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    SpecState::during_create(cfg.id, status, pid, cfg.bundle, &annotations).to_json()
 }
 
 /// Joins the namespaces given by path (user first); with `unshare`, also unshares `plan.child_unshare`.

@@ -153,14 +153,11 @@ pub fn kill_and_reap(pid: i32) {
 
 fn write_id_maps(cfg: &InitConfig<'_>, pid: i32) -> Result<()> {
     let linux = cfg.spec.linux().as_ref();
-    let fmt = |m: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> String {
-        m.into_iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect()
+    let text = |m: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        crate::rootfs::idmap::map_text(m.map(Vec::as_slice).unwrap_or(&[]))
     };
-    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
-    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
+    let uid = text(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid = text(linux.and_then(|l| l.gid_mappings().as_ref()));
     if !rustix::process::geteuid().is_root() {
         write_proc(pid, "setgroups", "deny")?;
     }
