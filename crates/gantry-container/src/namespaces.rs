@@ -39,61 +39,118 @@ pub enum Kind {
     Time,
 }
 
+use rustix::thread::LinkNameSpaceType as L;
+
+/// The one table of namespace facts, in [`Kind`]'s order: the spec's type, the `CLONE_NEW*` flag, the file name
+/// under `/proc/<pid>/ns/`, and rustix's link type (so `setns` checks the file is a namespace of this kind). The
+/// spec's JSON name is gantry-spec's ([`gantry_spec::namespace_json_name`]).
+const TABLE: [(Kind, LinuxNamespaceType, libc::c_int, &str, L); 8] = [
+    (
+        Kind::User,
+        LinuxNamespaceType::User,
+        libc::CLONE_NEWUSER,
+        "user",
+        L::User,
+    ),
+    (
+        Kind::Mount,
+        LinuxNamespaceType::Mount,
+        libc::CLONE_NEWNS,
+        "mnt",
+        L::Mount,
+    ),
+    (
+        Kind::Network,
+        LinuxNamespaceType::Network,
+        libc::CLONE_NEWNET,
+        "net",
+        L::Network,
+    ),
+    (
+        Kind::Ipc,
+        LinuxNamespaceType::Ipc,
+        libc::CLONE_NEWIPC,
+        "ipc",
+        L::InterProcessCommunication,
+    ),
+    (
+        Kind::Uts,
+        LinuxNamespaceType::Uts,
+        libc::CLONE_NEWUTS,
+        "uts",
+        L::HostNameAndNISDomainName,
+    ),
+    (
+        Kind::Cgroup,
+        LinuxNamespaceType::Cgroup,
+        libc::CLONE_NEWCGROUP,
+        "cgroup",
+        L::ControlGroup,
+    ),
+    (
+        Kind::Pid,
+        LinuxNamespaceType::Pid,
+        libc::CLONE_NEWPID,
+        "pid",
+        L::ProcessID,
+    ),
+    (
+        Kind::Time,
+        LinuxNamespaceType::Time,
+        libc::CLONE_NEWTIME,
+        "time",
+        L::Time,
+    ),
+];
+
 impl Kind {
+    /// Every kind, in join order (user first; PID and time, which apply to children, last).
+    pub const ALL: [Kind; 8] = [
+        Kind::User,
+        Kind::Mount,
+        Kind::Network,
+        Kind::Ipc,
+        Kind::Uts,
+        Kind::Cgroup,
+        Kind::Pid,
+        Kind::Time,
+    ];
+
+    fn row(self) -> &'static (Kind, LinuxNamespaceType, libc::c_int, &'static str, L) {
+        &TABLE[self as usize]
+    }
+
     /// The `CLONE_NEW*` flag.
     pub fn flag(self) -> u32 {
-        (match self {
-            Kind::User => libc::CLONE_NEWUSER,
-            Kind::Mount => libc::CLONE_NEWNS,
-            Kind::Network => libc::CLONE_NEWNET,
-            Kind::Ipc => libc::CLONE_NEWIPC,
-            Kind::Uts => libc::CLONE_NEWUTS,
-            Kind::Cgroup => libc::CLONE_NEWCGROUP,
-            Kind::Pid => libc::CLONE_NEWPID,
-            Kind::Time => libc::CLONE_NEWTIME,
-        }) as u32
+        self.row().2 as u32
     }
 
     /// The spec's name for it.
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::User => "user",
-            Kind::Mount => "mount",
-            Kind::Network => "network",
-            Kind::Ipc => "ipc",
-            Kind::Uts => "uts",
-            Kind::Cgroup => "cgroup",
-            Kind::Pid => "pid",
-            Kind::Time => "time",
-        }
+        gantry_spec::namespace_json_name(self.row().1)
+    }
+
+    /// The file name under `/proc/<pid>/ns/`.
+    pub fn proc_name(self) -> &'static str {
+        self.row().3
     }
 
     /// rustix's name for the kind, so `setns` checks the file really is a namespace of this kind.
-    pub fn link_type(self) -> rustix::thread::LinkNameSpaceType {
-        use rustix::thread::LinkNameSpaceType as L;
-        match self {
-            Kind::User => L::User,
-            Kind::Mount => L::Mount,
-            Kind::Network => L::Network,
-            Kind::Ipc => L::InterProcessCommunication,
-            Kind::Uts => L::HostNameAndNISDomainName,
-            Kind::Cgroup => L::ControlGroup,
-            Kind::Pid => L::ProcessID,
-            Kind::Time => L::Time,
-        }
+    pub fn link_type(self) -> L {
+        self.row().4
+    }
+
+    /// Whether entering it takes effect only for the children of the process that enters it (PID, time).
+    pub fn for_children(self) -> bool {
+        matches!(self, Kind::Pid | Kind::Time)
     }
 
     fn from_spec(t: LinuxNamespaceType) -> Kind {
-        match t {
-            LinuxNamespaceType::User => Kind::User,
-            LinuxNamespaceType::Mount => Kind::Mount,
-            LinuxNamespaceType::Network => Kind::Network,
-            LinuxNamespaceType::Ipc => Kind::Ipc,
-            LinuxNamespaceType::Uts => Kind::Uts,
-            LinuxNamespaceType::Cgroup => Kind::Cgroup,
-            LinuxNamespaceType::Pid => Kind::Pid,
-            LinuxNamespaceType::Time => Kind::Time,
-        }
+        TABLE
+            .iter()
+            .find(|r| r.1 == t)
+            .map(|r| r.0)
+            .expect("the table has every namespace type")
     }
 }
 
@@ -168,7 +225,7 @@ pub fn plan(namespaces: &[LinuxNamespace]) -> Plan {
     let mut child_joins: Vec<Join> = Vec::new();
     for j in joins {
         match j.kind {
-            Kind::Pid | Kind::Time => p.parent_joins.push(j),
+            k if k.for_children() => p.parent_joins.push(j),
             _ => child_joins.push(j),
         }
     }
@@ -202,6 +259,19 @@ pub fn plan(namespaces: &[LinuxNamespace]) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_is_in_kind_order_and_complete() {
+        for (i, k) in Kind::ALL.into_iter().enumerate() {
+            assert_eq!(TABLE[i].0, k);
+            assert_eq!(k as usize, i);
+            assert_eq!(Kind::from_spec(TABLE[i].1), k);
+        }
+        assert_eq!(Kind::Network.name(), "network");
+        assert_eq!(Kind::Network.proc_name(), "net");
+        assert_eq!(Kind::Mount.name(), "mount");
+        assert_eq!(Kind::Mount.proc_name(), "mnt");
+    }
 
     fn ns(t: LinuxNamespaceType, path: Option<&str>) -> LinuxNamespace {
         let mut n = LinuxNamespace::default();

@@ -129,6 +129,55 @@ pub struct SpecState<'a> {
     pub owner: Option<&'a str>,
 }
 
+impl<'a> SpecState<'a> {
+    /// The state given to the create-time hooks (`prestart`, `createRuntime`, `createContainer`, `startContainer`)
+    /// and to the seccomp listener, before the record holds the init's PID: the same view as [`State::spec_view`]
+    /// (the runtime's spec version, as runc gives), without the fields only the record has.
+    pub fn during_create(
+        id: &'a str,
+        status: Status,
+        pid: i32,
+        bundle: &'a Path,
+        annotations: &'a BTreeMap<String, String>,
+    ) -> SpecState<'a> {
+        SpecState {
+            oci_version: crate::OCI_VERSION,
+            id,
+            status: status.as_str(),
+            pid: Some(pid),
+            bundle,
+            annotations,
+            rootfs: None,
+            created: None,
+            owner: None,
+        }
+    }
+
+    /// As JSON, for a hook's stdin.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// As oci-spec's type (the seccomp listener's process state embeds it).
+    pub fn to_oci(&self) -> oci_spec::runtime::State {
+        let mut s = oci_spec::runtime::State::default();
+        s.set_version(self.oci_version.to_owned());
+        s.set_id(self.id.to_owned());
+        s.set_status(match self.status {
+            "creating" => oci_spec::runtime::ContainerState::Creating,
+            "created" => oci_spec::runtime::ContainerState::Created,
+            "running" => oci_spec::runtime::ContainerState::Running,
+            _ => oci_spec::runtime::ContainerState::Stopped,
+        });
+        s.set_pid(self.pid);
+        s.set_bundle(self.bundle.to_path_buf());
+        s.set_annotations(
+            (!self.annotations.is_empty()).then(|| self.annotations.clone().into_iter().collect()),
+        );
+        s
+    }
+}
+
 impl State {
     /// The spec view of this state with `status`.
     pub fn spec_view(&self, status: Status) -> SpecState<'_> {
@@ -548,5 +597,26 @@ mod tests {
         let mut st = sample("c2");
         st.pid_start_time += 1;
         assert_eq!(dir.status(Some(&st)), Status::Stopped);
+    }
+
+    #[test]
+    fn create_time_state_is_the_same_view_with_the_runtime_version() {
+        let ann = BTreeMap::from([("k".to_string(), "v".to_string())]);
+        let st = SpecState::during_create("c1", Status::Creating, 42, Path::new("/b"), &ann);
+        let v: serde_json::Value = serde_json::from_slice(&st.to_json()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"ociVersion": crate::OCI_VERSION, "id": "c1", "status": "creating", "pid": 42,
+                "bundle": "/b", "annotations": {"k": "v"}})
+        );
+        let oci =
+            SpecState::during_create("c1", Status::Created, 42, Path::new("/b"), &ann).to_oci();
+        assert_eq!(oci.status(), &oci_spec::runtime::ContainerState::Created);
+        assert_eq!(oci.version(), crate::OCI_VERSION);
+        assert_eq!(*oci.pid(), Some(42));
+        assert_eq!(
+            oci.annotations().as_ref().and_then(|a| a.get("k")),
+            Some(&"v".to_string())
+        );
     }
 }

@@ -103,22 +103,13 @@ pub fn overlay_options(
     Ok(out)
 }
 
-/// Container IDs become directory names: `[A-Za-z0-9][A-Za-z0-9_.-]{0,127}`.
+/// Container IDs become directory names: checked by the workspace's one rule ([`gantry_oci::container_id`],
+/// runc's), as the runtime checks them.
 pub fn validate_container_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id.as_bytes()[0].is_ascii_alphanumeric()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(ImageError::RunConfig {
-            field: "container id",
-            reason: format!("{id:?} must match [A-Za-z0-9][A-Za-z0-9_.-]{{0,127}}"),
-        })
-    }
+    gantry_oci::container_id::validate(id).map_err(|e| ImageError::RunConfig {
+        field: "container id",
+        reason: format!("{id:?}: {e}"),
+    })
 }
 impl Store {
     /// Prepares snapshots for `image` and creates `containers/<id>/{upper,work,rootfs}`,

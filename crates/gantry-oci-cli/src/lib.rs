@@ -29,9 +29,7 @@ pub use inspect::{Events, Format, List, Ps, SpecCmd};
 pub use lifecycle::{Create, CreateOpts, Delete, IdOnly, Kill, Run};
 pub use signal::{parse_signal, SignalError, SIGMAX};
 pub use update::Update;
-pub use values::{
-    parse_go_duration, parse_mem_bytes, parse_user, validate_container_id, UserSpec, ValueError,
-};
+pub use values::{parse_go_duration, parse_mem_bytes, parse_user, UserSpec, ValueError};
 
 /// The runtime-spec version `--version` reports.
 pub const SPEC_VERSION: &str = "1.2.0";

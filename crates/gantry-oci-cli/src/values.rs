@@ -121,24 +121,6 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, ValueError> {
     Ok(Duration::from_secs_f64(total))
 }
 
-/// Checks a container id as runc does: non-empty, only `[A-Za-z0-9_+.-]`, not `.` or `..`
-/// (the id names a directory under --root).
-pub fn validate_container_id(id: &str) -> Result<(), ValueError> {
-    const EXPECTED: &str = "container ids may only contain letters, digits, '_', '+', '-' and '.', and must not be '.' or '..'";
-    let ok = !id.is_empty()
-        && id != "."
-        && id != ".."
-        && id.len() <= 1024
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(id, EXPECTED))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,16 +169,6 @@ mod tests {
         assert_eq!(parse_go_duration("1.5h"), Ok(Duration::from_secs(5400)));
         for s in ["", "5", "0s", "s", "5x", "-1s", "1.2.3s"] {
             assert!(parse_go_duration(s).is_err(), "{s}");
-        }
-    }
-
-    #[test]
-    fn ids() {
-        for ok in ["abc", "a-b_c.d+e", "0123456789abcdef"] {
-            validate_container_id(ok).unwrap();
-        }
-        for bad in ["", ".", "..", "a/b", "a b", "ä"] {
-            assert!(validate_container_id(bad).is_err(), "{bad}");
         }
     }
 }

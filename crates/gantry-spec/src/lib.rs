@@ -24,7 +24,8 @@ pub use parse::parse;
 pub use problem::Problem;
 pub use runc_json::{to_runc_json, write_runc_json};
 pub use validate::{
-    parse_cgroups_path, validate, validate_fields, CgroupsPath, NamespaceMode, Namespaces,
+    namespace_json_name, parse_cgroups_path, validate, validate_fields, CgroupsPath, NamespaceMode,
+    Namespaces,
 };
 
 /// Parses and validates config.json bytes without touching the file system (the rootfs is not

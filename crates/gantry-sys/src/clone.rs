@@ -1,9 +1,10 @@
-//! `clone3(2)`: create the container's init with all its new namespaces in one call.
+//! The one clone wrapper: `clone3(2)` (with `CLONE_INTO_CGROUP` where a cgroup v2 directory is given) with its
+//! fallbacks, for the container's init with all its new namespaces in one call and every other child Gantry forks.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// What a [`clone3`] call returned, in the process that sees it.
+/// What a [`fork`] call returned, in the process that sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cloned {
     /// In the parent: the child's PID (in the parent's PID namespace).
@@ -31,49 +32,93 @@ struct CloneArgs {
 /// `CLONE_INTO_CGROUP` (Linux 5.7): the child starts in the cgroup v2 directory given by `clone_args.cgroup`.
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
-/// Forks the calling process with `clone3(2)`, giving the child the new namespaces in `flags` (`CLONE_NEW*`).
-/// The child gets `SIGCHLD` as its exit signal, so the parent can `waitpid` it like any child.
+/// Forks the calling process into a child with the new namespaces in `flags` (`CLONE_NEW*`), born in the cgroup v2
+/// directory `cgroup` (opened `O_PATH | O_DIRECTORY` or read-only) when one is given. The one clone of the
+/// workspace: every process Gantry forks (container init, exec process, staged-mode grandchild, image unpacker,
+/// helpers) comes from here or from [`clone_unchecked`], which shares its fallbacks.
 ///
-/// # Safety
-/// The caller must be single-threaded (no other thread may be alive: the child would inherit locks held by
-/// threads that do not exist in it), and the child must only run code that is safe after `fork` in a
-/// single-threaded process, ending in `execve` or `_exit`. A multi-threaded caller may use it only when the
-/// child runs nothing but async-signal-safe system calls on memory prepared before the call, then `_exit`.
-pub unsafe fn clone3(flags: u64) -> io::Result<Cloned> {
-    // SAFETY: the caller upholds this function's contract, which is `raw_clone3`'s.
-    unsafe { raw_clone3(flags, None) }
+/// Refuses (`ResourceBusy`) unless the calling process has exactly one thread ([`SingleThreaded::check`]), which
+/// is what makes running Rust code in the child sound (no lock can be held by a thread that does not exist in
+/// it). The child must end in `execve` or [`exit_immediately`].
+///
+/// Returns what the calling process is (parent with the child's PID, or child) and whether the child was born in
+/// `cgroup`; when it was not (no `cgroup`, a kernel without `CLONE_INTO_CGROUP`, or no `clone3` at all) the caller
+/// must move the child itself. See [`clone_unchecked`] for the fallbacks.
+pub fn fork(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(Cloned, bool)> {
+    SingleThreaded::check()?.fork(flags, cgroup)
 }
 
-/// [`clone3`], with the child born in the cgroup v2 directory `cgroup` (opened `O_PATH | O_DIRECTORY` or read-only)
-/// through `CLONE_INTO_CGROUP`, so there is no moment at which it runs outside it. `None` is a plain [`clone3`].
+/// Proof that the calling process has exactly one thread, taken once and kept for a later [`SingleThreaded::fork`]
+/// (for a process that cannot read `/proc/self/task` at that point, e.g. after joining another mount namespace).
+/// Not `Send`: it stays in the process and thread that checked; its holder promises to start no thread while it
+/// holds it (Gantry's runtime and the processes it forks never start one).
+#[derive(Debug)]
+pub struct SingleThreaded {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl SingleThreaded {
+    /// Checks that the calling process has exactly one thread (the entries of `/proc/self/task`); refuses with
+    /// `ResourceBusy` otherwise.
+    pub fn check() -> io::Result<SingleThreaded> {
+        require_single_threaded(io::ErrorKind::ResourceBusy, |threads| {
+            format!("refusing to fork with {threads} threads alive")
+        })?;
+        Ok(SingleThreaded {
+            _not_send: std::marker::PhantomData,
+        })
+    }
+
+    /// [`fork`] under this proof.
+    pub fn fork(&self, flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(Cloned, bool)> {
+        // SAFETY: the process is single-threaded (checked when `self` was made, and its holder starts no thread;
+        // `self` cannot leave this thread), and the caller's child ends in execve or `_exit` per `fork`'s contract.
+        unsafe { clone_unchecked(flags, cgroup) }
+    }
+}
+
+/// [`fork`] without the single-thread check, for a multi-threaded caller whose child runs nothing but
+/// async-signal-safe system calls on memory prepared before the call, then `_exit`.
 ///
-/// Returns whether the child was placed: on kernels without `CLONE_INTO_CGROUP` (before 5.7, `EINVAL`/`E2BIG`) it
-/// clones without it and returns `false`, and the caller must move the child itself. Other errors (the cgroup is
-/// gone, or has controllers enabled for its children: `EBUSY`) are returned.
+/// Tries `clone3(2)` (with `CLONE_INTO_CGROUP` when `cgroup` is given); on `EINVAL`/`E2BIG` for the cgroup flag
+/// (kernels before 5.7) it clones without it; when `clone3` itself is missing (`ENOSYS`: kernels before 5.3, and
+/// seccomp sandboxes that hide it) it falls back to a plain fork-like `clone(2)` (no `CLONE_VM`), which cannot
+/// place the child in a cgroup. `clone(2)` cannot express `CLONE_NEWTIME` or flags above 32 bits: those fail with
+/// `Unsupported`. Other errors (the cgroup is gone or has controllers enabled for its children: `EBUSY`) are
+/// returned.
 ///
 /// # Safety
-/// As for [`clone3`].
-pub unsafe fn clone3_into_cgroup(
+/// The caller must be single-threaded, or its child must only run async-signal-safe system calls on memory
+/// prepared before the call and then `_exit` (the child inherits no thread but every lock other threads held).
+pub unsafe fn clone_unchecked(
     flags: u64,
     cgroup: Option<BorrowedFd<'_>>,
 ) -> io::Result<(Cloned, bool)> {
-    let Some(fd) = cgroup else {
+    let enosys = |e: &io::Error| e.raw_os_error() == Some(libc::ENOSYS);
+    if let Some(fd) = cgroup {
         // SAFETY: the caller upholds this function's contract, which is `raw_clone3`'s.
-        return unsafe { raw_clone3(flags, None) }.map(|c| (c, false));
-    };
-    // SAFETY: as above.
-    match unsafe { raw_clone3(flags, Some(fd)) } {
-        Ok(c) => Ok((c, true)),
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::E2BIG)) => {
-            // SAFETY: as above.
-            unsafe { raw_clone3(flags, None) }.map(|c| (c, false))
+        let first = unsafe { raw_clone3(flags, Some(fd)) };
+        match first {
+            Ok(c) => return Ok((c, true)),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::E2BIG)) => {}
+            Err(e) if enosys(&e) => {
+                // SAFETY: as above (`raw_clone` has the same contract).
+                return unsafe { raw_clone(flags) }.map(|c| (c, false));
+            }
+            Err(e) => return Err(e),
         }
-        Err(e) => Err(e),
+    }
+    // SAFETY: as above.
+    let plain = unsafe { raw_clone3(flags, None) };
+    match plain {
+        // SAFETY: as above (`raw_clone` has the same contract).
+        Err(e) if enosys(&e) => unsafe { raw_clone(flags) }.map(|c| (c, false)),
+        other => other.map(|c| (c, false)),
     }
 }
 
 /// # Safety
-/// As for [`clone3`].
+/// As for [`clone_unchecked`].
 unsafe fn raw_clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<Cloned> {
     let mut args = CloneArgs {
         flags,
@@ -94,6 +139,44 @@ unsafe fn raw_clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<C
             std::mem::size_of::<CloneArgs>(),
         )
     };
+    cloned(ret)
+}
+
+/// The low byte of `clone(2)`'s flags is the exit signal, so `CLONE_NEWTIME` (0x80) cannot be passed there.
+const LEGACY_UNEXPRESSIBLE: u64 = 0xff | !0xffff_ffff;
+
+/// Plain `clone(2)` as fork does it (no `CLONE_VM`, stack 0: the child runs on a copy-on-write copy of the caller's
+/// stack), with `SIGCHLD` as exit signal.
+///
+/// # Safety
+/// As for [`clone_unchecked`].
+unsafe fn raw_clone(flags: u64) -> io::Result<Cloned> {
+    if flags & LEGACY_UNEXPRESSIBLE != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "clone3 is unavailable (ENOSYS: kernel before 5.3, or a seccomp filter hides it) and clone(2) \
+                 cannot take the flags {flags:#x} (CLONE_NEWTIME needs clone3 or unshare)"
+            ),
+        ));
+    }
+    // SAFETY: without CLONE_VM and with a null stack the kernel duplicates the address space as fork does, so the
+    // child continues on its own copy of this stack; the parent/child TID and TLS pointers are unused (0) as no
+    // flag asks for them; the caller guarantees the single-thread contract.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD as u64) as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    cloned(ret)
+}
+
+fn cloned(ret: libc::c_long) -> io::Result<Cloned> {
     match ret {
         -1 => Err(io::Error::last_os_error()),
         0 => Ok(Cloned::Child),
@@ -105,20 +188,6 @@ unsafe fn raw_clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<C
 pub fn exit_immediately(code: i32) -> ! {
     // SAFETY: `_exit` has no preconditions; it never returns.
     unsafe { libc::_exit(code) }
-}
-
-/// Forks a child in new namespaces (`CLONE_NEW*` in `flags`) for a short confined job (the
-/// image unpacker), for crates that may not use `unsafe`. Refuses (`EBUSY`) unless the calling
-/// process has exactly one thread, which is what makes running Rust code in the child sound.
-/// The child must end with [`exit_immediately`].
-pub fn fork_single_threaded(flags: u64) -> io::Result<Cloned> {
-    require_single_threaded(io::ErrorKind::ResourceBusy, |threads| {
-        format!("refusing to fork with {threads} threads alive")
-    })?;
-    // SAFETY: the process is single-threaded (checked just above: no thread can start between
-    // the check and the clone, as this thread is the only one), and the caller's child ends in
-    // `_exit` per this function's contract.
-    unsafe { clone3(flags) }
 }
 
 /// How many threads the calling process has (the entries of `/proc/self/task`).
@@ -144,7 +213,7 @@ mod tests {
     use super::*;
     use std::os::fd::AsFd;
 
-    /// The child of `clone3_into_cgroup` is in the cgroup from its first instruction (root, a cgroup2 mount needed:
+    /// The child of `clone_unchecked` given a cgroup is in the cgroup from its first instruction (root, a cgroup2 mount needed:
     /// `/sys/fs/cgroup/unified` on hybrid hosts, `/sys/fs/cgroup` on pure v2 ones).
     #[test]
     fn child_is_born_in_the_cgroup() {
@@ -164,7 +233,7 @@ mod tests {
         let fd = std::fs::File::open(&dir).unwrap();
         // SAFETY: the child only calls pause(2) and _exit(2), both async-signal-safe, so the test harness's other
         // threads do not matter.
-        let cloned = unsafe { clone3_into_cgroup(0, Some(fd.as_fd())) };
+        let cloned = unsafe { clone_unchecked(0, Some(fd.as_fd())) };
         let pid = match cloned {
             Ok((Cloned::Child, _)) => loop {
                 // SAFETY: pause has no preconditions.

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use crate::clone::{clone3, exit_immediately, require_single_threaded, Cloned};
+use crate::clone::{clone_unchecked, exit_immediately, require_single_threaded, Cloned};
 
 /// Runs `f` in a forked child process and returns its result (the error text travels back through a pipe).
 ///
@@ -25,7 +25,7 @@ pub fn run_in_child(
     })?;
     let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     // SAFETY: the process is single-threaded (checked above), so the child may run any code; it ends in _exit.
-    let pid = match unsafe { clone3(0) }? {
+    let pid = match unsafe { clone_unchecked(0, None) }?.0 {
         Cloned::Child => {
             drop(rd);
             let code = match f() {

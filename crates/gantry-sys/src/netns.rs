@@ -11,7 +11,7 @@ const STEP_LOOPBACK: u32 = 2;
 /// Creates a new network namespace and bind-mounts it onto `target` (an existing empty regular file), with the
 /// loopback interface brought up.
 ///
-/// The namespace is made by a child forked with `clone3(CLONE_NEWNET)`; the calling process (and every thread of
+/// The namespace is made by a child forked with `CLONE_NEWNET` ([`crate::clone::clone_unchecked`]); the calling process (and every thread of
 /// it) stays in its own namespace. The child only makes raw system calls on memory prepared before the fork and
 /// then exits, so this is safe to call from a multi-threaded process. The child's mount of `target` is made in
 /// the caller's mount namespace, so the caller sees it.
@@ -24,8 +24,8 @@ pub fn create_bound_netns(target: &CStr) -> io::Result<()> {
     let lo = loopback_ifreq();
     let write_fd = std::os::fd::AsRawFd::as_raw_fd(&write_end);
     // SAFETY: the child runs only raw system calls on memory prepared before the fork (no allocation, no
-    // locks) and ends in `_exit`, which is what `clone3` asks of a child forked from a multi-threaded process.
-    let cloned = unsafe { crate::clone::clone3(libc::CLONE_NEWNET as u64) }?;
+    // locks) and ends in `_exit`, which is what `clone_unchecked` asks of a child forked from a multi-threaded process.
+    let (cloned, _) = unsafe { crate::clone::clone_unchecked(libc::CLONE_NEWNET as u64, None) }?;
     let crate::clone::Cloned::Parent(child) = cloned else {
         // In the child: raw system calls only (no allocation, no locks), then `_exit`.
         let failure = child_bind_and_lo_up(source, target, lo);

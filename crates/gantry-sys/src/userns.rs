@@ -15,7 +15,7 @@ pub fn with_maps(uid_map: &str, gid_map: &str) -> io::Result<OwnedFd> {
     let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     // SAFETY: the caller guarantees the process is single-threaded; the child below only calls read(2) and
     // _exit(2), which are safe after fork.
-    let cloned = unsafe { crate::clone::clone3(libc::CLONE_NEWUSER as u64)? };
+    let (cloned, _) = unsafe { crate::clone::clone_unchecked(libc::CLONE_NEWUSER as u64, None)? };
     let pid = match cloned {
         crate::clone::Cloned::Child => {
             drop(wr);

@@ -12,7 +12,7 @@ use rustix::thread::LinkNameSpaceType;
 
 use super::fail::{invalid, Context, StepResult};
 use super::init;
-use super::sync::{Channel, Msg};
+use super::sync::{Channel, ToParent};
 use gantry_sys::exec::CStringArray;
 use gantry_sys::signal::SigSet;
 
@@ -59,10 +59,7 @@ fn setup(cfg: &ExecConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .ctx(|| "make the exec process non-dumpable".into())?;
     let extras = super::extras::open_early(process)?;
-    match chan.recv().ctx(|| "wait for the runtime".into())? {
-        Some(Msg::Go(_)) => {}
-        other => return Err(invalid(format!("sync: expected Go, got {other:?}"))),
-    }
+    init::wait_for_go(chan)?;
     for (fd, kind) in cfg.namespaces {
         rustix::thread::move_into_link_name_space(fd.as_fd(), Some(*kind))
             .ctx(|| format!("join the container's {kind:?} namespace"))?;
@@ -91,7 +88,7 @@ fn setup(cfg: &ExecConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     init::confine(process, cfg.seccomp, cfg.caps, cfg.in_user_ns, chan)?;
     rustix::process::set_parent_process_death_signal(None)
         .ctx(|| "clear parent-death signal".into())?;
-    chan.send(&Msg::Ready).ctx(|| "sync".into())?;
+    chan.send(&ToParent::Ready).ctx(|| "sync".into())?;
     gantry_sys::signal::set_default(libc::SIGPIPE);
     let _ = gantry_sys::signal::set_mask(&cfg.sigmask);
     let err = gantry_sys::exec::execve(&exe, cfg.argv, cfg.envp);

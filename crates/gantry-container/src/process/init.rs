@@ -1,6 +1,6 @@
 //! The container's init, in the cloned child: every setup step in order, then the start gate, then `execve`.
 //! Runs single-threaded in a fresh copy of the runtime; any failure is sent to the parent as
-//! [`Msg::Failed`](super::sync::Msg) and the child exits.
+//! [`ToParent::Failed`] and the child exits.
 
 use std::convert::Infallible;
 use std::ffi::CString;
@@ -11,14 +11,12 @@ use oci_spec::runtime::{PosixRlimitType, Process, Spec};
 use rustix::fs::{self as rfs, Mode, OFlags};
 
 use super::fail::{invalid, Context, StepError, StepResult};
-use super::sync::{Channel, Msg};
+use super::sync::{Channel, ToChild, ToParent, Wire};
 use crate::namespaces::Plan;
 use crate::rootfs::{self, pivot, resolve, RootfsCtx};
+use crate::state::{SpecState, Status};
 use gantry_sys::exec::CStringArray;
 use gantry_sys::signal::SigSet;
-
-/// What the init writes into the start gate when it fails after `start` opened it.
-pub const START_FAILED: &[u8] = b"F";
 
 /// Everything the init needs, prepared by the parent before cloning (the child only reads it).
 pub struct InitConfig<'a> {
@@ -75,7 +73,7 @@ pub fn run(cfg: &InitConfig<'_>, chan: Channel) -> ! {
 
 /// Reports a failed setup step to the runtime and exits the child with status 1.
 pub(crate) fn fail(chan: &Channel, err: StepError) -> ! {
-    let _ = chan.send(&Msg::Failed {
+    let _ = chan.send(&ToParent::Failed {
         errno: err.source.raw_os_error().unwrap_or(libc::EINVAL),
         context: if err.source.raw_os_error().is_none() {
             format!("{}: {}", err.context, err.source)
@@ -102,10 +100,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         gantry_sys::fd::close(*fd);
     }
     let extras = super::extras::open_early(process)?;
-    let host_pid = match chan.recv().ctx(|| "wait for the runtime".into())? {
-        Some(Msg::Go(pid)) => pid,
-        other => return Err(invalid(format!("sync: expected Go, got {other:?}"))),
-    };
+    let host_pid = wait_for_go(chan)?;
     let host_pid = if cfg.plan.staged {
         let pid = super::staged::enter(cfg.plan, chan, host_pid)?;
         if cfg.plan.fork_again {
@@ -168,13 +163,12 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         None
     };
     if cfg.runtime_hooks {
-        chan.send(&Msg::RunHooks).ctx(|| "sync".into())?;
-        chan.expect(&Msg::HooksDone)
+        chan.ask(&ToParent::RunHooks)
             .ctx(|| "sync: wait for createRuntime hooks".into())?;
     }
     let hooks = spec.hooks().as_ref();
     if let Some(h) = hooks.and_then(|h| h.create_container().as_ref()) {
-        let state = hook_state(cfg, host_pid, "creating");
+        let state = hook_state(cfg, host_pid, Status::Creating);
         crate::hooks::run_all("createContainer", h, &state).map_err(|e| invalid(e.to_string()))?;
     }
     match root {
@@ -216,16 +210,16 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         .then_some(rustix::process::Signal::KILL);
     rustix::process::set_parent_process_death_signal(pdeathsig)
         .ctx(|| "set the parent-death signal for exec".into())?;
-    chan.send(&Msg::Ready).ctx(|| "sync".into())?;
+    chan.send(&ToParent::Ready).ctx(|| "sync".into())?;
     if !wait_at_gate(cfg.exec_fifo, chan) {
         gantry_sys::clone::exit_immediately(1);
     }
     if let Some(h) = hooks.and_then(|h| h.start_container().as_ref()) {
-        let state = hook_state(cfg, host_pid, "created");
+        let state = hook_state(cfg, host_pid, Status::Created);
         if let Err(e) = crate::hooks::run_all("startContainer", h, &state) {
             eprintln!("gantry-runtime: {e}");
             // Tell `start`, which waits for our end of the gate to close.
-            let _ = rustix::io::write(cfg.exec_fifo, START_FAILED);
+            let _ = rustix::io::write(cfg.exec_fifo, crate::gate::START_FAILED);
             gantry_sys::clone::exit_immediately(1);
         }
     }
@@ -237,7 +231,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
 }
 
 /// The start gate: waits until `start` writes one byte into `fifo`; false if it will never come. Until the runtime
-/// has recorded the container ([`Msg::Recorded`]) nothing else could find and remove this process, so the
+/// has recorded the container ([`ToChild::Recorded`]) nothing else could find and remove this process, so the
 /// runtime's death (its end of `chan` hung up without that message) ends the wait. The message itself does not
 /// wake us (only the hang-up does), so the usual path costs no extra wake-up.
 fn wait_at_gate(fifo: &OwnedFd, chan: &Channel) -> bool {
@@ -273,13 +267,13 @@ fn wait_at_gate(fifo: &OwnedFd, chan: &Channel) -> bool {
     }
 }
 
-/// Whether the runtime, which hung up, sent [`Msg::Recorded`] first. (read(2) cannot block once the peer is
+/// Whether the runtime, which hung up, sent [`ToChild::Recorded`] first. (read(2) cannot block once the peer is
 /// gone: it returns what is queued, or EOF.)
 fn recorded(chan: &Channel) -> bool {
     let mut buf = [0u8; 16];
     loop {
         match rustix::io::read(chan, &mut buf) {
-            Ok(n) => return n > 0 && matches!(Msg::decode(&buf[..n]), Ok(Msg::Recorded)),
+            Ok(n) => return n > 0 && matches!(ToChild::decode(&buf[..n]), Ok(ToChild::Recorded)),
             Err(rustix::io::Errno::INTR) => {}
             Err(_) => return false,
         }
@@ -347,25 +341,29 @@ fn load_seccomp(seccomp: Option<&gantry_security::seccomp::Program>, chan: &Chan
         .map_err(|e| invalid(format!("linux.seccomp: {e}")))?;
     if let Some(fd) = fd {
         use std::os::fd::AsRawFd;
-        chan.send(&Msg::NotifyFd(fd.as_raw_fd()))
-            .ctx(|| "sync".into())?;
-        chan.expect(&Msg::HooksDone)
+        chan.ask(&ToParent::NotifyFd(fd.as_raw_fd()))
             .ctx(|| "sync: wait for the seccomp listener".into())?;
     }
     Ok(())
 }
 
-fn hook_state(cfg: &InitConfig<'_>, pid: i32, status: &str) -> Vec<u8> {
-    let annotations = cfg.spec.annotations().clone().unwrap_or_default();
-    let v = serde_json::json!({
-        "ociVersion": cfg.spec.version(),
-        "id": cfg.id,
-        "status": status,
-        "pid": pid,
-        "bundle": cfg.bundle,
-        "annotations": annotations,
-    });
-    serde_json::to_vec(&v).unwrap_or_default()
+/// Waits for the runtime's `Go` (the first message of the protocol) and returns the PID it carries.
+pub(crate) fn wait_for_go(chan: &Channel) -> StepResult<i32> {
+    match chan.recv().ctx(|| "wait for the runtime".into())? {
+        Some(ToChild::Go(pid)) => Ok(pid),
+        other => Err(invalid(format!("sync: expected Go, got {other:?}"))),
+    }
+}
+
+fn hook_state(cfg: &InitConfig<'_>, pid: i32, status: Status) -> Vec<u8> {
+    let annotations: std::collections::BTreeMap<String, String> = cfg
+        .spec
+        .annotations()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    SpecState::during_create(cfg.id, status, pid, cfg.bundle, &annotations).to_json()
 }
 
 /// Joins the namespaces given by path (user first); with `unshare`, also unshares `plan.child_unshare`.

@@ -1,12 +1,12 @@
 //! The process model: how `create` turns into a container init waiting at its start gate.
 //!
 //! ```text
-//!  runtime (create / run)                                 container init (clone3 child)
+//!  runtime (create / run)                                 container init (forked child)
 //!  ──────────────────────                                 ─────────────────────────────
 //!  validate spec, plan namespaces, make cgroup,
 //!  mkfifo exec.fifo (opened O_RDWR), socketpair,
 //!  [setns pid/time by path for children]
-//!  clone3(CLONE_NEW* of the plan) ─────────────────────▶  pdeathsig=KILL, dumpable=0
+//!  fork(CLONE_NEW* of the plan) ──────────────────────▶  pdeathsig=KILL, dumpable=0
 //!  [restore own pid/time-for-children]                     wait for Go
 //!  write uid_map/gid_map (new user ns)
 //!  cgroup.procs ← pid
@@ -15,16 +15,24 @@
 //!                                                          mounts, devices, /dev links
 //!  ◀──────────────────────────────────────── RunHooks ──   (only if prestart/createRuntime hooks exist)
 //!  run prestart + createRuntime hooks
-//!  ── HooksDone ────────────────────────────────────────▶  createContainer hooks
+//!  ── HooksRan ─────────────────────────────────────────▶  createContainer hooks
 //!                                                          pivot_root, console, masked/readonly paths,
 //!                                                          sysctl, readonly root, cwd, exec lookup,
 //!                                                          user/groups, noNewPrivileges, fds CLOEXEC
 //!  ◀─────────────────────────────────────────── Ready ──   block: read(exec.fifo)
-//!  write state.json, --pid-file, exit                          ⋮
+//!  write state.json, --pid-file
+//!  ── Recorded ─────────────────────────────────────────▶   (read only if the runtime hangs up early)
+//!  exit                                                        ⋮
 //!  ⋮                                                           ⋮
 //!  `start`: write 1 byte to exec.fifo, unlink it ──────▶   startContainer hooks, execve(process.args)
 //!           run poststart hooks
 //! ```
+//! `fork` is [`gantry_sys::clone::fork`]: `clone3` (born in the cgroup with `CLONE_INTO_CGROUP` on a pure v2
+//! host), falling back to `clone` where `clone3` is missing, and refused unless the runtime is single-threaded.
+//! Messages are [`sync::ToChild`] and [`sync::ToParent`]; each request of the child has one reply
+//! ([`sync::ToParent::reply`]), and the runtime's side is one driver for create and exec ([`driver`]), which
+//! expects exactly the requests the plan implies, in this order, and fails naming both messages otherwise.
+//! When the init has a seccomp listener it sends `NotifyFd` after the hooks (answered `ListenerTook`).
 //! Any step that fails in the child is sent as `Failed { errno, context }` instead of the next message, and the
 //! child exits; the runtime then kills and reaps it, removes the cgroup and the state directory, and reports the
 //! error with its errno and context. If the runtime dies mid-setup, the child dies with it (parent-death signal).
@@ -34,23 +42,24 @@
 //! `exec` uses the same socket protocol with a shorter sequence (see [`exec_init`] and `verbs::exec`):
 //!
 //! ```text
-//!  runtime (exec)                                         exec process (clone3 child, no CLONE_NEW*)
+//!  runtime (exec)                                         exec process (forked child, no CLONE_NEW*)
 //!  open /proc/<init>/ns/* that differ from ours,
 //!  build process (stored config.json + flags), seccomp,
 //!  block signals, setns pid/time (apply to children)
-//!  clone3(0) ─────────────────────────────────────────▶   pdeathsig=KILL, dumpable=0, wait for Go
+//!  fork(0) ───────────────────────────────────────────▶   pdeathsig=KILL, dumpable=0, wait for Go
 //!  cgroup.procs ← pid (+ --cgroup sub-cgroups)
 //!  ── Go ───────────────────────────────────────────────▶  setns user, then mnt/net/ipc/uts/cgroup
 //!                                                          rlimits, pty → --console-socket, cwd (in root,
 //!                                                          no magic links), exec lookup, seccomp/caps/
 //!                                                          user/noNewPrivileges as init, fds CLOEXEC
-//!  ◀─────────────────────────────────────────── Ready ──   execve(process.args)
+//!  ◀─────────────────────────────────────────── Ready ──   execve(process.args) (no reply)
 //!  --pid-file; --detach: exit 0, else wait forwarding
 //!  signals (sigwaitinfo) and exit with its status
 //! ```
 
 pub mod affinity;
 pub mod console;
+pub mod driver;
 pub mod exec_init;
 pub mod extras;
 pub mod fail;

@@ -4,8 +4,9 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::fs::{self as rfs, Mode, OFlags};
 
+use super::driver::{self, Sequence};
 use super::init::{self, InitConfig};
-use super::sync::{Channel, Msg};
+use super::sync::{Channel, ToParent};
 use crate::error::{Error, Result};
 use crate::namespaces::{Join, Plan};
 
@@ -32,14 +33,10 @@ pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> 
     let (parent, child) = Channel::pair().map_err(|e| Error::sys("create sync socket", e))?;
     let restore = enter_for_children(plan, cfg.spec)?;
     let target = clone_target(cfg.cgroup.and_then(|(_, cg)| cg.clone_into_dir()))?;
-    // SAFETY: the runtime is single-threaded (no thread is ever spawned before this point: no async runtime, no
-    // thread pools), and the child only runs `init::run`, which ends in execve or _exit.
-    let cloned = unsafe {
-        gantry_sys::clone::clone3_into_cgroup(
-            plan.clone_flags as u64,
-            target.as_ref().map(|f| f.as_fd()),
-        )
-    };
+    // The runtime is single-threaded (checked by `fork`), and the child only runs `init::run`, which ends in execve
+    // or _exit.
+    let cloned =
+        gantry_sys::clone::fork(plan.clone_flags as u64, target.as_ref().map(|f| f.as_fd()));
     let (pid, placed) = match cloned {
         Ok((gantry_sys::clone::Cloned::Child, _)) => {
             drop(parent);
@@ -74,8 +71,7 @@ fn drive(
     placed: bool,
     hooks: &mut dyn ParentHooks,
 ) -> Result<()> {
-    let first = *init_pid;
-    let pid = first;
+    let pid = *init_pid;
     if plan.new_user && !plan.staged {
         write_id_maps(cfg, pid)?;
     }
@@ -83,69 +79,53 @@ fn drive(
         cg.enter(pid, cfg.id)?;
     }
     crate::net::devices::move_into(cfg.spec, plan, pid)?;
-    chan.send(&Msg::Go(pid))
-        .map_err(|e| Error::sys("sync with init", e))?;
-    loop {
-        match chan.recv() {
-            Ok(Some(Msg::MapsNeeded(_))) if plan.staged => {
-                write_id_maps(cfg, first)?;
-                chan.send(&Msg::HooksDone)
-                    .map_err(|e| Error::sys("sync with init", e))?;
-            }
-            Ok(Some(Msg::Init(grandchild))) if plan.fork_again => {
-                // The intermediate child exits right after the fork: reap it; the grandchild is the init.
-                let _ = rustix::process::waitpid(
-                    rustix::process::Pid::from_raw(first),
-                    rustix::process::WaitOptions::empty(),
-                );
-                *init_pid = grandchild;
-                chan.send(&Msg::Go(grandchild))
-                    .map_err(|e| Error::sys("sync with init", e))?;
-            }
-            Ok(Some(Msg::RunHooks)) => {
-                hooks.runtime_hooks(*init_pid)?;
-                chan.send(&Msg::HooksDone)
-                    .map_err(|e| Error::sys("sync with init", e))?;
-            }
-            Ok(Some(Msg::NotifyFd(fd))) => {
-                hooks.seccomp_listener(*init_pid, fd)?;
-                chan.send(&Msg::HooksDone)
-                    .map_err(|e| Error::sys("sync with init", e))?;
-            }
-            Ok(Some(Msg::Ready)) => {
-                hooks.ready(*init_pid)?;
-                return chan
-                    .send(&Msg::Recorded)
-                    .map_err(|e| Error::sys("sync with init", e));
-            }
-            Ok(Some(Msg::Failed { errno, context })) => {
-                return Err(Error::Init {
-                    context,
-                    source: std::io::Error::from_raw_os_error(errno),
-                })
-            }
-            Ok(Some(other)) => {
-                return Err(Error::InitDied(format!("unexpected message {other:?}")))
-            }
-            Ok(None) => return Err(Error::InitDied(describe_exit(*init_pid))),
-            Err(e) => return Err(Error::sys("sync with init", e)),
-        }
-    }
+    let seq = Sequence::create(
+        plan.staged && plan.child_new_user,
+        plan.fork_again,
+        cfg.runtime_hooks,
+        cfg.seccomp.is_some_and(|s| s.has_listener()),
+    );
+    let mut parent = CreateParent {
+        cfg,
+        first: pid,
+        init_pid,
+        hooks,
+    };
+    driver::drive(chan, pid, &seq, &mut parent)
 }
 
-fn describe_exit(pid: i32) -> String {
-    match rustix::process::waitpid(
-        rustix::process::Pid::from_raw(pid),
-        rustix::process::WaitOptions::NOHANG,
-    ) {
-        Ok(Some((_, st))) => {
-            if let Some(sig) = st.terminating_signal() {
-                format!("killed by signal {sig}")
-            } else {
-                format!("exit status {}", st.exit_status().unwrap_or(0))
+/// The runtime's answers to the container init's requests.
+struct CreateParent<'a, 'c> {
+    cfg: &'a InitConfig<'c>,
+    /// The cloned child (the intermediate one when the init forks again).
+    first: i32,
+    /// The init's host PID, updated when it forks again.
+    init_pid: &'a mut i32,
+    hooks: &'a mut dyn ParentHooks,
+}
+
+impl driver::Handler for CreateParent<'_, '_> {
+    fn pid(&self) -> i32 {
+        *self.init_pid
+    }
+
+    fn handle(&mut self, req: &ToParent) -> Result<()> {
+        match *req {
+            ToParent::MapsNeeded(_) => write_id_maps(self.cfg, self.first),
+            ToParent::Forked(grandchild) => {
+                // The intermediate child exits right after the fork: reap it; the grandchild is the init.
+                let _ = rustix::process::waitpid(
+                    rustix::process::Pid::from_raw(self.first),
+                    rustix::process::WaitOptions::empty(),
+                );
+                *self.init_pid = grandchild;
+                Ok(())
             }
+            ToParent::RunHooks => self.hooks.runtime_hooks(*self.init_pid),
+            ToParent::NotifyFd(fd) => self.hooks.seccomp_listener(*self.init_pid, fd),
+            ToParent::Ready => self.hooks.ready(*self.init_pid),
+            ToParent::Failed { .. } => Ok(()),
         }
-        _ => "no report".into(),
     }
 }
 
@@ -173,14 +153,11 @@ pub fn kill_and_reap(pid: i32) {
 
 fn write_id_maps(cfg: &InitConfig<'_>, pid: i32) -> Result<()> {
     let linux = cfg.spec.linux().as_ref();
-    let fmt = |m: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> String {
-        m.into_iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect()
+    let text = |m: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        crate::rootfs::idmap::map_text(m.map(Vec::as_slice).unwrap_or(&[]))
     };
-    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
-    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
+    let uid = text(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid = text(linux.and_then(|l| l.gid_mappings().as_ref()));
     if !rustix::process::geteuid().is_root() {
         write_proc(pid, "setgroups", "deny")?;
     }

@@ -6,21 +6,27 @@
 //!  init (child)                                   runtime (parent)
 //!  setns by path (user first), become root
 //!  unshare(user) ── MapsNeeded ────────────────▶  write uid_map/gid_map
-//!                ◀──────────────── HooksDone ──
+//!                ◀─────────────── MapsWritten ─
 //!  become root, unshare(the rest, cgroup)
-//!  [new pid ns: fork] ── Init(grandchild) ─────▶  reap the child; the grandchild is the init
-//!                ◀────────────── Go(grandchild) ─
+//!  [new pid ns: fork] ── Forked(grandchild) ───▶  reap the child; the grandchild is the init
+//!                ◀───────── Adopted(grandchild) ─
 //! ```
 //! The grandchild is the only second fork in the runtime; the runtime is a child subreaper while it may happen,
 //! so `run` can still wait for the container.
 
 use super::fail::{invalid, Context, StepResult};
-use super::sync::{Channel, Msg};
+use super::sync::{Channel, ToChild, ToParent};
 use crate::namespaces::{Kind, Plan};
 
 /// Enters the container's namespaces in staged mode; returns the init's host PID (the grandchild's when a PID
 /// namespace forced a fork).
 pub fn enter(plan: &Plan, chan: &Channel, host_pid: i32) -> StepResult<i32> {
+    // Checked before joining: a joined mount namespace may have another PID namespace's /proc.
+    let single = plan
+        .fork_again
+        .then(gantry_sys::clone::SingleThreaded::check)
+        .transpose()
+        .ctx(|| "check the init is single-threaded before forking it again".into())?;
     super::init::join_namespaces(plan, false)?;
     if plan.child_joins.iter().any(|j| j.kind == Kind::User) {
         become_root()?;
@@ -28,9 +34,7 @@ pub fn enter(plan: &Plan, chan: &Channel, host_pid: i32) -> StepResult<i32> {
     if plan.child_new_user {
         gantry_sys::namespace::unshare_namespaces(Kind::User.flag())
             .ctx(|| "unshare a user namespace".into())?;
-        chan.send(&Msg::MapsNeeded(host_pid))
-            .ctx(|| "sync".into())?;
-        chan.expect(&Msg::HooksDone)
+        chan.ask(&ToParent::MapsNeeded(host_pid))
             .ctx(|| "sync: wait for the id maps".into())?;
         become_root()?;
     }
@@ -38,22 +42,24 @@ pub fn enter(plan: &Plan, chan: &Channel, host_pid: i32) -> StepResult<i32> {
         gantry_sys::namespace::unshare_namespaces(plan.child_unshare)
             .ctx(|| "unshare the container's namespaces".into())?;
     }
-    if !plan.fork_again {
+    let Some(single) = single else {
         return Ok(host_pid);
-    }
-    // SAFETY: the init is single-threaded (a clone of the single-threaded runtime); the grandchild continues the
-    // init's setup, which ends in execve or _exit, and this process exits at once.
-    match unsafe { gantry_sys::clone::clone3(0) }
+    };
+    // The init is single-threaded (checked above; it starts no thread); the grandchild continues the init's setup,
+    // which ends in execve or _exit, and this process exits at once.
+    match single
+        .fork(0, None)
         .ctx(|| "fork into the new PID namespace".into())?
+        .0
     {
         gantry_sys::clone::Cloned::Parent(pid) => {
-            let _ = chan.send(&Msg::Init(pid));
+            let _ = chan.send(&ToParent::Forked(pid));
             gantry_sys::clone::exit_immediately(0)
         }
         gantry_sys::clone::Cloned::Child => {
             match chan.recv().ctx(|| "wait for the runtime".into())? {
-                Some(Msg::Go(pid)) => Ok(pid),
-                other => Err(invalid(format!("sync: expected Go, got {other:?}"))),
+                Some(ToChild::Adopted(pid)) => Ok(pid),
+                other => Err(invalid(format!("sync: expected Adopted, got {other:?}"))),
             }
         }
     }

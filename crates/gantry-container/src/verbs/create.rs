@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::namespaces;
 use crate::process::init::InitConfig;
 use crate::process::spawn::{self, ParentHooks};
-use crate::state::{ContainerDir, LaterHooks, State, StateRoot};
+use crate::state::{ContainerDir, LaterHooks, SpecState, State, StateRoot, Status};
 use gantry_sys::exec::CStringArray;
 use gantry_sys::signal::SigSet;
 
@@ -39,14 +39,23 @@ pub struct CreateOptions {
     pub systemd_cgroup: bool,
 }
 
-/// A container that reached the start gate.
+/// A container that reached the start gate. Dropping it releases the state directory's lock; the container stays
+/// created (`start` opens its gate later), unless [`Created::open_gate`] started it.
 pub struct Created {
     /// Its state directory (locked).
-    pub dir: ContainerDir,
+    pub(crate) dir: ContainerDir,
     /// Its recorded state.
     pub state: State,
-    /// The start gate, open read-write (`run` starts through it).
-    pub exec_fifo: OwnedFd,
+    /// The start gate, open read-write.
+    pub(crate) exec_fifo: OwnedFd,
+}
+
+impl Created {
+    /// Starts the container in this process (as `run` does): opens its start gate. The poststart hooks are the
+    /// caller's to run (`state.hooks.poststart`).
+    pub fn open_gate(&self) -> Result<()> {
+        crate::gate::open(&self.dir, &self.exec_fifo)
+    }
 }
 
 /// Creates the container; `sigmask` is the mask the init restores before exec (callers that block signals pass
@@ -135,20 +144,25 @@ impl Record<'_> {
     }
 }
 
+impl RuntimeHooks<'_> {
+    /// The state given to the create-time hooks and the seccomp listener.
+    fn creating(&self, pid: i32) -> SpecState<'_> {
+        SpecState::during_create(
+            self.id,
+            Status::Creating,
+            pid,
+            self.bundle,
+            &self.record.state.annotations,
+        )
+    }
+}
+
 impl ParentHooks for RuntimeHooks<'_> {
     fn runtime_hooks(&mut self, pid: i32) -> Result<()> {
         let Some(h) = self.spec.hooks() else {
             return Ok(());
         };
-        let state = serde_json::to_vec(&serde_json::json!({
-            "ociVersion": self.spec.version(),
-            "id": self.id,
-            "status": "creating",
-            "pid": pid,
-            "bundle": self.bundle,
-            "annotations": self.spec.annotations().clone().unwrap_or_default(),
-        }))
-        .unwrap_or_default();
+        let state = self.creating(pid).to_json();
         #[allow(deprecated)]
         if let Some(pre) = h.prestart() {
             crate::hooks::run_all("prestart", pre, &state)?;
@@ -177,13 +191,7 @@ impl ParentHooks for RuntimeHooks<'_> {
         let pidfd = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty())
             .map_err(|e| Error::sys("open a pidfd for the container init", e))?;
         let notify = seccomp::fetch_notify_fd(&pidfd, fd)?;
-        let mut state = oci_spec::runtime::State::default();
-        state.set_version(self.spec.version().clone());
-        state.set_id(self.id.to_owned());
-        state.set_status(oci_spec::runtime::ContainerState::Creating);
-        state.set_pid(Some(pid));
-        state.set_bundle(self.bundle.to_path_buf());
-        state.set_annotations(self.spec.annotations().clone());
+        let state = self.creating(pid).to_oci();
         let metadata = sc.and_then(|s| s.listener_metadata().as_deref());
         let json = seccomp::process_state_json(&state, pid, metadata)?;
         use std::os::fd::AsFd;
@@ -196,6 +204,9 @@ impl ParentHooks for RuntimeHooks<'_> {
     }
 }
 
+/// create's three steps: [`prepare`] (checks, plan, provisional record, cgroup, everything the init reads), then
+/// [`spawn_init`] (clone and drive the init to its start gate; it records the container when the init is ready),
+/// then [`finish`] (limits of a systemd scope, and the record's check).
 fn create_in(
     bundle: &Bundle,
     opts: &CreateOptions,
@@ -203,6 +214,41 @@ fn create_in(
     cgroup_slot: &mut Option<gantry_cgroups::Cgroup>,
     sigmask: SigSet,
 ) -> Result<(State, OwnedFd)> {
+    let (prep, state) = prepare(bundle, opts, dir, cgroup_slot)?;
+    let cg = cgroup_slot.as_ref().expect("prepare made the cgroup");
+    let (pid, record) = spawn_init(&prep, state, bundle, opts, dir, cg, sigmask)?;
+    let state = finish(&prep, &bundle.spec, cg, pid, record)?;
+    Ok((state, prep.exec_fifo))
+}
+
+/// What [`prepare`] made for the clone: everything the init's config borrows, and the provisional record.
+struct Prepared {
+    plan: namespaces::Plan,
+    layout: gantry_cgroups::Layout,
+    idmapped: crate::rootfs::idmap::Prepared,
+    caps: Option<gantry_security::caps::CapPlan>,
+    seccomp: Option<gantry_security::seccomp::Program>,
+    exec_fifo: OwnedFd,
+    console_socket: Option<OwnedFd>,
+    argv: CStringArray,
+    envp: CStringArray,
+    /// `LISTEN_FDS` passed through plus `--preserve-fds`.
+    preserve_fds: u32,
+    /// Whether there are prestart/createRuntime hooks.
+    runtime_hooks: bool,
+    /// The cgroup is a systemd scope: it exists, and takes limits, only once it holds the init.
+    systemd_scope: bool,
+}
+
+/// Checks what can be checked before anything is made, records the container provisionally, makes its cgroup
+/// (into `cgroup_slot`, which the caller's cleanup owns) and prepares what the init will read. Returns that and
+/// the record so far (`creating`, with `create`'s own PID).
+fn prepare(
+    bundle: &Bundle,
+    opts: &CreateOptions,
+    dir: &ContainerDir,
+    cgroup_slot: &mut Option<gantry_cgroups::Cgroup>,
+) -> Result<(Prepared, State)> {
     let spec = &bundle.spec;
     let process = spec.process().as_ref().ok_or_else(|| Error::Unsupported {
         field: "process".into(),
@@ -243,23 +289,11 @@ fn create_in(
     };
     record_provisional(dir, &mut state)?;
     cg.create()?;
-    *cgroup_slot = Some(cg);
-    let cg = cgroup_slot.as_ref().expect("cgroup");
-    let apply_resources = || -> Result<()> {
-        if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
-            let mut r = r.clone();
-            if let Some(rules) = r.devices().as_ref() {
-                let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
-                r.set_devices(Some(crate::device_rules::effective(rules, devices)));
-            }
-            cg.apply(&r)?;
-        }
-        Ok(())
-    };
+    let cg = cgroup_slot.insert(cg);
     // A systemd scope exists only once it holds the init; its limits are written then, before `start`.
     let systemd_scope = cg.systemd_unit().is_some();
     if !systemd_scope {
-        apply_resources()?;
+        apply_resources(spec, cg)?;
     }
     let caps = match process.capabilities() {
         Some(c) => {
@@ -311,31 +345,61 @@ fn create_in(
         h.prestart().as_ref().is_some_and(|v| !v.is_empty())
             || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
     });
+    let prep = Prepared {
+        plan,
+        layout,
+        idmapped,
+        caps,
+        seccomp,
+        exec_fifo,
+        console_socket,
+        argv,
+        envp,
+        preserve_fds: listen_fds + opts.preserve_fds,
+        runtime_hooks,
+        systemd_scope,
+    };
+    Ok((prep, state))
+}
+
+/// Clones the init and drives it to its start gate; the container is recorded (state.json, kept config,
+/// --pid-file) when the init reports ready. Returns the init's host PID and the record.
+fn spawn_init<'a>(
+    prep: &Prepared,
+    mut state: State,
+    bundle: &'a Bundle,
+    opts: &'a CreateOptions,
+    dir: &'a ContainerDir,
+    cg: &gantry_cgroups::Cgroup,
+    sigmask: SigSet,
+) -> Result<(i32, Record<'a>)> {
+    let spec = &bundle.spec;
     let cfg = InitConfig {
         id: &opts.id,
         spec,
         bundle: &bundle.dir,
         rootfs: &bundle.rootfs,
-        plan: &plan,
-        cgroup: Some((&layout, cg)),
+        plan: &prep.plan,
+        cgroup: Some((&prep.layout, cg)),
         no_pivot: opts.no_pivot,
-        console_socket: console_socket.as_ref(),
-        exec_fifo: &exec_fifo,
-        preserve_fds: listen_fds + opts.preserve_fds,
-        argv: &argv,
-        envp: &envp,
-        runtime_hooks,
+        console_socket: prep.console_socket.as_ref(),
+        exec_fifo: &prep.exec_fifo,
+        preserve_fds: prep.preserve_fds,
+        argv: &prep.argv,
+        envp: &prep.envp,
+        runtime_hooks: prep.runtime_hooks,
         sigmask,
         close_fds: &[dir.raw_fd()],
         new_keyring: !opts.no_new_keyring,
         kill_with_parent: opts.kill_with_parent,
-        caps: caps.as_ref(),
-        seccomp: seccomp.as_ref(),
-        idmapped: &idmapped,
+        caps: prep.caps.as_ref(),
+        seccomp: prep.seccomp.as_ref(),
+        idmapped: &prep.idmapped,
     };
     state.creating = false;
     // Again, not redundant: `create()` recorded in the cgroup which directories it made, and `delete` removes those.
     state.cgroup = Some(cg.clone());
+    let hooks = spec.hooks().as_ref();
     state.hooks = LaterHooks {
         poststart: hooks
             .and_then(|h| h.poststart().clone())
@@ -349,25 +413,49 @@ fn create_in(
         record: Record {
             dir,
             raw_config: &bundle.raw_config,
-            return_net_devices: crate::net::devices::must_return(spec, &plan),
+            return_net_devices: crate::net::devices::must_return(spec, &prep.plan),
             pid_file: opts.pid_file.as_deref(),
             state,
             written: false,
         },
     };
-    let pid = spawn::spawn(&cfg, &plan, &mut parent_hooks)?;
-    // A systemd scope holds the init only now: its limits are written here, still before `start`.
-    if systemd_scope {
-        if let Err(e) = apply_resources() {
+    let pid = spawn::spawn(&cfg, &prep.plan, &mut parent_hooks)?;
+    Ok((pid, parent_hooks.record))
+}
+
+/// Writes a systemd scope's limits (it holds the init only now, still before `start`) and checks the container
+/// was recorded; returns its state.
+fn finish(
+    prep: &Prepared,
+    spec: &oci_spec::runtime::Spec,
+    cg: &gantry_cgroups::Cgroup,
+    pid: i32,
+    record: Record<'_>,
+) -> Result<State> {
+    if prep.systemd_scope {
+        if let Err(e) = apply_resources(spec, cg) {
             spawn::kill_and_reap(pid);
             return Err(e);
         }
     }
-    let record = parent_hooks.record;
     if !record.written {
         return Err(Error::InitDied("the container was not recorded".into()));
     }
-    Ok((record.state, exec_fifo))
+    Ok(record.state)
+}
+
+/// Applies `linux.resources` of `spec` to `cg` (device rules made effective with `linux.devices`).
+fn apply_resources(spec: &oci_spec::runtime::Spec, cg: &gantry_cgroups::Cgroup) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
+        let mut r = r.clone();
+        if let Some(rules) = r.devices().as_ref() {
+            let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
+            r.set_devices(Some(crate::device_rules::effective(rules, devices)));
+        }
+        cg.apply(&r)?;
+    }
+    Ok(())
 }
 
 /// Records the container before anything is made for it, with `create`'s own PID (see [`State::creating`]), so

@@ -9,9 +9,11 @@ use rustix::fs::{self as rfs, Mode, OFlags};
 use rustix::thread::LinkNameSpaceType as Ns;
 
 use crate::error::{Error, Result};
+use crate::namespaces::Kind;
+use crate::process::driver::{self, Sequence};
 use crate::process::exec_init::{self, ExecConfig};
 use crate::process::spawn::kill_and_reap;
-use crate::process::sync::{Channel, Msg};
+use crate::process::sync::{Channel, ToParent};
 use crate::state::{ContainerDir, State, StateRoot, Status, CONFIG_FILE};
 use crate::verbs::run::{forwarded_signals, wait_forwarding};
 use gantry_sys::exec::CStringArray;
@@ -220,10 +222,9 @@ fn spawn_and_wait(
     let target = crate::process::spawn::clone_target(
         state.cgroup.as_ref().and_then(|cg| cg.clone_into_dir()),
     )?;
-    // SAFETY: the runtime is single-threaded (it never spawns threads), and the child only runs
-    // `exec_init::run`, which ends in execve or _exit.
-    let cloned =
-        unsafe { gantry_sys::clone::clone3_into_cgroup(0, target.as_ref().map(|f| f.as_fd())) };
+    // The runtime is single-threaded (checked by `fork`), and the child only runs `exec_init::run`, which ends in
+    // execve or _exit.
+    let cloned = gantry_sys::clone::fork(0, target.as_ref().map(|f| f.as_fd()));
     let (pid, placed) = match cloned {
         Ok((gantry_sys::clone::Cloned::Child, _)) => {
             drop(parent);
@@ -233,7 +234,8 @@ fn spawn_and_wait(
         Err(e) => return Err(Error::sys("clone the exec process", e)),
     };
     drop(child);
-    if let Err(e) = drive(&parent, pid, placed, state, opts, paused) {
+    let notify = cfg.seccomp.is_some_and(|s| s.has_listener());
+    if let Err(e) = drive(&parent, pid, placed, state, opts, paused, notify) {
         kill_and_reap(pid);
         return Err(e);
     }
@@ -262,6 +264,7 @@ fn drive(
     state: &State,
     opts: &ExecOptions,
     paused: bool,
+    notify: bool,
 ) -> Result<()> {
     if let Some(cg) = &state.cgroup {
         if !placed {
@@ -271,26 +274,28 @@ fn drive(
             join_sub_cgroup(cg, sub, pid)?;
         }
     }
-    chan.send(&Msg::Go(pid))
-        .map_err(|e| Error::sys("sync with the exec process", e))?;
-    if paused {
-        // It is frozen with the container; it finishes its setup and execs when the container resumes.
-        return Ok(());
+    let seq = Sequence::exec(notify, paused);
+    driver::drive(chan, pid, &seq, &mut ExecParent { pid })
+}
+
+/// The runtime's answers to an exec process's requests.
+struct ExecParent {
+    pid: i32,
+}
+
+impl driver::Handler for ExecParent {
+    fn pid(&self) -> i32 {
+        self.pid
     }
-    match chan.recv() {
-        Ok(Some(Msg::Ready)) => Ok(()),
-        Ok(Some(Msg::Failed { errno, context })) => Err(Error::Init {
-            context,
-            source: std::io::Error::from_raw_os_error(errno),
-        }),
-        Ok(Some(Msg::NotifyFd(_))) => Err(Error::Unsupported {
-            field: "linux.seccomp".into(),
-            reason: "SCMP_ACT_NOTIFY is not supported for exec processes".into(),
-        }),
-        Ok(other) => Err(Error::InitDied(format!(
-            "exec process: unexpected message {other:?}"
-        ))),
-        Err(e) => Err(Error::sys("sync with the exec process", e)),
+
+    fn handle(&mut self, req: &ToParent) -> Result<()> {
+        match req {
+            ToParent::NotifyFd(_) => Err(Error::Unsupported {
+                field: "linux.seccomp".into(),
+                reason: "SCMP_ACT_NOTIFY is not supported for exec processes".into(),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -359,24 +364,16 @@ impl Joins {
             parent: Vec::new(),
             in_user_ns: false,
         };
-        const CHILD: [(&str, Ns); 6] = [
-            ("user", Ns::User),
-            ("mnt", Ns::Mount),
-            ("net", Ns::Network),
-            ("ipc", Ns::InterProcessCommunication),
-            ("uts", Ns::HostNameAndNISDomainName),
-            ("cgroup", Ns::ControlGroup),
-        ];
-        const PARENT: [(&str, Ns); 2] = [("pid", Ns::ProcessID), ("time", Ns::Time)];
-        for (name, kind) in CHILD {
-            if let Some(fd) = open_if_different(pid, name)? {
-                j.in_user_ns |= kind == Ns::User;
-                j.child.push((fd, kind));
-            }
-        }
-        for (name, kind) in PARENT {
-            if let Some(fd) = open_if_different(pid, name)? {
-                j.parent.push((fd, kind));
+        // In join order: the user namespace first.
+        for kind in Kind::ALL {
+            let Some(fd) = open_if_different(pid, kind.proc_name())? else {
+                continue;
+            };
+            if kind.for_children() {
+                j.parent.push((fd, kind.link_type()));
+            } else {
+                j.in_user_ns |= kind == Kind::User;
+                j.child.push((fd, kind.link_type()));
             }
         }
         Ok(j)

@@ -5,7 +5,7 @@
 //! forwarded to the container's init. The init restores the caller's mask before exec.
 
 use crate::error::{Error, Result};
-use crate::state::{StateRoot, Status, EXEC_FIFO};
+use crate::state::{StateRoot, Status};
 use crate::verbs::create::{create, CreateOptions};
 use gantry_sys::signal::{self, SigSet};
 
@@ -46,17 +46,7 @@ fn run_blocked(
 ) -> Result<i32> {
     let created = create(root, opts, old)?;
     let pid = created.state.pid;
-    let started = (|| -> Result<()> {
-        rustix::io::write(&created.exec_fifo, &[0]).map_err(|e| {
-            Error::path(
-                "open the start gate",
-                created.dir.path().join(EXEC_FIFO),
-                e.into(),
-            )
-        })?;
-        created.dir.remove_file(EXEC_FIFO)
-    })();
-    if let Err(e) = started {
+    if let Err(e) = created.open_gate() {
         let _ = crate::verbs::delete::delete(root, &opts.id, true);
         return Err(e);
     }

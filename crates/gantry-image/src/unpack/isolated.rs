@@ -70,11 +70,11 @@ pub(crate) fn unpack_isolated(
     };
     let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| ImageError::errno("pipe", dest, e))?;
-    // The child ends in `_exit` (fork_single_threaded's contract).
+    // The child ends in `_exit` (gantry_sys::clone::fork's contract).
     let parent = Some(rustix::process::getpid());
     let cloned = fork_child();
     match cloned {
-        Err(e) => Err(ImageError::io("clone3 (unpacker)", dest, e)),
+        Err(e) => Err(ImageError::io("fork the unpacker", dest, e)),
         Ok(gantry_sys::clone::Cloned::Child) => {
             drop(rd);
             let code = child(blob, wr, layer, dest, opts, &conf, parent);
@@ -93,7 +93,8 @@ pub(crate) fn unpack_isolated(
 }
 
 fn fork_child() -> std::io::Result<gantry_sys::clone::Cloned> {
-    gantry_sys::clone::fork_single_threaded(rustix::thread::UnshareFlags::NEWNET.bits() as u64)
+    gantry_sys::clone::fork(rustix::thread::UnshareFlags::NEWNET.bits() as u64, None)
+        .map(|(c, _)| c)
 }
 
 fn wait(pid: i32, dest: &Path) -> Result<rustix::process::WaitStatus> {

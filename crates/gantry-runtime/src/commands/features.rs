@@ -58,9 +58,7 @@ const MOUNT_OPTIONS: &[&str] = &[
 /// Prints the features document.
 pub fn run() -> anyhow::Result<()> {
     let f = Features::builder()
-        .namespaces([
-            "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
-        ])
+        .namespaces(gantry_spec::features::ALL_NAMESPACES.iter().copied())
         .mount_options(MOUNT_OPTIONS.iter().copied())
         .cgroup(CgroupFeatures {
             v1: true,
@@ -74,8 +72,8 @@ pub fn run() -> anyhow::Result<()> {
         // groups are not implemented (nor 1.3's schemata and enableMonitoring); id-mapped bind mounts are
         // (mount_setattr, Linux 5.12+); every 1.3 memory policy mode and flag is (set_mempolicy); so are
         // netDevices (rtnetlink).
-        .apparmor(gantry_container::process::lsm::apparmor_enabled())
-        .selinux(gantry_container::process::lsm::selinux_enabled())
+        .apparmor(gantry_container::apparmor_enabled())
+        .selinux(gantry_container::selinux_enabled())
         .memory_policy(
             ALL_MEMORY_POLICY_MODES.iter().copied(),
             ALL_MEMORY_POLICY_FLAGS.iter().copied(),

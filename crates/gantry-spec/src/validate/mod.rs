@@ -38,7 +38,7 @@ mod sysctl;
 mod version;
 
 pub use cgroups_path::{parse_cgroups_path, CgroupsPath};
-pub use namespaces::{NamespaceMode, Namespaces};
+pub use namespaces::{json_name as namespace_json_name, NamespaceMode, Namespaces};
 
 /// Validates `spec` for a bundle at `bundle_dir`: all field rules, then that the rootfs is a directory.
 pub fn validate(spec: &Spec, bundle_dir: &Path) -> Result<(), SpecError> {

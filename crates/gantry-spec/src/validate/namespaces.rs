@@ -45,7 +45,8 @@ fn index(t: LinuxNamespaceType) -> usize {
     TYPES.iter().position(|x| *x == t).unwrap_or(0)
 }
 
-/// The JSON spelling of a namespace type.
+/// The JSON spelling of a namespace type (the one owner of these names; [`crate::features::ALL_NAMESPACES`] is
+/// checked against it).
 pub fn json_name(t: LinuxNamespaceType) -> &'static str {
     match t {
         LinuxNamespaceType::Mount => "mount",
@@ -100,5 +101,17 @@ impl Namespaces {
     /// Whether `t` is listed (new or joined), i.e. not shared with the runtime.
     pub fn private(&self, t: LinuxNamespaceType) -> bool {
         self.mode(t) != NamespaceMode::Shared
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_features_list_is_every_type_by_its_json_name() {
+        let mut names: Vec<&str> = TYPES.iter().map(|t| json_name(*t)).collect();
+        names.sort_unstable();
+        assert_eq!(names, crate::features::ALL_NAMESPACES);
     }
 }

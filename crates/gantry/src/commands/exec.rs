@@ -5,9 +5,9 @@
 //! code is gantry's.
 
 use anyhow::Context;
+use gantry_container::namespaces::Kind;
 use gantry_container::verbs::exec::{exec, ExecOptions, ProcessSource};
 use gantry_container::verbs::exec_process::ProcessFlags;
-use rustix::thread::LinkNameSpaceType;
 
 use super::container::record::Records;
 use super::container::runtime_root;
@@ -82,11 +82,8 @@ fn target(g: &Global, a: &ExecArgs) -> anyhow::Result<(String, i32)> {
 /// Runs `gantry exec`.
 pub fn run(g: &Global, a: &ExecArgs) -> anyhow::Result<i32> {
     let (id, pid) = target(g, a)?;
-    for (ns, ty) in [
-        ("net", LinkNameSpaceType::Network),
-        ("ipc", LinkNameSpaceType::InterProcessCommunication),
-        ("uts", LinkNameSpaceType::HostNameAndNISDomainName),
-    ] {
+    for kind in [Kind::Network, Kind::Ipc, Kind::Uts] {
+        let (ns, ty) = (kind.proc_name(), kind.link_type());
         let p = format!("/proc/{pid}/ns/{ns}");
         let f = std::fs::File::open(&p).with_context(|| format!("opening {p}"))?;
         rustix::thread::move_into_link_name_space(std::os::fd::AsFd::as_fd(&f), Some(ty))

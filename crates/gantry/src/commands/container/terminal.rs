@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use gantry_container::state::EXEC_FIFO;
 use gantry_container::verbs::create::{create, CreateOptions};
 use gantry_container::StateRoot;
 use gantry_sys::signal::{self, SigSet};
@@ -154,8 +153,7 @@ fn run_blocked(
     let pid = created.state.pid;
     let started = (|| -> anyhow::Result<OwnedFd> {
         let master = console.receive_master()?;
-        rustix::io::write(&created.exec_fifo, &[0]).context("opening the start gate")?;
-        created.dir.remove_file(EXEC_FIFO)?;
+        created.open_gate().context("opening the start gate")?;
         Ok(master)
     })();
     let master = match started {
