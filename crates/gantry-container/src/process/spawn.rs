@@ -41,9 +41,9 @@ pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> 
         )
     };
     let (pid, placed) = match cloned {
-        Ok((gantry_sys::clone::Cloned::Child, _)) => {
+        Ok((gantry_sys::clone::Cloned::Child, placed)) => {
             drop(parent);
-            init::run(cfg, child)
+            init::run(cfg, child, joins_late(cfg, plan, placed))
         }
         Ok((gantry_sys::clone::Cloned::Parent(pid), placed)) => (pid, placed),
         Err(e) => {
@@ -79,12 +79,37 @@ fn drive(
     if plan.new_user && !plan.staged {
         write_id_maps(cfg, pid)?;
     }
-    if let Some((_, cg)) = cfg.cgroup.filter(|_| !placed) {
-        cg.enter(pid, cfg.id)?;
+    let late = joins_late(cfg, plan, placed);
+    let join = || -> Result<()> {
+        match cfg.cgroup.filter(|_| !placed) {
+            Some((_, cg)) => Ok(cg.enter(pid, cfg.id)?),
+            None => Ok(()),
+        }
+    };
+    if !late {
+        join()?;
     }
     crate::net::devices::move_into(cfg.spec, plan, pid)?;
     chan.send(&Msg::Go(pid))
         .map_err(|e| Error::sys("sync with init", e))?;
+    if late {
+        let joined = join().and_then(|()| {
+            chan.send(&Msg::Joined)
+                .map_err(|e| Error::sys("sync with init", e))
+        });
+        if let Err(e) = joined {
+            // An init that failed meanwhile (and so could not be moved) has said why: that is the error to report.
+            if chan.peer_gone() {
+                if let Ok(Some(Msg::Failed { errno, context })) = chan.recv() {
+                    return Err(Error::Init {
+                        context,
+                        source: std::io::Error::from_raw_os_error(errno),
+                    });
+                }
+            }
+            return Err(e);
+        }
+    }
     loop {
         match chan.recv() {
             Ok(Some(Msg::MapsNeeded(_))) if plan.staged => {
@@ -131,6 +156,23 @@ fn drive(
             Err(e) => return Err(Error::sys("sync with init", e)),
         }
     }
+}
+
+/// Whether the init joins its cgroup after [`Msg::Go`], while it sets up its mounts, rather than before: on v1 and
+/// hybrid hosts the first attach after a quiet spell waits for an RCU grace period (5-15 ms), and so does the
+/// child's detach of the old root after `pivot_root`; joining late lets the two waits overlap. The child waits for
+/// [`Msg::Joined`] before anything that must happen inside the cgroup (hooks, exec, the start gate). Not done when
+/// the child needs the cgroup earlier: when it forks (staged mode, whose grandchild must be born inside) or
+/// unshares a cgroup namespace (whose root is the cgroup it is in then), nor with the systemd driver (the scope is
+/// made for the process), nor when the clone already placed it (v2).
+pub(crate) fn joins_late(cfg: &InitConfig<'_>, plan: &Plan, placed: bool) -> bool {
+    !placed
+        && !plan.staged
+        && !plan.fork_again
+        && !plan.new_cgroup
+        && cfg
+            .cgroup
+            .is_some_and(|(_, cg)| cg.systemd_unit().is_none())
 }
 
 fn describe_exit(pid: i32) -> String {

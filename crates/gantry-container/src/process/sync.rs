@@ -9,9 +9,12 @@ use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, Socket
 /// A message on the sync socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
-    /// parent → child: id maps written and cgroup joined; go on with setup. Carries the init's host PID (for the
-    /// state given to hooks).
+    /// parent → child: id maps written and cgroup joined (unless it joins late: then [`Msg::Joined`] follows); go
+    /// on with setup. Carries the init's host PID (for the state given to hooks).
     Go(i32),
+    /// parent → child, after [`Msg::Go`] when the init joins its cgroup late (see `spawn::joins_late`): the init is
+    /// in its cgroup now.
+    Joined,
     /// child → parent: namespaces and mounts are ready; run the `prestart` and `createRuntime` hooks now.
     RunHooks,
     /// parent → child: hooks done.
@@ -46,6 +49,7 @@ const READY: u8 = 6;
 const FAILED: u8 = 7;
 const NOTIFY_FD: u8 = 8;
 const RECORDED: u8 = 9;
+const JOINED: u8 = 10;
 
 /// Largest packet (an error context is cut to fit).
 const MAX_PACKET: usize = 4096;
@@ -57,6 +61,7 @@ impl Msg {
                 buf.push(GO);
                 buf.extend_from_slice(&pid.to_le_bytes());
             }
+            Msg::Joined => buf.push(JOINED),
             Msg::RunHooks => buf.push(RUN_HOOKS),
             Msg::HooksDone => buf.push(HOOKS_DONE),
             Msg::MapsNeeded(pid) => {
@@ -96,6 +101,7 @@ impl Msg {
         };
         Ok(match *p.first().ok_or_else(bad)? {
             GO => Msg::Go(int(p)?),
+            JOINED => Msg::Joined,
             RUN_HOOKS => Msg::RunHooks,
             HOOKS_DONE => Msg::HooksDone,
             MAPS_NEEDED => Msg::MapsNeeded(int(p)?),
@@ -200,6 +206,7 @@ mod tests {
         let (a, b) = Channel::pair().unwrap();
         for m in [
             Msg::Go(42),
+            Msg::Joined,
             Msg::RunHooks,
             Msg::HooksDone,
             Msg::MapsNeeded(7),
