@@ -25,7 +25,7 @@ V2VM_RUNTIME=$gantry V2VM_GANTRY=${V2VM_GANTRY:-$gantry} V2VM_ONLY=bench_lifecyc
   flock /tmp/v2vm.lock "$here/tests/v2vm/run.sh" > "$log" 2>&1 || { cat "$log" >&2; exit 1; }
 echo "# host load after: $(uptime)" >&2
 kernel=$(sed -n 's/^guest: \([^,]*\), systemd \([0-9]*\).*/kernel \1, systemd \2/p' "$log" | head -1)
-mapfile -t lines < <(grep '^lifecycle ' "$log")
+mapfile -t lines < <(grep '^lifecycle ' "$here/target/v2vm/bench.txt" 2>/dev/null)
 ((${#lines[@]} >= 2)) || { cat "$log" >&2; echo "bench/v2vm.sh: no benchmark lines in the guest's output" >&2; exit 1; }
 crun_med=$(printf '%s\n' "${lines[@]}" | awk '$2 == "crun" { sub(":", "", $3); print $5 }')
 echo "Guest: ${kernel:-?}, pure cgroup v2, software emulation; $runs interleaved runs each."
