@@ -5,7 +5,7 @@
 #
 # Builds gantry-runtime, builds the guest image when missing (../shared/testbed/v2vm.sh build, cached on the
 # machine), boots a pristine guest with the repository shared at /mnt/host, runs tests/v2vm/guest.sh inside
-# (targeted checks, one PASS/FAIL line each, then the lifecycle benchmark against the guest's runc), stops the
+# (targeted checks, one PASS/FAIL line each, then the lifecycle benchmark against runc and crun), stops the
 # guest whatever happens, and ends with "N passed, N failed" (exit 1 on any failure).
 #
 # Environment: V2VM_STATE (default /tmp/gantry-v2vm), V2VM_ONLY="check names ..." to run a subset,
@@ -48,6 +48,14 @@ else
   objcopy --strip-debug target/debug/gantry "$stage/gantry"
 fi
 "$ROOT/../shared/testbed/images.sh" "$stage/imgs" >/dev/null
+# The guest image has no crun (its package list is shared: changing it rebuilds the image for everyone), so the
+# lifecycle benchmark gets the host's (the same Debian release) with its libraries; the guest installs what it lacks.
+rm -rf "$stage/crun"
+if crun=$(command -v crun); then
+  mkdir -p "$stage/crun"
+  cp "$(realpath "$crun")" "$stage/crun/crun"
+  ldd "$crun" | awk '$3 ~ /^\// && $1 !~ /^(libc|ld-linux)/ { print $3 }' | xargs -r cp -t "$stage/crun"
+fi
 rm -f "$stage/bench.txt"
 
 "$V2VM" build
@@ -57,7 +65,7 @@ stop_guest
 "$V2VM" start
 set +e
 "$V2VM" run env "V2VM_ONLY=${V2VM_ONLY:-}" "V2VM_BENCH_RUNS=${V2VM_BENCH_RUNS:-20}" \
-  GV2_GANTRY=/mnt/host/target/v2vm/gantry GV2_LAYOUT=/mnt/host/target/v2vm/imgs/oci \
+  GV2_GANTRY=/mnt/host/target/v2vm/gantry GV2_LAYOUT=/mnt/host/target/v2vm/imgs/oci GV2_CRUN=/mnt/host/target/v2vm/crun \
   bash /mnt/host/tests/v2vm/guest.sh /mnt/host/target/v2vm/gantry-runtime /mnt/host/target/v2vm/bench.txt \
   | tee "$stage/guest.log"
 rc=${PIPESTATUS[0]}

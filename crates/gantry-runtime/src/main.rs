@@ -11,6 +11,12 @@ mod seal;
 use gantry_oci_cli::{Cli, Command};
 
 fn main() {
+    // Before anything else: a re-exec repeats all the work done before it.
+    let sealed = if seal::needed_for(std::env::args_os().skip(1)) {
+        seal::ensure_sealed()
+    } else {
+        Ok(())
+    };
     let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
@@ -30,7 +36,7 @@ fn main() {
         return;
     }
     let logger = log::Logger::new(&cli.global);
-    let code = match commands::dispatch(&cli) {
+    let code = match sealed.and_then(|()| commands::dispatch(&cli)) {
         Ok(code) => code,
         Err(e) if out::is_broken_pipe(&e) => out::die_of_sigpipe(),
         Err(e) => {

@@ -77,12 +77,32 @@ pub trait Handler {
     fn pid(&self) -> i32;
     /// Does what `req` asks (never [`ToParent::Failed`]; only requests of the sequence, in its order).
     fn handle(&mut self, req: &ToParent) -> Result<()>;
+    /// Work done right after `Go` while the child sets up, announced to it by the returned message
+    /// ([`ToChild::Joined`] for a late cgroup join); `None` (the default) when there is none.
+    fn after_go(&mut self) -> Result<Option<ToChild>> {
+        Ok(None)
+    }
 }
 
 /// Sends `Go(go_pid)` on `chan`, then answers the child's requests in `seq`'s order through `handler`.
 pub fn drive(chan: &Channel, go_pid: i32, seq: &Sequence, handler: &mut dyn Handler) -> Result<()> {
     let sync_err = |e| Error::sys(seq.child.sync_op(), e);
     chan.send(&ToChild::Go(go_pid)).map_err(sync_err)?;
+    let after_go = handler
+        .after_go()
+        .and_then(|m| m.map_or(Ok(()), |m| chan.send(&m).map_err(sync_err)));
+    if let Err(e) = after_go {
+        // A child that failed meanwhile (and so, say, could not be moved) has said why: that is the error.
+        if chan.peer_gone() {
+            if let Ok(Some(ToParent::Failed { errno, context })) = chan.recv::<ToParent>() {
+                return Err(Error::Init {
+                    context,
+                    source: std::io::Error::from_raw_os_error(errno),
+                });
+            }
+        }
+        return Err(e);
+    }
     for want in &seq.steps {
         let msg = match chan.recv::<ToParent>().map_err(sync_err)? {
             Some(ToParent::Failed { errno, context }) => {
@@ -171,6 +191,77 @@ mod tests {
 
     fn go(chan: &Channel) {
         assert_eq!(chan.recv::<ToChild>().unwrap(), Some(ToChild::Go(7)));
+    }
+
+    /// Joins late: announces `Joined` after `Go`, or fails the join (after the child, `child`, has ended).
+    struct LateJoin {
+        fail: bool,
+        child: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl Handler for LateJoin {
+        fn pid(&self) -> i32 {
+            i32::MAX
+        }
+        fn handle(&mut self, _: &ToParent) -> Result<()> {
+            Ok(())
+        }
+        fn after_go(&mut self) -> Result<Option<ToChild>> {
+            if let Some(t) = self.child.take() {
+                t.join().unwrap();
+            }
+            if self.fail {
+                return Err(Error::InitDied("join failed".into()));
+            }
+            Ok(Some(ToChild::Joined))
+        }
+    }
+
+    #[test]
+    fn a_late_join_is_announced_right_after_go() {
+        let (parent, child) = Channel::pair().unwrap();
+        let t = std::thread::spawn(move || {
+            go(&child);
+            child.expect(&ToChild::Joined).unwrap();
+            child.ask(&ToParent::Ready).unwrap();
+        });
+        let seq = Sequence::create(false, false, false, false);
+        let mut h = LateJoin {
+            fail: false,
+            child: None,
+        };
+        drive(&parent, 7, &seq, &mut h).unwrap();
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn a_failed_late_join_reports_the_childs_own_failure_first() {
+        let seq = Sequence::create(false, false, false, false);
+        // The init failed (and exited) while the runtime moved it: its report is the error.
+        let (parent, child) = Channel::pair().unwrap();
+        let t = std::thread::spawn(move || {
+            go(&child);
+            let failed = ToParent::Failed {
+                errno: 2,
+                context: "mount /proc".into(),
+            };
+            child.send(&failed).unwrap();
+        });
+        let mut h = LateJoin {
+            fail: true,
+            child: Some(t),
+        };
+        let e = drive(&parent, 7, &seq, &mut h).unwrap_err();
+        assert!(e.to_string().contains("mount /proc"), "{e}");
+        // The init is alive: the join's own error.
+        let (parent, child) = Channel::pair().unwrap();
+        let mut h = LateJoin {
+            fail: true,
+            child: None,
+        };
+        let e = drive(&parent, 7, &seq, &mut h).unwrap_err();
+        assert!(e.to_string().contains("join failed"), "{e}");
+        drop(child);
     }
 
     #[test]

@@ -62,9 +62,10 @@ pub struct InitConfig<'a> {
     pub idmapped: &'a [(usize, OwnedFd)],
 }
 
-/// Runs the init to the end: `execve` of the user process, or `_exit(1)` after reporting a failure.
-pub fn run(cfg: &InitConfig<'_>, chan: Channel) -> ! {
-    let err = match setup(cfg, &chan) {
+/// Runs the init to the end: `execve` of the user process, or `_exit(1)` after reporting a failure. With
+/// `joins_late` the runtime moves it into its cgroup after [`ToChild::Go`] (see `spawn::joins_late`).
+pub fn run(cfg: &InitConfig<'_>, chan: Channel, joins_late: bool) -> ! {
+    let err = match setup(cfg, &chan, joins_late) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -84,7 +85,7 @@ pub(crate) fn fail(chan: &Channel, err: StepError) -> ! {
     gantry_sys::clone::exit_immediately(1)
 }
 
-fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
+fn setup(cfg: &InitConfig<'_>, chan: &Channel, joins_late: bool) -> StepResult<Infallible> {
     let spec = cfg.spec;
     let process = spec
         .process()
@@ -162,11 +163,24 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
     } else {
         None
     };
+    // Until the runtime says the init is in its cgroup, nothing may run that needs it: no hook, no exec.
+    let mut in_cgroup = !joins_late;
+    let mut wait_for_cgroup = || -> StepResult {
+        if !in_cgroup {
+            chan.expect(&ToChild::Joined)
+                .ctx(|| "sync: wait for the cgroup join".into())?;
+            in_cgroup = true;
+        }
+        Ok(())
+    };
+    let hooks = spec.hooks().as_ref();
+    if cfg.runtime_hooks || hooks.is_some_and(|h| h.create_container().is_some()) {
+        wait_for_cgroup()?;
+    }
     if cfg.runtime_hooks {
         chan.ask(&ToParent::RunHooks)
             .ctx(|| "sync: wait for createRuntime hooks".into())?;
     }
-    let hooks = spec.hooks().as_ref();
     if let Some(h) = hooks.and_then(|h| h.create_container().as_ref()) {
         let state = hook_state(cfg, host_pid, Status::Creating);
         crate::hooks::run_all("createContainer", h, &state).map_err(|e| invalid(e.to_string()))?;
@@ -186,6 +200,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         }
         None => pivot::chroot(cfg.rootfs)?,
     }
+    wait_for_cgroup()?;
     if process.terminal().unwrap_or(false) {
         let socket = cfg.console_socket.ok_or_else(|| {
             invalid("process.terminal is true but no --console-socket was given".into())

@@ -9,16 +9,17 @@
 //!  fork(CLONE_NEW* of the plan) ──────────────────────▶  pdeathsig=KILL, dumpable=0
 //!  [restore own pid/time-for-children]                     wait for Go
 //!  write uid_map/gid_map (new user ns)
-//!  cgroup.procs ← pid
+//!  cgroup.procs ← pid   (unless it joins late, below)
 //!  ── Go(pid) ──────────────────────────────────────────▶  setns by path, unshare(cgroup)
-//!                                                          hostname, rlimits, oomScoreAdj
-//!                                                          mounts, devices, /dev links
+//!  [joins late: cgroup.procs ← pid                         hostname, rlimits, oomScoreAdj
+//!   ── Joined ──▶ read by the init before any hook,        mounts, devices, /dev links, masked/readonly
+//!   else after pivot_root]                                 paths, sysctl
 //!  ◀──────────────────────────────────────── RunHooks ──   (only if prestart/createRuntime hooks exist)
 //!  run prestart + createRuntime hooks
 //!  ── HooksRan ─────────────────────────────────────────▶  createContainer hooks
-//!                                                          pivot_root, console, masked/readonly paths,
-//!                                                          sysctl, readonly root, cwd, exec lookup,
-//!                                                          user/groups, noNewPrivileges, fds CLOEXEC
+//!                                                          pivot_root, console, readonly root, cwd,
+//!                                                          exec lookup, user/groups, noNewPrivileges,
+//!                                                          fds CLOEXEC
 //!  ◀─────────────────────────────────────────── Ready ──   block: read(exec.fifo)
 //!  write state.json, --pid-file
 //!  ── Recorded ─────────────────────────────────────────▶   (read only if the runtime hangs up early)
@@ -38,6 +39,11 @@
 //! error with its errno and context. If the runtime dies mid-setup, the child dies with it (parent-death signal).
 //! There is exactly one clone; a second fork happens only in the staged namespace mode (see
 //! [`crate::namespaces`] and [`staged`]) when it creates a PID namespace.
+//!
+//! Joining late (`spawn::joins_late`: cgroup v1 or hybrid, cgroupfs driver, no staged mode, no new cgroup
+//! namespace): the first `cgroup.procs` write after a quiet spell waits for an RCU grace period, and so does the
+//! detach of the old root after `pivot_root`; with the join after Go (the driver's `after_go`) the two waits
+//! overlap instead of adding up.
 //!
 //! `exec` uses the same socket protocol with a shorter sequence (see [`exec_init`] and `verbs::exec`):
 //!

@@ -6,7 +6,7 @@ use rustix::fs::{self as rfs, Mode, OFlags};
 
 use super::driver::{self, Sequence};
 use super::init::{self, InitConfig};
-use super::sync::{Channel, ToParent};
+use super::sync::{Channel, ToChild, ToParent};
 use crate::error::{Error, Result};
 use crate::namespaces::{Join, Plan};
 
@@ -38,9 +38,9 @@ pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> 
     let cloned =
         gantry_sys::clone::fork(plan.clone_flags as u64, target.as_ref().map(|f| f.as_fd()));
     let (pid, placed) = match cloned {
-        Ok((gantry_sys::clone::Cloned::Child, _)) => {
+        Ok((gantry_sys::clone::Cloned::Child, placed)) => {
             drop(parent);
-            init::run(cfg, child)
+            init::run(cfg, child, joins_late(cfg, plan, placed))
         }
         Ok((gantry_sys::clone::Cloned::Parent(pid), placed)) => (pid, placed),
         Err(e) => {
@@ -75,8 +75,11 @@ fn drive(
     if plan.new_user && !plan.staged {
         write_id_maps(cfg, pid)?;
     }
-    if let Some((_, cg)) = cfg.cgroup.filter(|_| !placed) {
-        cg.enter(pid, cfg.id)?;
+    let late_join = joins_late(cfg, plan, placed);
+    if !late_join {
+        if let Some((_, cg)) = cfg.cgroup.filter(|_| !placed) {
+            cg.enter(pid, cfg.id)?;
+        }
     }
     crate::net::devices::move_into(cfg.spec, plan, pid)?;
     let seq = Sequence::create(
@@ -90,6 +93,7 @@ fn drive(
         first: pid,
         init_pid,
         hooks,
+        late_join,
     };
     driver::drive(chan, pid, &seq, &mut parent)
 }
@@ -102,11 +106,23 @@ struct CreateParent<'a, 'c> {
     /// The init's host PID, updated when it forks again.
     init_pid: &'a mut i32,
     hooks: &'a mut dyn ParentHooks,
+    /// The init joins its cgroup after `Go` ([`joins_late`]).
+    late_join: bool,
 }
 
 impl driver::Handler for CreateParent<'_, '_> {
     fn pid(&self) -> i32 {
         *self.init_pid
+    }
+
+    fn after_go(&mut self) -> Result<Option<ToChild>> {
+        match self.cfg.cgroup.filter(|_| self.late_join) {
+            Some((_, cg)) => {
+                cg.enter(self.first, self.cfg.id)?;
+                Ok(Some(ToChild::Joined))
+            }
+            None => Ok(None),
+        }
     }
 
     fn handle(&mut self, req: &ToParent) -> Result<()> {
@@ -127,6 +143,23 @@ impl driver::Handler for CreateParent<'_, '_> {
             ToParent::Failed { .. } => Ok(()),
         }
     }
+}
+
+/// Whether the init joins its cgroup after [`ToChild::Go`], while it sets up its mounts, rather than before: on v1
+/// and hybrid hosts the first attach after a quiet spell waits for an RCU grace period (5-15 ms), and so does the
+/// child's detach of the old root after `pivot_root`; joining late lets the two waits overlap. The child waits for
+/// [`ToChild::Joined`] before anything that must happen inside the cgroup (hooks, exec, the start gate). Not done
+/// when the child needs the cgroup earlier: when it forks (staged mode, whose grandchild must be born inside) or
+/// unshares a cgroup namespace (whose root is the cgroup it is in then), nor with the systemd driver (the scope is
+/// made for the process), nor when the clone already placed it (v2).
+pub(crate) fn joins_late(cfg: &InitConfig<'_>, plan: &Plan, placed: bool) -> bool {
+    !placed
+        && !plan.staged
+        && !plan.fork_again
+        && !plan.new_cgroup
+        && cfg
+            .cgroup
+            .is_some_and(|(_, cg)| cg.systemd_unit().is_none())
 }
 
 /// Opens `dir` (the container's cgroup v2 directory, on hosts where that is the only hierarchy) for

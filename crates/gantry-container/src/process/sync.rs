@@ -12,9 +12,13 @@ use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, Socket
 /// parent → child: a reply to a [`ToParent`] request, or the start signal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToChild {
-    /// Id maps written (direct mode) and cgroup joined: go on with setup. Carries the child's host PID (for the
-    /// state given to hooks). The first message, and the only one that is no reply.
+    /// Id maps written (direct mode) and cgroup joined (unless the init joins late: then [`ToChild::Joined`]
+    /// follows): go on with setup. Carries the child's host PID (for the state given to hooks). The first message;
+    /// it and `Joined` are the only ones that are no reply.
     Go(i32),
+    /// Right after [`ToChild::Go`] when the init joins its cgroup late (see `spawn::joins_late`): the init is in its
+    /// cgroup now. The init reads it before anything that needs the cgroup (hooks, exec, the start gate).
+    Joined,
     /// Reply to [`ToParent::MapsNeeded`]: the id maps are written.
     MapsWritten,
     /// Reply to [`ToParent::Forked`] (to the grandchild): the runtime reaped the intermediate child; the
@@ -110,6 +114,7 @@ const ADOPTED: u8 = 3;
 const HOOKS_RAN: u8 = 4;
 const LISTENER_TOOK: u8 = 5;
 const RECORDED: u8 = 6;
+const JOINED: u8 = 7;
 
 const MAPS_NEEDED: u8 = 0x81;
 const FORKED: u8 = 0x82;
@@ -143,6 +148,7 @@ impl Wire for ToChild {
     fn encode(&self, buf: &mut Vec<u8>) {
         match self {
             ToChild::Go(pid) => push_int(buf, GO, *pid),
+            ToChild::Joined => buf.push(JOINED),
             ToChild::MapsWritten => buf.push(MAPS_WRITTEN),
             ToChild::Adopted(pid) => push_int(buf, ADOPTED, *pid),
             ToChild::HooksRan => buf.push(HOOKS_RAN),
@@ -154,6 +160,7 @@ impl Wire for ToChild {
     fn decode(p: &[u8]) -> io::Result<ToChild> {
         Ok(match *p.first().ok_or_else(malformed)? {
             GO => ToChild::Go(int(p)?),
+            JOINED => ToChild::Joined,
             MAPS_WRITTEN => ToChild::MapsWritten,
             ADOPTED => ToChild::Adopted(int(p)?),
             HOOKS_RAN => ToChild::HooksRan,
@@ -299,6 +306,7 @@ mod tests {
         let (a, b) = Channel::pair().unwrap();
         for m in [
             ToChild::Go(42),
+            ToChild::Joined,
             ToChild::MapsWritten,
             ToChild::Adopted(-1),
             ToChild::HooksRan,

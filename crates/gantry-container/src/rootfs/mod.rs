@@ -115,8 +115,9 @@ pub fn protect(root: &OwnedFd, spec: &Spec, dev_null: &OwnedFd) -> StepResult {
     if let Some(sysctl) = linux.sysctl() {
         sysctl::apply(root.as_fd(), sysctl)?;
     }
+    let mut masker = paths::Masker::new(dev_null.as_fd());
     for (i, p) in linux.masked_paths().iter().flatten().enumerate() {
-        paths::mask(root.as_fd(), dev_null.as_fd(), Path::new(p), i)?;
+        masker.mask(root.as_fd(), Path::new(p), i)?;
     }
     for (i, p) in linux.readonly_paths().iter().flatten().enumerate() {
         paths::make_readonly(root.as_fd(), Path::new(p), i)?;

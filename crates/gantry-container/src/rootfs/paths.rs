@@ -52,29 +52,51 @@ fn open_target(root: BorrowedFd<'_>, path: &Path) -> std::io::Result<Option<Owne
     }
 }
 
-/// Masks `paths[index]`: a read-only empty tmpfs over a directory, the null device over anything else.
-pub fn mask(
-    root: BorrowedFd<'_>,
-    dev_null: BorrowedFd<'_>,
-    path: &Path,
-    index: usize,
-) -> StepResult {
-    let what = || format!("linux.maskedPaths[{index}] ({})", path.display());
-    let Some(target) = open_target(root, path).ctx(what)? else {
-        return Ok(());
-    };
-    if is_dir(&target).ctx(what)? {
-        gantry_sys::mount::mount(
-            Some("tmpfs"),
-            &fd_path(&target),
-            Some("tmpfs"),
-            libc::MS_RDONLY,
-            Some("size=0k"),
-        )
-        .ctx(what)
-    } else {
-        let tree = rustix::mount::open_tree(
+/// `linux.maskedPaths`, applied one by one: a read-only empty tmpfs over a directory, the null device over anything
+/// else. All masked directories share one tmpfs (as runc 1.5 does): the first gets a new one, the others a bind of
+/// it, which is cheaper than a filesystem each, to make now and to tear down when the container's mounts go.
+pub struct Masker<'a> {
+    dev_null: BorrowedFd<'a>,
+    /// The root of the empty tmpfs once the first directory is masked.
+    empty_dir: Option<OwnedFd>,
+}
+
+impl<'a> Masker<'a> {
+    /// A masker binding `dev_null` (from [`open_dev_null`]) over masked files.
+    pub fn new(dev_null: BorrowedFd<'a>) -> Self {
+        Masker {
             dev_null,
+            empty_dir: None,
+        }
+    }
+
+    /// Masks `paths[index]` (`path`, resolved inside `root`); a missing path or a symlink is left alone.
+    pub fn mask(&mut self, root: BorrowedFd<'_>, path: &Path, index: usize) -> StepResult {
+        let what = || format!("linux.maskedPaths[{index}] ({})", path.display());
+        let Some(target) = open_target(root, path).ctx(what)? else {
+            return Ok(());
+        };
+        let dir = is_dir(&target).ctx(what)?;
+        if dir && self.empty_dir.is_none() {
+            gantry_sys::mount::mount(
+                Some("tmpfs"),
+                &fd_path(&target),
+                Some("tmpfs"),
+                libc::MS_RDONLY,
+                Some("size=0k"),
+            )
+            .ctx(what)?;
+            // Reopen: `target` names the directory under the new mount, not the tmpfs.
+            let top = open_in_root(root, path, OFlags::PATH | OFlags::NOFOLLOW).ctx(what)?;
+            self.empty_dir = Some(top);
+            return Ok(());
+        }
+        let source = match &self.empty_dir {
+            Some(empty) if dir => empty.as_fd(),
+            _ => self.dev_null,
+        };
+        let tree = rustix::mount::open_tree(
+            source,
             "",
             OpenTreeFlags::OPEN_TREE_CLONE
                 | OpenTreeFlags::OPEN_TREE_CLOEXEC

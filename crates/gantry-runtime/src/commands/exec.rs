@@ -6,7 +6,6 @@ use gantry_container::StateRoot;
 
 /// Runs a process in the container; returns its exit status (0 with `--detach`).
 pub fn run(root: &StateRoot, e: &gantry_oci_cli::Exec) -> anyhow::Result<i32> {
-    crate::seal::ensure_sealed()?;
     let process = match &e.process {
         Some(p) => ProcessSource::File(p.clone()),
         None => ProcessSource::Flags(ProcessFlags {
