@@ -84,8 +84,18 @@ pub fn dup_onto(fd: std::os::fd::BorrowedFd<'_>, target: i32) -> io::Result<()> 
 
 /// Clears close-on-exec on descriptor number `fd` (for descriptors handed to the container, e.g. --preserve-fds).
 pub fn clear_cloexec(fd: i32) -> io::Result<()> {
+    set_fd_flags(fd, 0)
+}
+
+/// Sets close-on-exec on descriptor number `fd` (for inherited descriptors that only a container should get: the
+/// container's init clears it again with [`clear_cloexec`]).
+pub fn set_cloexec(fd: i32) -> io::Result<()> {
+    set_fd_flags(fd, libc::FD_CLOEXEC)
+}
+
+fn set_fd_flags(fd: i32, flags: i32) -> io::Result<()> {
     // SAFETY: fcntl(F_SETFD) on a descriptor number only changes its flags; an invalid number yields EBADF.
-    let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, flags) };
     if ret == -1 {
         return Err(io::Error::last_os_error());
     }

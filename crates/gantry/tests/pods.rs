@@ -1195,6 +1195,19 @@ fn socket_activation_reaches_the_first_app_of_a_detached_pod() {
         logs.contains("second none") && !logs.contains("second none socket"),
         "{logs}"
     );
+    // The supervisor keeps the socket for restarts, close-on-exec: what it execs (CNI plugins) must not get it.
+    let sup = field(&env.status("sockd"), "supervisor-pid=", "supervisor-pid").unwrap();
+    let info = std::fs::read_to_string(format!("/proc/{sup}/fdinfo/3")).unwrap();
+    let flags = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .map(|f| u32::from_str_radix(f.trim(), 8).unwrap())
+        .unwrap();
+    assert_ne!(
+        flags & libc::O_CLOEXEC as u32,
+        0,
+        "fd 3 of the supervisor: {info}"
+    );
     assert!(env.gantry(&["stop", "-t", "0", "sockd"]).status.success());
     let pod = field(&env.status("sockd"), "pod=", "pod").unwrap();
     assert!(env.gantry(&["rm", "sockd"]).status.success());

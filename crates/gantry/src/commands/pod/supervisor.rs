@@ -84,6 +84,12 @@ pub fn supervise(g: &Global, pods: &Pods, id: &str, ready: Option<OwnedFd>) -> a
         r.supervisor_pid = Some(me);
         r.supervisor_start = super::record::process_start_time(me);
     })?;
+    // Socket activation's descriptors (3...) are for the first app (whose init clears close-on-exec on them, as
+    // for --preserve-fds), not for what this process execs: CNI plugins and iptables must not inherit them.
+    for fd in 3..3 + rec.plan.listen_fds as i32 {
+        gantry_sys::fd::set_cloexec(fd)
+            .with_context(|| format!("socket activation: descriptor {fd} (LISTEN_FDS)"))?;
+    }
     let store = Store::open(&g.root)
         .with_context(|| format!("opening the image store at {}", g.root.display()))?;
     let mask = gantry_container::verbs::run::forwarded_signals();
