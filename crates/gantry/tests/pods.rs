@@ -9,100 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{
-    assert_no_cgroup, describe, remove_empty_parent_cgroups, stderr, stdout, testbed_images, GANTRY,
-};
-
-/// A store root and state root of our own with busybox imported; everything removed on drop.
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        assert!(
-            rustix::process::geteuid().is_root(),
-            "these tests run pods and need root"
-        );
-        let env = Env {
-            dir: tempfile::Builder::new()
-                .prefix("gantry-pod-")
-                .tempdir()
-                .unwrap(),
-        };
-        let store = gantry_image::Store::open(env.root()).unwrap();
-        let opts = gantry_image::layout::ImportOptions {
-            refs: Some(vec!["busybox".into()]),
-            ..Default::default()
-        };
-        store
-            .import_oci_layout(&testbed_images("gantry-pod-images").join("oci"), &opts)
-            .unwrap();
-        env
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(GANTRY);
-        c.arg("--root")
-            .arg(self.root())
-            .arg("--state-root")
-            .arg(self.dir.path().join("state"));
-        c.args(args);
-        c.stdin(Stdio::null());
-        c
-    }
-
-    fn gantry(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("run gantry")
-    }
-
-    /// `gantry status POD` as key=value pairs per line.
-    fn status(&self, pod: &str) -> String {
-        stdout(&self.gantry(&["status", pod]))
-    }
-
-    fn pod_ids(&self) -> Vec<String> {
-        stdout(&self.gantry(&["ps", "-a", "-q", "--no-trunc"]))
-            .lines()
-            .map(String::from)
-            .collect()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        for id in self.pod_ids() {
-            let _ = self.gantry(&["rm", "-f", &id]);
-        }
-        // The shared `/gantry` parent cgroup goes once empty (rmdir fails while another test's pod uses it).
-        remove_empty_parent_cgroups();
-        if !std::thread::panicking() {
-            assert_clean(self);
-        }
-    }
-}
-
-/// No mounts under the env, no pods, container dirs or runtime state, no pod cgroup.
-fn assert_clean(env: &Env) {
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let d = env.dir.path().to_str().unwrap();
-    assert!(!mi.contains(d), "mounts left under {d}");
-    for sub in ["root/containers", "root/pods", "root/netns", "state"] {
-        let p = env.dir.path().join(sub);
-        if let Ok(rd) = std::fs::read_dir(&p) {
-            let left: Vec<_> = rd
-                .flatten()
-                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-                .map(|e| e.path())
-                .collect();
-            assert!(left.is_empty(), "left in {}: {left:?}", p.display());
-        }
-    }
-}
+use common::env::Env;
+use common::{assert_no_cgroup, describe, stderr, stdout, GANTRY};
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let end = Instant::now() + Duration::from_secs(20);
@@ -124,7 +32,7 @@ fn field(status: &str, line_prefix: &str, key: &str) -> Option<String> {
 
 #[test]
 fn two_apps_share_localhost_and_hostname_and_the_first_failure_is_the_exit_code() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run", "--rm", "--name", "duo", "busybox", "--app-name", "web", "--", "sh", "-c",
         "echo hi > /tmp/index.html; httpd -f -p 8080 -h /tmp & sleep 3; exit 0",
@@ -134,12 +42,12 @@ fn two_apps_share_localhost_and_hostname_and_the_first_failure_is_the_exit_code(
     ]);
     assert_eq!(o.status.code(), Some(7), "{}", describe(&o));
     assert_eq!(stdout(&o), "hi\nduo\nduo\n1\n", "{}", describe(&o));
-    assert!(env.pod_ids().is_empty(), "--rm left the pod");
+    assert!(env.ids().is_empty(), "--rm left the pod");
 }
 
 #[test]
 fn exit_policy_first_ends_the_pod_when_one_app_exits() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let start = Instant::now();
     let o = env.gantry(&[
         "run",
@@ -161,7 +69,7 @@ fn exit_policy_first_ends_the_pod_when_one_app_exits() {
 
 #[test]
 fn detached_pod_logs_exec_stop_and_rm() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run", "-d", "--name", "bg", "busybox", "--app-name", "talk", "--", "sh", "-c",
         "trap 'echo bye; exit 143' TERM; echo started; echo oops >&2; while true; do sleep 0.1; done",
@@ -236,12 +144,12 @@ fn detached_pod_logs_exec_stop_and_rm() {
     let o = env.gantry(&["rm", "bg"]);
     assert!(o.status.success(), "{}", describe(&o));
     assert_no_cgroup(&id);
-    assert!(env.pod_ids().is_empty());
+    assert!(env.ids().is_empty());
 }
 
 #[test]
 fn restart_on_failure_restarts_twice_then_gives_up() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run",
         "--name",
@@ -277,7 +185,7 @@ fn netns_in_use(ns: &str) -> bool {
 
 #[test]
 fn killed_supervisor_takes_the_pod_down_and_gc_removes_the_rest() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run", "-d", "--name", "victim", "busybox", "sleep", "300", "---", "busybox", "sleep",
         "300",
@@ -323,12 +231,12 @@ fn killed_supervisor_takes_the_pod_down_and_gc_removes_the_rest() {
     assert!(env.status("victim").contains("state=exited"));
     let o = env.gantry(&["gc", "--grace", "0"]);
     assert!(stdout(&o).contains("pod victim"), "{}", describe(&o));
-    assert!(env.pod_ids().is_empty());
+    assert!(env.ids().is_empty());
 }
 
 #[test]
 fn fifty_pods_start_and_stop_leaving_nothing() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     for i in 0..50 {
         let name = format!("loop{i}");
         // Every fifth pod on the default CNI network, the others with --net none.
@@ -344,12 +252,12 @@ fn fifty_pods_start_and_stop_leaving_nothing() {
         assert_no_cgroup(&id);
         assert_no_network_leftovers(&env, &id);
     }
-    assert!(env.pod_ids().is_empty(), "{:?}", env.pod_ids());
+    assert!(env.ids().is_empty(), "{:?}", env.ids());
 }
 
 #[test]
 fn bad_input_fails_with_one_line_naming_the_flag_and_exit_125() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run", "-d", "--name", "taken", "busybox", "sleep", "300", "---", "busybox", "sleep", "300",
     ]);
@@ -407,7 +315,7 @@ fn bad_input_fails_with_one_line_naming_the_flag_and_exit_125() {
         assert!(err.contains(flag), "{args:?}: does not name {flag}: {err}");
     }
     // Only the first pod exists; nothing of the refused ones was left.
-    assert_eq!(env.pod_ids().len(), 1);
+    assert_eq!(env.ids().len(), 1);
     let containers = std::fs::read_dir(env.root().join("containers"))
         .unwrap()
         .count();
@@ -446,7 +354,7 @@ fn notify_run(env: &Env, mode: &str, app: &[&str]) -> (Vec<String>, Duration) {
 
 #[test]
 fn notify_socket_ready_comes_from_the_app_or_from_gantry() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     // The app sends READY=1 itself after 1.5 s, with the host's python (busybox cannot send datagrams).
     let (msgs, at) = notify_run(
         &env,
@@ -481,7 +389,7 @@ fn notify_socket_ready_comes_from_the_app_or_from_gantry() {
 
 #[test]
 fn default_capabilities_seccomp_and_setuid_work_like_docker() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run", "--rm", "busybox", "sh", "-c",
         "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status; touch /f && chown 1000:1000 /f && echo chown-ok; \
@@ -505,7 +413,7 @@ fn default_capabilities_seccomp_and_setuid_work_like_docker() {
 
 #[test]
 fn cap_drop_read_only_privileged_and_seccomp_files() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run", "--rm", "--read-only", "--cap-drop", "CHOWN", "--cap-add", "sys_ptrace", "busybox", "sh", "-c",
         "touch /x 2>/dev/null || echo root-ro; touch /tmp/y && echo tmp-rw; chown 1 /tmp/y 2>/dev/null || echo chown-refused; \
@@ -583,7 +491,7 @@ fn cap_drop_read_only_privileged_and_seccomp_files() {
 
 #[test]
 fn init_is_pid_1_and_forwards_signals() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&["run", "--rm", "--init", "busybox", "ps", "-o", "pid,comm"]);
     assert!(stdout(&o).contains("1 gantry-init"), "{}", describe(&o));
     // sleep as PID 1 would ignore SIGTERM; under the init it is an ordinary process and dies of it.
@@ -627,7 +535,7 @@ fn socket_activated(env: &Env, args: &[&str]) -> Output {
 
 #[test]
 fn socket_activation_reaches_the_first_app_only() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = socket_activated(
         &env,
         &[
@@ -655,7 +563,7 @@ fn socket_activation_reaches_the_first_app_only() {
 
 #[test]
 fn generate_systemd_prints_a_notify_unit_that_recreates_the_pod() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run",
         "-d",
@@ -695,7 +603,7 @@ fn generate_systemd_prints_a_notify_unit_that_recreates_the_pod() {
 
 #[test]
 fn pid_pod_shares_the_first_apps_pid_namespace() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run",
         "--rm",
@@ -736,7 +644,7 @@ fn cgroup_value(pod: &str, app: &str, files: &[&str]) -> Option<String> {
 
 #[test]
 fn resource_limits_reach_the_apps_cgroup_and_rlimits() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run",
         "-d",
@@ -787,7 +695,7 @@ fn resource_limits_reach_the_apps_cgroup_and_rlimits() {
 
 #[test]
 fn detached_terminal_keeps_a_shell_alive_and_logs_its_output() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&["run", "-dit", "--name", "tty", "busybox", "sh"]);
     assert!(o.status.success(), "{}", describe(&o));
     let pod = stdout(&o).trim().to_owned();
@@ -821,7 +729,7 @@ fn detached_terminal_keeps_a_shell_alive_and_logs_its_output() {
 
 #[test]
 fn stop_also_stops_a_single_container() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let run = env
         .cmd(&["run", "--name", "one", "busybox", "sleep", "300"])
         .spawn()
@@ -914,7 +822,7 @@ fn pod_addresses(env: &Env, name: &str) -> (String, String) {
 
 #[test]
 fn pods_on_the_default_network_reach_each_other_and_publish_ports() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let port = free_port().to_string();
     let publish = format!("{port}:8080");
     let o = env.gantry(&[
@@ -999,7 +907,7 @@ fn pods_on_the_default_network_reach_each_other_and_publish_ports() {
 
 #[test]
 fn killed_cni_pod_supervisor_then_gc_releases_its_network() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let port = free_port().to_string();
     let publish = format!("{port}:80");
     let o = env.gantry(&[
@@ -1028,7 +936,7 @@ fn killed_cni_pod_supervisor_then_gc_releases_its_network() {
     );
     assert_no_network_leftovers(&env, &id);
     assert_no_cgroup(&id);
-    assert!(env.pod_ids().is_empty());
+    assert!(env.ids().is_empty());
     std::net::TcpListener::bind(format!("0.0.0.0:{port}"))
         .expect("the published port is free again");
 }
@@ -1037,7 +945,7 @@ fn killed_cni_pod_supervisor_then_gc_releases_its_network() {
 
 #[test]
 fn foreground_pod_sigkills_an_app_ignoring_sigterm_after_the_stop_timeout() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     // sleep as PID 1 ignores SIGTERM (no handler): only the escalation ends it.
     let run = env
         .cmd(&[
@@ -1092,7 +1000,7 @@ fn foreground_pod_sigkills_an_app_ignoring_sigterm_after_the_stop_timeout() {
 
 #[test]
 fn stop_without_t_uses_the_pods_stop_timeout_and_generate_matches_it() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = env.gantry(&[
         "run",
         "-d",
@@ -1132,7 +1040,7 @@ fn stop_without_t_uses_the_pods_stop_timeout_and_generate_matches_it() {
 
 #[test]
 fn foreground_pod_with_it_puts_the_first_app_on_our_terminal() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let (code, out) = common::run_on_pty(
         env.cmd(&[
             "run",
@@ -1155,12 +1063,12 @@ fn foreground_pod_with_it_puts_the_first_app_on_our_terminal() {
         out.contains("second-2"),
         "the second app's output is missing:\n{out}"
     );
-    assert!(env.pod_ids().is_empty(), "--rm left the pod");
+    assert!(env.ids().is_empty(), "--rm left the pod");
 }
 
 #[test]
 fn socket_activation_reaches_the_first_app_of_a_detached_pod() {
-    let env = Env::new();
+    let env = Env::with_busybox("pod");
     let o = socket_activated(
         &env,
         &[

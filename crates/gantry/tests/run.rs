@@ -4,130 +4,16 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 mod common;
-use common::{
-    accept_anything_policy, assert_no_cgroup, describe, remove_empty_parent_cgroups, sh, stdout,
-    testbed_images, GANTRY,
-};
-
-/// A store root and state root of our own, cleaned up on drop.
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        assert!(
-            rustix::process::geteuid().is_root(),
-            "these tests run containers and need root"
-        );
-        Env {
-            dir: tempfile::Builder::new()
-                .prefix("gantry-run-")
-                .tempdir()
-                .unwrap(),
-        }
-    }
-
-    /// With busybox imported from the testbed layout (as `busybox`).
-    fn with_busybox() -> Env {
-        let env = Env::new();
-        let store = gantry_image::Store::open(env.root()).unwrap();
-        let opts = gantry_image::layout::ImportOptions {
-            refs: Some(vec!["busybox".into()]),
-            ..Default::default()
-        };
-        store
-            .import_oci_layout(&testbed_images("gantry-run-images").join("oci"), &opts)
-            .unwrap();
-        env
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(GANTRY);
-        c.arg("--root")
-            .arg(self.root())
-            .arg("--state-root")
-            .arg(self.state());
-        c.args(args);
-        // These tests pull unsigned testbed images: trust them explicitly (signatures are tested in trust.rs).
-        let policy = self.dir.path().join("policy.json");
-        accept_anything_policy(&policy);
-        c.env("GANTRY_POLICY", policy);
-        c
-    }
-
-    fn gantry(&self, args: &[&str]) -> Output {
-        self.cmd(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run gantry")
-    }
-
-    fn ids(&self) -> Vec<String> {
-        let o = self.gantry(&["ps", "-a", "-q", "--no-trunc"]);
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .map(String::from)
-            .collect()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        for id in self.ids() {
-            let _ = self.gantry(&["rm", "-f", &id]);
-        }
-        remove_empty_parent_cgroups();
-        if !std::thread::panicking() {
-            assert_clean(self);
-        }
-    }
-}
-
-/// Nothing of the env's containers remains: no mounts under its dir, no container dirs, no runtime state.
-fn assert_clean(env: &Env) {
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let d = env.dir.path().to_str().unwrap();
-    assert!(!mi.contains(d), "mounts left under {d}:\n{mi}");
-    let pods = env.root().join("pods");
-    if pods.exists() {
-        let left: Vec<_> = std::fs::read_dir(&pods)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .collect();
-        assert!(left.is_empty(), "pod dirs left: {left:?}");
-    }
-    let containers = env.root().join("containers");
-    if containers.exists() {
-        let left: Vec<_> = std::fs::read_dir(&containers).unwrap().collect();
-        assert!(left.is_empty(), "container dirs left: {left:?}");
-    }
-    if env.state().exists() {
-        let left: Vec<_> = std::fs::read_dir(env.state())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .collect();
-        assert!(left.is_empty(), "runtime state left: {left:?}");
-    }
-}
+use common::env::Env;
+use common::{assert_no_cgroup, describe, sh, stdout, testbed_images};
 
 #[test]
 fn hello_prints_the_greeting_without_network() {
-    let env = Env::new();
+    let env = Env::bare("run");
     let o = env.gantry(&["run", "--rm", "hello"]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     assert_eq!(stdout(&o), "Hello from Gantry!\n");
@@ -139,7 +25,7 @@ fn hello_prints_the_greeting_without_network() {
 
 #[test]
 fn exit_codes_pass_through() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let o = env.gantry(&["run", "--rm", "busybox", "sh", "-c", "exit 3"]);
     assert_eq!(o.status.code(), Some(3), "{}", describe(&o));
     let o = env.gantry(&["run", "--rm", "busybox", "no-such-command"]);
@@ -158,7 +44,7 @@ fn exit_codes_pass_through() {
 
 #[test]
 fn signals_are_forwarded() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     // The container's init is PID 1 of its namespace: the kernel only delivers SIGTERM to a handler there.
     let script = "trap 'echo got-term; exit 7' TERM; echo ready; sleep 30 & wait";
     let mut child = env
@@ -181,7 +67,7 @@ fn signals_are_forwarded() {
 
 #[test]
 fn killed_container_exits_128_plus_signal() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let mut child = env
         .cmd(&["run", "--name", "sleeper", "busybox", "sleep", "30"])
         .stdin(Stdio::null())
@@ -201,7 +87,7 @@ fn killed_container_exits_128_plus_signal() {
 fn a_killed_gantry_takes_its_container_along() {
     // gantry supervises its foreground container: when it is SIGKILLed (systemd's last resort), the container
     // must not live on.
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let mut child = env
         .cmd(&[
             "run",
@@ -244,7 +130,7 @@ fn wait_for(mut f: impl FnMut() -> bool) {
 
 #[test]
 fn env_workdir_and_user() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let o = env.gantry(&[
         "run",
         "--rm",
@@ -271,7 +157,7 @@ fn env_workdir_and_user() {
 
 #[test]
 fn bind_mounts_read_only_and_read_write() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let host = env.dir.path().join("vol");
     std::fs::create_dir(&host).unwrap();
     std::fs::write(host.join("f"), "from host\n").unwrap();
@@ -315,7 +201,7 @@ fn bind_mounts_read_only_and_read_write() {
 
 #[test]
 fn network_none_has_only_loopback_up() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
     let script = "ls /sys/class/net; cat /sys/class/net/lo/flags; readlink /proc/self/ns/net";
     let o = env.gantry(&[
@@ -352,7 +238,7 @@ fn network_none_has_only_loopback_up() {
 
 #[test]
 fn hostname_and_name() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let o = env.gantry(&["run", "--rm", "--hostname", "box1", "busybox", "hostname"]);
     assert_eq!(stdout(&o), "box1\n", "{}", describe(&o));
     let o = env.gantry(&["run", "--name", "twice", "busybox", "true"]);
@@ -368,7 +254,7 @@ fn hostname_and_name() {
 
 #[test]
 fn ps_lists_and_rm_removes_everything() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let o = env.gantry(&["run", "--name", "keep", "busybox", "sh", "-c", "exit 4"]);
     assert_eq!(o.status.code(), Some(4), "{}", describe(&o));
     let ps = stdout(&env.gantry(&["ps"]));
@@ -399,7 +285,7 @@ fn ps_lists_and_rm_removes_everything() {
 
 #[test]
 fn detached_container_is_supervised_with_logs_exec_status_and_exit_code() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let o = env.gantry(&[
         "run",
         "-d",
@@ -466,7 +352,7 @@ fn detached_container_is_supervised_with_logs_exec_status_and_exit_code() {
 
 #[test]
 fn detached_rm_removes_itself_and_dit_keeps_a_shell() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let o = env.gantry(&["run", "-d", "--rm", "--name", "gone", "busybox", "true"]);
     assert!(o.status.success(), "{}", describe(&o));
     wait_for(|| env.ids().is_empty());
@@ -484,7 +370,7 @@ fn detached_rm_removes_itself_and_dit_keeps_a_shell() {
 /// A foreground `gantry run` of one image leaves a record that `status`, `inspect` and `logs` understand.
 #[test]
 fn status_inspect_and_logs_of_a_foreground_container() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let o = env.gantry(&["run", "--name", "fg", "busybox", "sh", "-c", "exit 5"]);
     assert_eq!(o.status.code(), Some(5), "{}", describe(&o));
     let o = env.gantry(&["status", "fg"]);
@@ -540,7 +426,7 @@ fn status_inspect_and_logs_of_a_foreground_container() {
 
 #[test]
 fn terminal_is_a_tty_sized_like_ours_and_gets_stdin() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let (code, out) = common::run_on_pty(
         env.cmd(&["run", "--rm", "-it", "busybox", "sh"]),
         b"tty; stty size; echo sum-$((40+2)); exit 5\n",
@@ -559,7 +445,7 @@ impl Drop for Registry {
 
 #[test]
 fn missing_image_is_pulled_from_the_registry() {
-    let env = Env::new();
+    let env = Env::bare("run");
     let reg = Registry(env.dir.path().join("testbed"));
     let addr = sh("registry.sh", &["start"], &reg.0).trim().to_owned();
     let layout = testbed_images("gantry-run-images").join("oci");
@@ -576,7 +462,7 @@ fn missing_image_is_pulled_from_the_registry() {
 #[test]
 fn stdin_only_with_interactive() {
     use std::io::Write;
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let feed = |args: &[&str]| {
         let mut c = env
             .cmd(args)
@@ -597,7 +483,7 @@ fn stdin_only_with_interactive() {
 
 #[test]
 fn concurrent_runs_share_the_store_and_names_stay_unique() {
-    let env = Env::with_busybox();
+    let env = Env::with_busybox("run");
     let children: Vec<_> = (0..4)
         .map(|i| {
             let script = format!("echo run-{i}");

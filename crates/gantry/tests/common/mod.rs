@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+pub mod env;
 pub mod trust_bed;
 
 /// The `gantry` binary under test.
