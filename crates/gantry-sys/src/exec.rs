@@ -23,9 +23,14 @@ impl CStringArray {
             let s = item.as_ref();
             owned.push(CString::new(s).map_err(|_| format!("{s:?} contains a NUL byte"))?);
         }
+        Ok(Self::from_cstrings(owned))
+    }
+
+    /// The array over strings already made.
+    pub fn from_cstrings(owned: Vec<CString>) -> Self {
         let mut ptrs: Vec<*const c_char> = owned.iter().map(|s| s.as_ptr()).collect();
         ptrs.push(std::ptr::null());
-        Ok(CStringArray { owned, ptrs })
+        CStringArray { owned, ptrs }
     }
 
     /// The strings, in order.

@@ -6,6 +6,7 @@
 
 pub mod bpf;
 pub mod clone;
+pub mod exe;
 pub mod exec;
 pub mod fd;
 pub mod helper;

@@ -97,6 +97,17 @@ fn main() {
     if cli.global.policy.is_none() {
         cli.global.policy = std::env::var_os("GANTRY_POLICY").map(PathBuf::from);
     }
+    // Commands that start processes in containers protect the binary first (CVE-2019-5736): a container must
+    // not reach a writable gantry through /proc/PID/exe. In place where the kernel allows it, else by a re-exec.
+    if matches!(
+        cli.command,
+        Command::Run(_) | Command::Exec(_) | Command::Supervise(_)
+    ) {
+        if let Err(e) = gantry_sys::exe::seal() {
+            eprintln!("gantry: {e}");
+            std::process::exit(125);
+        }
+    }
     let g = &cli.global;
     let result = match &cli.command {
         Command::Pull(a) => commands::pull::run(g, a),

@@ -1121,3 +1121,35 @@ fn socket_activation_reaches_the_first_app_of_a_detached_pod() {
     assert!(env.gantry(&["rm", "sockd"]).status.success());
     assert_no_cgroup(&pod);
 }
+
+/// CVE-2019-5736 for the engine: the processes that start apps (`gantry run`, the detached pod's supervisor, whose
+/// forks become the apps' inits) run from a read-only file, so an app that reaches `/proc/PID/exe` of one of them
+/// cannot rewrite the host's gantry binary. The binary under test itself sits on a writable mount.
+#[test]
+fn pod_supervisor_runs_from_a_read_only_executable() {
+    let installed = rustix::fs::statvfs(GANTRY).unwrap();
+    assert!(
+        !installed
+            .f_flag
+            .contains(rustix::fs::StatVfsMountFlags::RDONLY),
+        "{GANTRY} is on a read-only mount: this test would prove nothing"
+    );
+    let env = Env::with_busybox("pod");
+    let o = env.gantry(&["run", "-d", "--name", "sealed", "busybox", "sleep", "300"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let sup =
+        field(&env.status("sealed"), "supervisor-pid", "supervisor-pid").expect("supervisor pid");
+    let exe = format!("/proc/{sup}/exe");
+    let st = rustix::fs::statvfs(exe.as_str()).unwrap();
+    assert!(
+        st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
+        "the supervisor's executable is writable"
+    );
+    let w = rustix::fs::open(
+        exe.as_str(),
+        rustix::fs::OFlags::WRONLY,
+        rustix::fs::Mode::empty(),
+    );
+    assert!(w.is_err(), "opened the supervisor's executable for writing");
+    assert!(env.gantry(&["stop", "-t", "0", "sealed"]).status.success());
+}

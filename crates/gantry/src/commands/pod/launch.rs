@@ -234,8 +234,9 @@ fn detach(g: &Global, pods: &Pods, id: &str) -> anyhow::Result<i32> {
     let dir = pods.dir(id);
     let log = std::fs::File::create(dir.join("supervisor.log"))
         .with_context(|| format!("creating {}", dir.join("supervisor.log").display()))?;
-    let exe = std::env::current_exe().context("finding the gantry binary")?;
-    let mut child = Command::new(exe)
+    // This very binary: after the seal (see main) its installed path is no longer known here, and the sealed file
+    // is the one to run anyway.
+    let mut child = Command::new("/proc/self/exe")
         .arg("--root")
         .arg(&g.root)
         .arg("--state-root")
