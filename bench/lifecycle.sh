@@ -16,7 +16,8 @@
 #   syscalls per run     `strace -f -c RT run` total calls (median of 3)
 #   exec / state         median of 30 `exec ID /bin/true` / `state ID` on a running `sleep` container
 #   20 parallel run      wall time of 20 concurrent `run`s, median of 5 batches
-#   create, 0 / CROWD    median of 25 `create` (each deleted again) with no / CROWD created containers present
+#   create, 0 / CROWD    median of 40 `create`s (each deleted again) with no (20 before the crowd, 20 after) / CROWD
+#                        created containers present
 #   kernel only          the kernel's part of that: median of 15 mkdirs of a cgroup in every v1 hierarchy
 #                        beside 0 / CROWD sibling cgroups, no runtime involved; the last row takes its extra time
 #                        off each runtime's crowd figure
@@ -195,10 +196,10 @@ for ((i = 0; i < 5; i++)); do
 done
 
 echo "## create with 0 and $crowd containers present"
-# creates K FILE: 25 timed creates (each deleted again, untimed) into FILE
+# creates K FILE COUNT: COUNT timed creates (each deleted again, untimed) into FILE
 creates() {
   local k=$1 i b t0 t1
-  for ((i = 0; i < 25; i++)); do
+  for ((i = 0; i < $3; i++)); do
     nextid "$k"; b=$(bundle "$k" "$id")
     t0=$EPOCHREALTIME; rt "$k" create -b "$b" "$id" || fail "$k" "create $id"; t1=$EPOCHREALTIME
     echo $((${t1/./} - ${t0/./})) >> "$2"
@@ -206,8 +207,10 @@ creates() {
     rm -rf "$b"
   done
 }
+# Per runtime: 20 creates with none present, the crowd, 40 with the crowd, the crowd deleted, 20 more with none
+# (both "none" phases make its median, so a drift of the machine during the crowd phase shows up on both sides).
 for k in "${!rts[@]}"; do
-  creates "$k" "$work/c0$k"
+  creates "$k" "$work/c0$k" 20
   crowd_ids=() crowd_ok=1 slow=0
   for ((i = 0; i < crowd; i++)); do
     nextid "$k"; crowd_ids+=("$id"); b=$(bundle "$k" "$id")
@@ -219,8 +222,10 @@ for k in "${!rts[@]}"; do
     t1=$EPOCHREALTIME; ((${t1/./} - ${t0/./} < slow)) || slow=$((${t1/./} - ${t0/./}))
   done
   echo "# ${names[k]}: slowest of the $crowd crowd creates: $((slow / 1000)) ms"
-  if ((crowd_ok)); then creates "$k" "$work/cN$k"; else echo 0 > "$work/cN$k"; fi
+  if ((crowd_ok)); then creates "$k" "$work/cN$k" 40; else echo 0 > "$work/cN$k"; fi
   for id in "${crowd_ids[@]}"; do rt "$k" delete -f "$id" || true; rm -rf "$work/b$k-$id"; done
+  sleep 2 # the crowd's network namespaces are torn down by the kernel in the background
+  creates "$k" "$work/c0$k" 20
 done
 # The kernel's part of a crowd, which every runtime pays: mkdir of one cgroup in every v1 hierarchy (what a create
 # makes) beside 0 and CROWD sibling cgroups, no runtime involved.
