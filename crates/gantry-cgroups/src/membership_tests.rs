@@ -166,6 +166,23 @@ fn freeze_v1_writes_state_and_reads_it_back() {
 }
 
 #[test]
+fn kill_all_leaves_an_empty_v1_cgroup_unfrozen() {
+    let fake = Fake::v1(&["freezer"]);
+    put(&fake.dir("freezer"), "freezer.state", "");
+    put(&fake.dir("freezer"), "cgroup.procs", "");
+    fake.cgroup.kill_all(9).unwrap();
+    assert_eq!(
+        get(&fake.dir("freezer"), "freezer.state"),
+        "",
+        "an empty cgroup was frozen"
+    );
+    // With a process listed (one that no longer exists: ESRCH is not an error): freeze, signal, thaw.
+    put(&fake.dir("freezer"), "cgroup.procs", "2147483000\n");
+    fake.cgroup.kill_all(9).unwrap();
+    assert_eq!(get(&fake.dir("freezer"), "freezer.state"), "THAWED");
+}
+
+#[test]
 fn freeze_v2_waits_for_events_frozen() {
     let fake = Fake::v2();
     put(&fake.dir(""), "cgroup.freeze", "0\n");
