@@ -264,9 +264,6 @@ fn remap(s: &Segment, file: BorrowedFd<'_>, copy: bool) -> io::Result<()> {
     if tmp == libc::MAP_FAILED {
         return Err(io::Error::last_os_error());
     }
-    if s.prot & libc::PROT_EXEC != 0 && std::env::var_os("GX_RANDOM").is_some() {
-        unsafe { libc::madvise(tmp, len, libc::MADV_RANDOM) };
-    }
     if copy {
         // SAFETY: `s.start..s.end` is a readable mapping of this process (from /proc/self/maps, single-threaded, not
         // unmapped since); `tmp` is a fresh writable mapping of the same length; they do not overlap.
