@@ -240,26 +240,35 @@ fn writable_segments() -> io::Result<Vec<(usize, usize)>> {
         .collect())
 }
 
-/// Replaces the mapping `s` by the same bytes mapped from `file` at the same address with the same protection
-/// (`mmap` elsewhere, fill, `mremap` over the original: the range is never left unmapped, so this is safe even for
-/// the code that is running). `copy` carries over pages the process wrote (data, relocated RELRO).
+/// Replaces the mapping `s` by the same bytes at the same address with the same protection (`mmap` elsewhere,
+/// fill, `mremap` over the original: the range is never left unmapped, so this is safe even for the code that is
+/// running). Unwritten segments are mapped from `file`; with `copy` (data, relocated RELRO: pages the process
+/// wrote) the bytes are copied into anonymous memory instead, allocated in one go (`MAP_POPULATE`) rather than
+/// by a fault per page, so that segment no longer names any file at all.
 fn remap(s: &Segment, file: BorrowedFd<'_>, copy: bool) -> io::Result<()> {
     let len = s.end - s.start;
-    let first_prot = if copy {
-        libc::PROT_READ | libc::PROT_WRITE
-    } else {
-        s.prot
-    };
-    // SAFETY: a fresh private mapping of `file` at an address the kernel picks; it overlaps nothing of ours.
+    // SAFETY: a fresh private mapping (of `file`, or anonymous) at an address the kernel picks; it overlaps
+    // nothing of ours.
     let tmp = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            first_prot,
-            libc::MAP_PRIVATE,
-            file.as_raw_fd(),
-            s.offset as libc::off_t,
-        )
+        if copy {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                -1,
+                0,
+            )
+        } else {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                s.prot,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                s.offset as libc::off_t,
+            )
+        }
     };
     if tmp == libc::MAP_FAILED {
         return Err(io::Error::last_os_error());
