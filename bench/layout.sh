@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # bench/layout.sh - regenerates crates/gantry-runtime/symbol-order.txt, the function order that `cargo
-# release-runtime` gives the linker (lld --symbol-ordering-file; see .cargo/config.toml for why).
+# release-runtime` gives the linker (lld --symbol-ordering-file; see .cargo/config.toml for why), then rebuilds
+# target/release/gantry-runtime with it.
 #
-# usage: bench/layout.sh [UNSTRIPPED_BINARY]            (as root, from the repository root)
+# usage: bench/layout.sh [UNSTRIPPED_BINARY]            (as root, from the repository root; ~3 minutes)
 #
-# UNSTRIPPED_BINARY defaults to a fresh `CARGO_PROFILE_RELEASE_STRIP=false cargo release-runtime` (the same layout
-# as the stripped build, with its symbol table). Run it again on the binary built with the new order to refine
-# the list (a second pass drops the cold neighbours that shared a page with hot code in the first).
+# By default it measures a build made for it: the release build with its symbol table and every function aligned
+# to its own 4 KiB page (`-C llvm-args=-align-all-functions=12`: alignment is chosen after optimisation, so the
+# functions and their names are those of the real build, ~4x the .text). A touched page then names the function
+# on it exactly (glibc's objects are not re-aligned: for them it is page-granular). UNSTRIPPED_BINARY measures
+# another binary instead (e.g. one built with CARGO_PROFILE_RELEASE_STRIP=false): page-granular, so the list
+# also holds the cold neighbours of hot code.
 #
 # How the executed code is found without touching any global knob: the binary is copied onto a small ext2
 # filesystem on a loop device of our own whose read-ahead is 0 (/sys/block/loopN/queue/read_ahead_kb, a property
@@ -14,9 +18,9 @@
 # fault reads just its page (no read-around), and fault-around maps only pages that are cached already. After each
 # phase of a container lifecycle (create, start, state + exec + kill + delete, run, run -d + delete -f) the
 # cached pages of the file (mincore) are the pages the runtime and its helpers (the container's init before it
-# executes the container's program) touched so far, whichever process touched them. Every function or object
-# overlapping a touched page of the executable segment is listed, phase by phase (what `create` runs first), in
-# address order within a phase. The list is page-granular: a first pass includes cold neighbours of hot code.
+# executes the container's program) touched so far, whichever process touched them. Every function overlapping a
+# touched page of the executable segment is listed, phase by phase (what `create` runs first), in address order
+# within a phase.
 #
 # Everything runs in a private mount namespace (the hybrid cgroup2 mount hidden, as bench/lifecycle.sh does); the
 # loop device, its image, every container and cgroup are removed at exit, even on failure.
@@ -29,7 +33,7 @@ order=$here/crates/gantry-runtime/symbol-order.txt
 if [[ -z ${LAYOUT_NS:-} ]]; then
   bin=${1:-}
   if [[ -z $bin ]]; then
-    (cd "$here" && CARGO_PROFILE_RELEASE_STRIP=false cargo release-runtime)
+    (cd "$here" && CARGO_PROFILE_RELEASE_STRIP=false cargo release-runtime -C llvm-args=-align-all-functions=12)
     bin=$(mktemp "${TMPDIR:-/tmp}/layout-bin.XXXXXX")
     cp "$here/target/release/gantry-runtime" "$bin"
     trap 'rm -f "$bin"' EXIT
@@ -37,7 +41,8 @@ if [[ -z ${LAYOUT_NS:-} ]]; then
   nm "$bin" >/dev/null 2>&1 && [[ -n $(nm "$bin" 2>/dev/null | head -1) ]] ||
     { echo "bench/layout.sh: $bin has no symbol table: build with CARGO_PROFILE_RELEASE_STRIP=false" >&2; exit 1; }
   LAYOUT_NS=1 unshare --mount --propagation private -- "$BASH" "${BASH_SOURCE[0]}" "$(realpath "$bin")"
-  echo "bench/layout.sh: wrote $order; rebuild with \`cargo release-runtime\`" >&2
+  echo "bench/layout.sh: wrote $order; rebuilding target/release/gantry-runtime with it" >&2
+  (cd "$here" && cargo release-runtime)
   exit
 fi
 bin=$1
