@@ -5,20 +5,23 @@
 #
 # usage: bench/layout.sh [UNSTRIPPED_BINARY]            (as root, from the repository root; ~3 minutes)
 #
-# By default it measures a build made for it: the release build with its symbol table and every function aligned
-# to its own 4 KiB page (`-C llvm-args=-align-all-functions=12`: alignment is chosen after optimisation, so the
-# functions and their names are those of the real build, ~4x the .text). A touched page then names the function
-# on it exactly (glibc's objects are not re-aligned: for them it is page-granular). UNSTRIPPED_BINARY measures
-# another binary instead (e.g. one built with CARGO_PROFILE_RELEASE_STRIP=false): page-granular, so the list
-# also holds the cold neighbours of hot code.
+# By default it measures a build made for it: `cargo release-runtime -C strip=none -C
+# llvm-args=-align-all-functions=12`, i.e. the release build with its symbol table and every function aligned to a
+# 4 KiB page of its own. Alignment is chosen after optimisation, so the functions are those of the real build, and
+# a touched page names the function on it exactly (glibc's objects are not re-aligned: for them the list is
+# page-granular). The names must be the real build's too: Rust symbols carry a hash of cargo's crate metadata,
+# which changes with the profile (its `strip` setting included) and with dependency versions. Hence the same
+# profile, with rustc's last `-C strip` winning over cargo's, and hence: regenerate after a dependency update.
+# UNSTRIPPED_BINARY measures another binary of the same profile instead (page-granular: cold neighbours too).
 #
 # How the executed code is found without touching any global knob: the binary is copied onto a small ext2
 # filesystem on a loop device of our own whose read-ahead is 0 (/sys/block/loopN/queue/read_ahead_kb, a property
 # of that device only). A page of the file then enters the page cache only when some process touches it: a text
 # fault reads just its page (no read-around), and fault-around maps only pages that are cached already. After each
-# phase of a container lifecycle (create, start, state + exec + kill + delete, run, run -d + delete -f) the
-# cached pages of the file (mincore) are the pages the runtime and its helpers (the container's init before it
-# executes the container's program) touched so far, whichever process touched them. Every function overlapping a
+# phase of a container lifecycle (create, start, state + exec + kill + delete, run, run -d + delete -f, and last a
+# run with every kind of hook, so that hook code lands after the code every lifecycle runs) the cached pages of the
+# file (mincore) are the pages the runtime and its helpers (the container's init before it executes the
+# container's program) touched so far, whichever process touched them. Every function overlapping a
 # touched page of the executable segment is listed, phase by phase (what `create` runs first), in address order
 # within a phase.
 #
@@ -33,13 +36,13 @@ order=$here/crates/gantry-runtime/symbol-order.txt
 if [[ -z ${LAYOUT_NS:-} ]]; then
   bin=${1:-}
   if [[ -z $bin ]]; then
-    (cd "$here" && CARGO_PROFILE_RELEASE_STRIP=false cargo release-runtime -C llvm-args=-align-all-functions=12)
+    (cd "$here" && cargo release-runtime -C strip=none -C llvm-args=-align-all-functions=12)
     bin=$(mktemp "${TMPDIR:-/tmp}/layout-bin.XXXXXX")
     cp "$here/target/release/gantry-runtime" "$bin"
     trap 'rm -f "$bin"' EXIT
   fi
   nm "$bin" >/dev/null 2>&1 && [[ -n $(nm "$bin" 2>/dev/null | head -1) ]] ||
-    { echo "bench/layout.sh: $bin has no symbol table: build with CARGO_PROFILE_RELEASE_STRIP=false" >&2; exit 1; }
+    { echo "bench/layout.sh: $bin has no symbol table: build it with `cargo release-runtime -C strip=none`" >&2; exit 1; }
   LAYOUT_NS=1 unshare --mount --propagation private -- "$BASH" "${BASH_SOURCE[0]}" "$(realpath "$bin")"
   echo "bench/layout.sh: wrote $order; rebuilding target/release/gantry-runtime with it" >&2
   (cd "$here" && cargo release-runtime)
@@ -74,7 +77,7 @@ cp "$bin" "$rt"
 umount "$work/mnt" # drops the copy's pages from the page cache
 mount "$loop" "$work/mnt"
 
-# A busybox bundle whose container runs `sleep` (for start/exec/kill) and one that runs `true` (for run).
+# Busybox bundles whose container runs `sleep` (for start/exec/kill), `true` (for run), `true` with hooks.
 mkdir -p "$work"/rootfs/{bin,dev,etc,proc,sys,tmp} "$work/b1" "$work/b2" "$st"
 cp /bin/busybox "$work/rootfs/bin/busybox"
 for a in sleep true sh; do ln -s busybox "$work/rootfs/bin/$a"; done
@@ -83,6 +86,9 @@ conf() { jq --arg root "$work/rootfs" --arg cg "/$cg/$2" --argjson args "$3" '.p
   | .process.args = $args | .root.path = $root | .linux.cgroupsPath = $cg' "$work/config.json" > "$1/config.json"; }
 conf "$work/b1" c1 '["/bin/sleep", "1000"]'
 conf "$work/b2" c2 '["/bin/true"]'
+mkdir "$work/b3"
+jq '.hooks = ({ path: "/bin/true" } as $h | { prestart: [$h], createRuntime: [$h], createContainer: [$h],
+  startContainer: [$h], poststart: [$h], poststop: [$h] })' "$work/b2/config.json" > "$work/b3/config.json"
 r() { "$rt" --root "$st" "$@" </dev/null >/dev/null; }
 
 # resident PHASE: appends the file's cached pages (page numbers) not yet seen, tagged with PHASE, to $work/pages
@@ -126,6 +132,8 @@ resident run
 r run -d -b "$work/b1" c3
 r delete -f c3
 resident run-detached-delete-force
+r run -b "$work/b3" c4
+resident hooks
 
 # Touched pages -> symbols of the executable segment, phase by phase, in address order within a phase.
 nm -S --defined-only "$bin" > "$work/nm"
