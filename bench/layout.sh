@@ -42,7 +42,7 @@ if [[ -z ${LAYOUT_NS:-} ]]; then
     trap 'rm -f "$bin"' EXIT
   fi
   nm "$bin" >/dev/null 2>&1 && [[ -n $(nm "$bin" 2>/dev/null | head -1) ]] ||
-    { echo "bench/layout.sh: $bin has no symbol table: build it with `cargo release-runtime -C strip=none`" >&2; exit 1; }
+    { echo "bench/layout.sh: $bin has no symbol table: cargo release-runtime -C strip=none builds one" >&2; exit 1; }
   LAYOUT_NS=1 unshare --mount --propagation private -- "$BASH" "${BASH_SOURCE[0]}" "$(realpath "$bin")"
   echo "bench/layout.sh: wrote $order; rebuilding target/release/gantry-runtime with it" >&2
   (cd "$here" && cargo release-runtime)
@@ -124,7 +124,10 @@ resident start
 r state c1
 r exec c1 /bin/true
 r kill c1 KILL
-for _ in {1..100}; do [[ $("$rt" --root "$st" state c1 2>/dev/null | jq -r .status) == stopped ]] && break; sleep 0.05; done
+for _ in {1..100}; do
+  [[ $("$rt" --root "$st" state c1 2>/dev/null | jq -r .status) == stopped ]] && break
+  sleep 0.05
+done
 r delete c1
 resident state-exec-kill-delete
 r run -b "$work/b2" c2
