@@ -66,7 +66,7 @@ cleanup() {
 trap cleanup EXIT
 shopt -s nullglob
 
-# The private filesystem: ext2 (no large folios: a fault reads one 4 KiB page) on a loop device without read-ahead.
+# The private filesystem: ext2 on a loop device without read-ahead (a text fault then reads its one 4 KiB page).
 truncate -s $((($(stat -c %s "$bin") >> 20) + 16))M "$work/fs.img"
 mkfs.ext2 -q "$work/fs.img"
 loop=$(losetup --find --show "$work/fs.img")
