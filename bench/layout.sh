@@ -39,6 +39,7 @@ if [[ -z ${LAYOUT_NS:-} ]]; then
     (cd "$here" && cargo release-runtime -C strip=none -C llvm-args=-align-all-functions=12)
     bin=$(mktemp "${TMPDIR:-/tmp}/layout-bin.XXXXXX")
     cp "$here/target/release/gantry-runtime" "$bin"
+    chmod 0755 "$bin"
     trap 'rm -f "$bin"' EXIT
   fi
   nm "$bin" >/dev/null 2>&1 && [[ -n $(nm "$bin" 2>/dev/null | head -1) ]] ||
