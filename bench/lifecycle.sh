@@ -18,9 +18,9 @@
 #   20 parallel run      wall time of 20 concurrent `run`s, median of 5 batches
 #   create, 0 / CROWD    median of 40 `create`s (each deleted again) with no (20 before the crowd, 20 after) / CROWD
 #                        created containers present
-#   kernel only          the kernel's part of that: median of 15 mkdirs of a cgroup in every v1 hierarchy
-#                        beside 0 / CROWD sibling cgroups, no runtime involved; the last row takes its extra time
-#                        off each runtime's crowd figure
+#   kernel only          the kernel's part of that: median of 15 mkdir+rmdir pairs of a cgroup in every v1
+#                        hierarchy beside no containers / the first runtime's CROWD, no runtime involved; the last
+#                        row takes its extra time off each runtime's crowd figure
 # The machine's load (uptime) is printed before and after: on a shared machine the numbers are indicative only,
 # compare the ratios. Everything runs in one private mount namespace; every container gets an absolute
 # cgroupsPath /benchlc.XXXXXX/<id>; every container, cgroup and bind mount is removed at exit, even on failure.
@@ -207,10 +207,32 @@ creates() {
     rm -rf "$b"
   done
 }
+# The kernel's part of a crowd, which every runtime pays, measured with no runtime involved: one cgroup made and
+# removed again in every v1 hierarchy (what a create and a delete do to cgroupfs), 15 times, beside no containers and
+# beside the first runtime's crowd. Removing a memory cgroup makes the kernel reparent its per-superblock LRU lists
+# (every container's procfs, tmpfs, mqueue and devpts are superblocks of their own) under cgroup_mutex, which the
+# next mkdir waits for: that part grows with the crowd, whoever made it.
+hier=()
+for d in /sys/fs/cgroup/*/; do [[ $(stat -fc %T "$d") == cgroupfs ]] && hier+=("${d%/}/$cg"); done
+((${#hier[@]})) && mkdir -p "${hier[@]}"
+probe() { # probe FILE
+  local i t0 t1
+  ((${#hier[@]})) || return 0
+  for ((i = 0; i < 15; i++)); do
+    # One mkdir(1) and one rmdir(1) for all hierarchies: their process starts are the same beside 0 and CROWD
+    # containers, so they cancel out of the difference, which is the figure used below.
+    t0=$EPOCHREALTIME
+    mkdir "${hier[@]/%//probe$i}"
+    rmdir "${hier[@]/%//probe$i}"
+    t1=$EPOCHREALTIME
+    echo $((${t1/./} - ${t0/./})) >> "$1"
+  done
+}
 # Per runtime: 20 creates with none present, the crowd, 40 with the crowd, the crowd deleted, 20 more with none
 # (both "none" phases make its median, so a drift of the machine during the crowd phase shows up on both sides).
 for k in "${!rts[@]}"; do
   creates "$k" "$work/c0$k" 20
+  ((k != 0)) || probe "$work/mk0"
   crowd_ids=() crowd_ok=1 slow=0
   for ((i = 0; i < crowd; i++)); do
     nextid "$k"; crowd_ids+=("$id"); b=$(bundle "$k" "$id")
@@ -223,31 +245,14 @@ for k in "${!rts[@]}"; do
   done
   echo "# ${names[k]}: slowest of the $crowd crowd creates: $((slow / 1000)) ms"
   if ((crowd_ok)); then creates "$k" "$work/cN$k" 40; else echo 0 > "$work/cN$k"; fi
+  ((k != 0 || !crowd_ok)) || probe "$work/mkN"
   for id in "${crowd_ids[@]}"; do rt "$k" delete -f "$id" || true; rm -rf "$work/b$k-$id"; done
   sleep 2 # the crowd's network namespaces are torn down by the kernel in the background
   creates "$k" "$work/c0$k" 20
 done
-# The kernel's part of a crowd, which every runtime pays: mkdir of one cgroup in every v1 hierarchy (what a create
-# makes) beside 0 and CROWD sibling cgroups, no runtime involved.
-hier=()
-for d in /sys/fs/cgroup/*/; do [[ $(stat -fc %T "$d") == cgroupfs ]] && hier+=("${d%/}/$cg"); done
-if ((${#hier[@]})); then
-  mkdir -p "${hier[@]}"
-  for f in 0 N; do
-    if [[ $f == N ]]; then for h in "${hier[@]}"; do for ((i = 0; i < crowd; i++)); do mkdir "$h/s$i"; done; done; fi
-    for ((i = 0; i < 15; i++)); do
-      # One mkdir(1) for all hierarchies: its process start is the same beside 0 and CROWD siblings, so it cancels
-      # out of the difference, which is the figure used below.
-      t0=$EPOCHREALTIME
-      mkdir "${hier[@]/%//probe$f$i}"
-      t1=$EPOCHREALTIME
-      echo $((${t1/./} - ${t0/./})) >> "$work/mk$f"
-      rmdir "${hier[@]/%//probe$f$i}" # untimed, as the runtimes' deletes are
-    done
-  done
-  for h in "${hier[@]}"; do for ((i = 0; i < crowd; i++)); do rmdir "$h/s$i"; done; done
+if [[ -s $work/mk0 && -s $work/mkN ]]; then
   mk0=$(median "$work/mk0") mkN=$(median "$work/mkN")
-  mkdir_row="| kernel only: one mkdir(1) making a cgroup in each of the ${#hier[@]} v1 hierarchies, 0 / $crowd siblings | $mk0 / $mkN ms | | | | |"
+  mkdir_row="| kernel only: mkdir + rmdir of a cgroup in each of the ${#hier[@]} v1 hierarchies, beside 0 / $crowd containers | $mk0 / $mkN ms | | | | |"
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
