@@ -51,6 +51,15 @@ fn check_still_works() {
     assert_eq!(*v[9_999], 9_999);
 }
 
+/// Waits for the child `pid` and returns its exit status.
+fn exit_code(pid: i32) -> Option<i32> {
+    let pid = rustix::process::Pid::from_raw(pid).unwrap();
+    let (_, status) = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+        .unwrap()
+        .unwrap();
+    status.exit_status()
+}
+
 fn check_child_inherits() {
     match gantry_sys::clone::fork(0, None).expect("fork") {
         (gantry_sys::clone::Cloned::Child, _) => {
@@ -58,13 +67,8 @@ fn check_child_inherits() {
             gantry_sys::clone::exit_immediately(if ok { 0 } else { 1 });
         }
         (gantry_sys::clone::Cloned::Parent(pid), _) => {
-            let pid = rustix::process::Pid::from_raw(pid).unwrap();
-            let (_, status) =
-                rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
-                    .unwrap()
-                    .unwrap();
             assert_eq!(
-                status.exit_status(),
+                exit_code(pid),
                 Some(0),
                 "a forked child's executable is writable"
             );
@@ -130,12 +134,7 @@ fn main() {
             gantry_sys::clone::exit_immediately(2);
         }
         (gantry_sys::clone::Cloned::Parent(pid), _) => {
-            let pid = rustix::process::Pid::from_raw(pid).unwrap();
-            let (_, status) =
-                rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
-                    .unwrap()
-                    .unwrap();
-            assert_eq!(status.exit_status(), Some(0), "the re-exec fallback failed");
+            assert_eq!(exit_code(pid), Some(0), "the re-exec fallback failed");
         }
     }
 }
