@@ -4,8 +4,8 @@
 //! only open it read-only (`EROFS`). No copy of the binary is made.
 //!
 //! [`seal`] does it without starting the program again whenever it can: it maps every segment of the running
-//! image afresh from the read-only bind (text and read-only data as they are, the written data pages copied
-//! across), after which the kernel accepts the bind as the process's executable (`prctl(PR_SET_MM_MAP)` with an
+//! image afresh from the read-only bind (text and read-only data as they are; the written data and RELRO pages
+//! copied into anonymous memory), after which the kernel accepts the bind as the process's executable (`prctl(PR_SET_MM_MAP)` with an
 //! `exe_fd`: it refuses only while the old path is still mapped). That takes a few syscalls and a copy of the
 //! writable segment (~0.2 MiB), against a whole second start of the binary for the classic re-exec, which stays
 //! the fallback (kernels or sandboxes that refuse a step, a non-ELF layout) and gives the same protection.
@@ -30,10 +30,11 @@ pub enum Sealed {
 }
 
 /// Makes the running executable impossible to open for writing through `/proc/self/exe` or `/proc/PID/exe`, in
-/// this process and every process it forks afterwards. Call it first thing in `main`, while the process has one
-/// thread (checked: it fails with `ResourceBusy` otherwise). When the in-place remapping is refused, the program is
-/// executed again through the read-only bind with the same arguments and environment (this call then does not
-/// return; in the new image it returns [`Sealed::ReadOnlyInstall`]).
+/// this process and every process it forks afterwards. Call it first thing in `main`: the in-place remap needs the
+/// process to have one thread (it checks, as it copies data other threads could be writing). When the remap is
+/// refused for that or any other reason, the program is executed again through the read-only bind with the same
+/// arguments and environment (this call then does not return; in the new image it returns
+/// [`Sealed::ReadOnlyInstall`]). It fails only when the bind itself cannot be made or executed.
 ///
 /// After an in-place seal, `readlink /proc/self/exe` gives `/` (the root of the detached bind), so
 /// `std::env::current_exe()` no longer finds the installed path; start the program again through `/proc/self/exe`.
