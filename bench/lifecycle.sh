@@ -18,9 +18,10 @@
 #   20 parallel run      wall time of 20 concurrent `run`s, median of 5 batches
 #   create, 0 / CROWD    median of 40 `create`s (each deleted again) with no (20 before the crowd, 20 after) / CROWD
 #                        created containers present
-#   kernel only          the kernel's part of that: median of 15 mkdir+rmdir pairs of a cgroup in every v1
-#                        hierarchy beside no containers / the first runtime's CROWD, no runtime involved; the last
-#                        row takes its extra time off each runtime's crowd figure
+#   kernel only          the kernel's part of that: median of 15 makings and removals, by util-linux, of what a
+#                        container has (cgroups, namespaces, procfs/sysfs/tmpfs/mqueue/devpts mounts) beside no
+#                        containers / the first runtime's CROWD; the last row takes its extra time off each
+#                        runtime's crowd figure
 # The machine's load (uptime) is printed before and after: on a shared machine the numbers are indicative only,
 # compare the ratios. Everything runs in one private mount namespace; every container gets an absolute
 # cgroupsPath /benchlc.XXXXXX/<id>; every container, cgroup and bind mount is removed at exit, even on failure.
@@ -207,23 +208,39 @@ creates() {
     rm -rf "$b"
   done
 }
-# The kernel's part of a crowd, which every runtime pays, measured with no runtime involved: one cgroup made and
-# removed again in every v1 hierarchy (what a create and a delete do to cgroupfs), 15 times, beside no containers and
-# beside the first runtime's crowd. Removing a memory cgroup makes the kernel reparent its per-superblock LRU lists
-# (every container's procfs, tmpfs, mqueue and devpts are superblocks of their own) under cgroup_mutex, which the
-# next mkdir waits for: that part grows with the crowd, whoever made it.
+# The kernel's part of a crowd, which every runtime pays, measured with no runtime involved: 15 times, what a
+# container's create and delete ask of the kernel, made with util-linux and a shell: a cgroup in every v1
+# hierarchy, a process that moves itself there in new mount, UTS, IPC, network and PID namespaces and mounts
+# procfs, sysfs, a tmpfs, mqueue and a devpts instance (superblocks of its own, as a container's are), then exits,
+# and the cgroups removed; beside no containers and beside the first runtime's crowd. The process starts are the
+# same on both sides, so they cancel out of the difference, which is the figure used below. (Removing a memory
+# cgroup makes the kernel walk the LRU lists of every superblock under cgroup_mutex; pivot_root visits every task:
+# both grow with a crowd, whoever made it.)
 hier=()
 for d in /sys/fs/cgroup/*/; do [[ $(stat -fc %T "$d") == cgroupfs ]] && hier+=("${d%/}/$cg"); done
 ((${#hier[@]})) && mkdir -p "${hier[@]}"
+# A v1 cpuset cgroup takes no process until it has CPUs and memory nodes: copy its parent's, as runtimes do.
+cpuset_dir=/sys/fs/cgroup/cpuset/$cg
+cpuset_init() { # cpuset_init DIR
+  [[ -e $1/cpuset.cpus ]] || return 0
+  cat "${1%/*}/cpuset.cpus" > "$1/cpuset.cpus"
+  cat "${1%/*}/cpuset.mems" > "$1/cpuset.mems"
+}
+[[ ! -d $cpuset_dir ]] || cpuset_init "$cpuset_dir"
 probe() { # probe FILE
   local i t0 t1
   ((${#hier[@]})) || return 0
   for ((i = 0; i < 15; i++)); do
-    # One mkdir(1) and one rmdir(1) for all hierarchies: their process starts are the same beside 0 and CROWD
-    # containers, so they cancel out of the difference, which is the figure used below.
     t0=$EPOCHREALTIME
     mkdir "${hier[@]/%//probe$i}"
-    rmdir "${hier[@]/%//probe$i}"
+    cpuset_init "$cpuset_dir/probe$i"
+    unshare --mount --uts --ipc --net --pid --fork --propagation private "$BASH" -c '
+      for d; do echo 0 > "$d/cgroup.procs"; done
+      mount -t proc proc /proc && mount -t sysfs sysfs /sys && mount -t tmpfs tmpfs /dev &&
+        mkdir /dev/mqueue /dev/pts && mount -t mqueue mqueue /dev/mqueue &&
+        mount -t devpts -o newinstance devpts /dev/pts' _ "${hier[@]/%//probe$i}" ||
+      { echo "bench/lifecycle.sh: the kernel-only probe failed" >&2; exit 1; }
+    rmdir "${hier[@]/%//probe$i}" 2>/dev/null || { sleep 0.01; rmdir "${hier[@]/%//probe$i}"; }
     t1=$EPOCHREALTIME
     echo $((${t1/./} - ${t0/./})) >> "$1"
   done
@@ -252,7 +269,7 @@ for k in "${!rts[@]}"; do
 done
 if [[ -s $work/mk0 && -s $work/mkN ]]; then
   mk0=$(median "$work/mk0") mkN=$(median "$work/mkN")
-  mkdir_row="| kernel only: mkdir + rmdir of a cgroup in each of the ${#hier[@]} v1 hierarchies, beside 0 / $crowd containers | $mk0 / $mkN ms | | | | |"
+  mkdir_row="| kernel only: a container's cgroups, namespaces and mounts made and removed by util-linux, beside 0 / $crowd containers | $mk0 / $mkN ms | | | | |"
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
