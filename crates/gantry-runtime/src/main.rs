@@ -13,7 +13,9 @@ use gantry_oci_cli::{Cli, Command};
 fn main() {
     // Before anything else: a re-exec repeats all the work done before it.
     let sealed = if seal::needed_for(std::env::args_os().skip(1)) {
-        seal::ensure_sealed()
+        gantry_sys::exe::seal()
+            .map(drop)
+            .map_err(anyhow::Error::from)
     } else {
         Ok(())
     };

@@ -1,10 +1,10 @@
-//! `/proc/self/exe` protection (CVE-2019-5736) for the verbs that start processes in a container: one `statfs`
-//! when the binary is installed on a read-only mount, otherwise the running image is remapped from a detached
-//! read-only bind mount of itself and the bind made its executable, without starting again
-//! ([`gantry_sys::exe::seal`]; a re-exec through the bind where the kernel refuses that). Either way a container
-//! that reaches our executable through `/proc/<pid>/exe` can only find a read-only file; no copy is ever made.
+//! Which verbs need the `/proc/self/exe` protection (CVE-2019-5736) of [`gantry_sys::exe::seal`]: those that start
+//! processes in a container. The seal costs one `statfs` when the binary is installed on a read-only mount, else
+//! the running image is remapped from a detached read-only bind of itself (a re-exec through the bind where the
+//! kernel refuses that); either way a container that reaches our executable through `/proc/<pid>/exe` can only find
+//! a read-only file, and no copy is ever made.
 //!
-//! `main` calls it first, before parsing the command line: everything done before a fallback re-exec is done twice.
+//! `main` seals first, before parsing the command line: everything done before a fallback re-exec is done twice.
 
 use std::ffi::OsStr;
 
@@ -29,13 +29,6 @@ pub fn needed_for<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> bool {
         }
     }
     false
-}
-
-/// Ensures the running executable cannot be opened for writing through `/proc/self/exe` (see
-/// [`gantry_sys::exe::seal`]: in place where the kernel allows it, else by a re-exec).
-pub fn ensure_sealed() -> anyhow::Result<()> {
-    gantry_sys::exe::seal()?;
-    Ok(())
 }
 
 #[cfg(test)]
