@@ -387,6 +387,34 @@ fn exec_joins_the_containers_user_namespace_first() {
     assert_eq!(uid.split_whitespace().nth(1), Some("200000"), "{uid}");
 }
 
+/// Every hierarchy of this hybrid host (v1 controllers, the unified mount) lists the container's cgroup for both
+/// the init and an exec'd process: gantry's init and exec process move themselves into the v1 ones (`tasks`) and
+/// are cloned into the unified one, runc writes `cgroup.procs`; the result must be the same.
+#[test]
+fn init_and_exec_are_in_the_containers_cgroup_in_every_hierarchy() {
+    let t = TestCtx::new("exec_cg_all");
+    let mut b = sleeper(&t);
+    b.remove_namespace("cgroup");
+    let id = running(&t, &b);
+    let init = init_pid(&t, &id);
+    let of_init = std::fs::read_to_string(format!("/proc/{init}/cgroup")).unwrap();
+    let of_exec = exec_sh(&t, &id, "cat /proc/self/cgroup").join("\n");
+    for (who, text) in [("init", of_init.as_str()), ("exec", of_exec.as_str())] {
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines.len() >= 2 && lines.iter().any(|l| l.starts_with("0::")),
+            "{who}: expected v1 hierarchies and the unified one: {text}"
+        );
+        for line in lines {
+            assert_eq!(
+                line.splitn(3, ':').nth(2),
+                Some(b.cgroups_path.as_str()),
+                "{who}: {line} (all: {text})"
+            );
+        }
+    }
+}
+
 #[test]
 fn exec_cgroup_flag_places_the_process_in_a_sub_cgroup() {
     let t = TestCtx::new("exec_subcg");

@@ -231,6 +231,11 @@ impl Cgroup {
             .map(|h| h.dir.path.as_path())
     }
 
+    /// The cgroup's directory in every v1 hierarchy.
+    pub(crate) fn v1_dirs(&self) -> impl Iterator<Item = &Path> {
+        self.v1.iter().map(|h| h.dir.path.as_path())
+    }
+
     /// Every directory of this cgroup, v1 hierarchies first, then the unified one.
     pub fn dirs(&self) -> impl Iterator<Item = &Path> {
         self.all_dirs().map(|d| d.path.as_path())
@@ -295,7 +300,8 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Moves process `pid` (with all its threads) into the cgroup in every hierarchy.
+    /// Moves process `pid` (with all its threads) into the cgroup in every hierarchy. On v1 and hybrid hosts this
+    /// can wait for an RCU grace period; a process that moves itself can avoid that ([`Cgroup::open_self_join`]).
     pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
         let pid_text = IntBuf::new(i64::from(pid));
         for dir in self.all_dirs() {

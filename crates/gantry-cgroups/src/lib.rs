@@ -32,6 +32,7 @@ mod mountinfo;
 mod oom;
 pub mod path;
 mod resources;
+mod self_join;
 mod stats;
 pub mod systemd;
 
@@ -44,6 +45,7 @@ pub use resources::{
     blkio_weight_to_io_weight, device_filter, shares_to_weight, DeviceKind, DeviceRule,
     ACCESS_MKNOD, ACCESS_READ, ACCESS_WRITE,
 };
+pub use self_join::SelfJoin;
 pub use stats::{CpuStats, MemoryStats, PidsStats, Stats};
 pub use systemd::{systemd_driver, ScopePath};
 

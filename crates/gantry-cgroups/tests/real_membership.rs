@@ -254,3 +254,65 @@ fn v2_freeze_stops_progress() {
     require_real_host();
     check_freeze_stops_progress(&v2());
 }
+
+#[test]
+fn hybrid_self_join_moves_the_writer_into_every_v1_hierarchy() {
+    require_real_host();
+    let mut guard = Guard::new(&hybrid());
+    let path = guard.cgroup.path().to_owned();
+    let own = guard
+        .cgroup
+        .open_self_join()
+        .unwrap()
+        .expect("on a hybrid host the v1 hierarchies are joined through tasks");
+    assert_eq!(
+        own.clone_into_dir(),
+        guard.cgroup.unified_dir(),
+        "the unified part is left to CLONE_INTO_CGROUP"
+    );
+    let own = std::sync::Arc::new(own);
+    let in_child = own.clone();
+    let mut cmd = std::process::Command::new("sleep");
+    cmd.arg("60");
+    // SAFETY: the closure only writes to descriptors opened before the fork; its error carries no allocation.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            in_child
+                .join()
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::Other))
+        })
+    };
+    let child = cmd.spawn().unwrap();
+    let pid = child.id() as i32;
+    guard.children.push(child);
+    for key in [
+        "memory",
+        "freezer",
+        "pids",
+        "cpuset",
+        "cpu",
+        "devices",
+        "name=systemd",
+    ] {
+        assert_eq!(proc_cgroup(pid, key), path, "v1 hierarchy {key:?}");
+    }
+    assert_ne!(
+        proc_cgroup(pid, ""),
+        path,
+        "tasks files move only in v1 hierarchies"
+    );
+    own.add_to_unified(pid).unwrap();
+    assert_eq!(
+        proc_cgroup(pid, ""),
+        path,
+        "then cgroup.procs of the unified one"
+    );
+    assert_eq!(guard.cgroup.procs().unwrap(), vec![pid]);
+}
+
+#[test]
+fn v2_has_no_self_join() {
+    require_real_host();
+    let guard = Guard::new(&v2());
+    assert!(guard.cgroup.open_self_join().unwrap().is_none());
+}

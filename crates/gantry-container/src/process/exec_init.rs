@@ -1,6 +1,7 @@
 //! The child side of `exec`: a clone of the runtime that joins the container's namespaces (descriptors the runtime
 //! opened from `/proc/<init>/ns/*`, user namespace first; PID and time namespaces were entered by the runtime before
-//! cloning, so the child is born in them), waits until the runtime has put it in the container's cgroup, then is
+//! cloning, so the child is born in them), gets into the container's cgroup (moved or cloned there by the runtime
+//! before `Go`, or moving itself right after it: see [`gantry_cgroups::SelfJoin`]), then is
 //! confined exactly like the container's init (rlimits, capabilities, seccomp, user, no_new_privs: rkt
 //! CVE-2019-10144) before `execve`.
 
@@ -41,6 +42,9 @@ pub struct ExecConfig<'a> {
     /// The container's root (`/proc/<init>/root`) when it shares the runtime's mount namespace: the init chrooted
     /// into its rootfs, and so does the exec'd process.
     pub chroot: Option<&'a OwnedFd>,
+    /// The container's v1 cgroups, which the child moves itself into right after `Go` (None: the runtime moved it,
+    /// or the clone placed it).
+    pub cgroup_join: Option<&'a gantry_cgroups::SelfJoin>,
 }
 
 /// Runs the exec child to `execve`, or reports the failed step and exits 1.
@@ -60,6 +64,9 @@ fn setup(cfg: &ExecConfig<'_>, chan: &Channel) -> StepResult<Infallible> {
         .ctx(|| "make the exec process non-dumpable".into())?;
     let extras = super::extras::open_early(process)?;
     init::wait_for_go(chan)?;
+    if let Some(own) = cfg.cgroup_join {
+        init::join_cgroup(own)?;
+    }
     for (fd, kind) in cfg.namespaces {
         rustix::thread::move_into_link_name_space(fd.as_fd(), Some(*kind))
             .ctx(|| format!("join the container's {kind:?} namespace"))?;

@@ -62,14 +62,38 @@ pub struct InitConfig<'a> {
     pub idmapped: &'a [(usize, OwnedFd)],
 }
 
-/// Runs the init to the end: `execve` of the user process, or `_exit(1)` after reporting a failure. With
-/// `joins_late` the runtime moves it into its cgroup after [`ToChild::Go`] (see `spawn::joins_late`).
-pub fn run(cfg: &InitConfig<'_>, chan: Channel, joins_late: bool) -> ! {
-    let err = match setup(cfg, &chan, joins_late) {
+/// How the init gets into its cgroup (decided by `spawn::cgroup_join`).
+#[derive(Debug)]
+pub enum CgroupJoin {
+    /// It has none, or is in it before [`ToChild::Go`]: born there (`CLONE_INTO_CGROUP`) or moved by the runtime.
+    Before,
+    /// It moves itself, through the v1 `tasks` files the runtime opened ([`gantry_cgroups::SelfJoin`]), before
+    /// anything that must happen inside the cgroup (hooks, exec, the start gate).
+    Itself(gantry_cgroups::SelfJoin),
+    /// The runtime moves it after [`ToChild::Go`] and then sends [`ToChild::Joined`], which the init waits for
+    /// where [`CgroupJoin::Itself`] would move.
+    AfterGo,
+}
+
+/// Runs the init to the end: `execve` of the user process, or `_exit(1)` after reporting a failure.
+pub fn run(cfg: &InitConfig<'_>, chan: Channel, join: CgroupJoin) -> ! {
+    let err = match setup(cfg, &chan, join) {
         Ok(never) => match never {},
         Err(e) => e,
     };
     fail(&chan, err)
+}
+
+/// Moves the calling process (single-threaded) into the container's v1 cgroups through the `tasks` files the
+/// runtime opened.
+pub(crate) fn join_cgroup(own: &gantry_cgroups::SelfJoin) -> StepResult {
+    own.join().map_err(|e| match e {
+        gantry_cgroups::CgroupError::Io { op, path, source } => StepError {
+            context: format!("join the container's cgroup: {op} {}", path.display()),
+            source,
+        },
+        other => invalid(other.to_string()),
+    })
 }
 
 /// Reports a failed setup step to the runtime and exits the child with status 1.
@@ -85,7 +109,7 @@ pub(crate) fn fail(chan: &Channel, err: StepError) -> ! {
     gantry_sys::clone::exit_immediately(1)
 }
 
-fn setup(cfg: &InitConfig<'_>, chan: &Channel, joins_late: bool) -> StepResult<Infallible> {
+fn setup(cfg: &InitConfig<'_>, chan: &Channel, join: CgroupJoin) -> StepResult<Infallible> {
     let spec = cfg.spec;
     let process = spec
         .process()
@@ -163,15 +187,16 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel, joins_late: bool) -> StepResult<I
     } else {
         None
     };
-    // Until the runtime says the init is in its cgroup, nothing may run that needs it: no hook, no exec.
-    let mut in_cgroup = !joins_late;
+    // Until the init is in its cgroup, nothing may run that needs it: no hook, no exec.
+    let mut join = Some(join);
     let mut wait_for_cgroup = || -> StepResult {
-        if !in_cgroup {
-            chan.expect(&ToChild::Joined)
-                .ctx(|| "sync: wait for the cgroup join".into())?;
-            in_cgroup = true;
+        match join.take() {
+            None | Some(CgroupJoin::Before) => Ok(()),
+            Some(CgroupJoin::Itself(own)) => join_cgroup(&own),
+            Some(CgroupJoin::AfterGo) => chan
+                .expect(&ToChild::Joined)
+                .ctx(|| "sync: wait for the cgroup join".into()),
         }
-        Ok(())
     };
     let hooks = spec.hooks().as_ref();
     if cfg.runtime_hooks || hooks.is_some_and(|h| h.create_container().is_some()) {

@@ -5,15 +5,18 @@
 //!  ──────────────────────                                 ─────────────────────────────
 //!  validate spec, plan namespaces, make cgroup,
 //!  mkfifo exec.fifo (opened O_RDWR), socketpair,
+//!  [open the v1 `tasks` files (the init joins itself)]
 //!  [setns pid/time by path for children]
 //!  fork(CLONE_NEW* of the plan) ──────────────────────▶  pdeathsig=KILL, dumpable=0
 //!  [restore own pid/time-for-children]                     wait for Go
 //!  write uid_map/gid_map (new user ns)
-//!  cgroup.procs ← pid   (unless it joins late, below)
+//!  cgroup.procs ← pid   (only if it joins before Go, below)
 //!  ── Go(pid) ──────────────────────────────────────────▶  setns by path, unshare(cgroup)
-//!  [joins late: cgroup.procs ← pid                         hostname, rlimits, oomScoreAdj
-//!   ── Joined ──▶ read by the init before any hook,        mounts, devices, /dev links, masked/readonly
-//!   else after pivot_root]                                 paths, sysctl
+//!  [v2 without clone3: cgroup.procs ← pid                  hostname, rlimits, oomScoreAdj
+//!   ── Joined ──▶ read by the init where it would          mounts, devices, /dev links, masked/readonly
+//!   join itself]                                           paths, sysctl
+//!                                                          [joins itself: "0" → each v1 `tasks`, before any
+//!                                                           hook, else after pivot_root]
 //!  ◀──────────────────────────────────────── RunHooks ──   (only if prestart/createRuntime hooks exist)
 //!  run prestart + createRuntime hooks
 //!  ── HooksRan ─────────────────────────────────────────▶  createContainer hooks
@@ -40,10 +43,12 @@
 //! There is exactly one clone; a second fork happens only in the staged namespace mode (see
 //! [`crate::namespaces`] and [`staged`]) when it creates a PID namespace.
 //!
-//! Joining late (`spawn::joins_late`: cgroup v1 or hybrid, cgroupfs driver, no staged mode, no new cgroup
-//! namespace): the first `cgroup.procs` write after a quiet spell waits for an RCU grace period, and so does the
-//! detach of the old root after `pivot_root`; with the join after Go (the driver's `after_go`) the two waits
-//! overlap instead of adding up.
+//! Getting into the cgroup (`spawn::cgroup_join`): a `cgroup.procs` write takes the kernel's global threadgroup
+//! lock, which after a quiet spell waits for an RCU grace period (8-16 ms here). So the init is born in its cgroup
+//! where it can be (`CLONE_INTO_CGROUP`: pure v2, and the unified part of a hybrid host), and on v1 hierarchies it
+//! moves itself by writing `0` to their `tasks` files, which the kernel does without that lock
+//! ([`gantry_cgroups::SelfJoin`]): cgroupfs driver, no staged mode, no new cgroup namespace. Otherwise the runtime
+//! writes `cgroup.procs` before Go, or (v2 without clone3) right after it, announced with `Joined`.
 //!
 //! `exec` uses the same socket protocol with a shorter sequence (see [`exec_init`] and `verbs::exec`):
 //!
@@ -53,8 +58,10 @@
 //!  build process (stored config.json + flags), seccomp,
 //!  block signals, setns pid/time (apply to children)
 //!  fork(0) ───────────────────────────────────────────▶   pdeathsig=KILL, dumpable=0, wait for Go
-//!  cgroup.procs ← pid (+ --cgroup sub-cgroups)
-//!  ── Go ───────────────────────────────────────────────▶  setns user, then mnt/net/ipc/uts/cgroup
+//!  cgroup.procs ← pid (+ --cgroup sub-cgroups; not on
+//!  v1/hybrid without --cgroup: the child joins itself)
+//!  ── Go ───────────────────────────────────────────────▶  ["0" → each v1 `tasks`]
+//!                                                          setns user, then mnt/net/ipc/uts/cgroup
 //!                                                          rlimits, pty → --console-socket, cwd (in root,
 //!                                                          no magic links), exec lookup, seccomp/caps/
 //!                                                          user/noNewPrivileges as init, fds CLOEXEC

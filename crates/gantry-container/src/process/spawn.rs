@@ -31,8 +31,16 @@ pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> 
             .map_err(|e| Error::sys("become a child subreaper", e))?;
     }
     let (parent, child) = Channel::pair().map_err(|e| Error::sys("create sync socket", e))?;
+    let own_join = match cfg.cgroup.filter(|_| may_join_after_go(cfg, plan)) {
+        Some((_, cg)) => cg.open_self_join()?,
+        None => None,
+    };
     let restore = enter_for_children(plan, cfg.spec)?;
-    let target = clone_target(cfg.cgroup.and_then(|(_, cg)| cg.clone_into_dir()))?;
+    let into = cfg
+        .cgroup
+        .and_then(|(_, cg)| cg.clone_into_dir())
+        .or_else(|| own_join.as_ref().and_then(|j| j.clone_into_dir()));
+    let target = clone_target(into)?;
     // The runtime is single-threaded (checked by `fork`), and the child only runs `init::run`, which ends in execve
     // or _exit.
     let cloned =
@@ -40,7 +48,7 @@ pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> 
     let (pid, placed) = match cloned {
         Ok((gantry_sys::clone::Cloned::Child, placed)) => {
             drop(parent);
-            init::run(cfg, child, joins_late(cfg, plan, placed))
+            init::run(cfg, child, cgroup_join(cfg, plan, own_join, placed))
         }
         Ok((gantry_sys::clone::Cloned::Parent(pid), placed)) => (pid, placed),
         Err(e) => {
@@ -50,8 +58,9 @@ pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> 
     };
     drop(child);
     restore_after(restore)?;
+    let join = cgroup_join(cfg, plan, own_join, placed);
     let mut init_pid = pid;
-    match drive(cfg, plan, &parent, &mut init_pid, placed, hooks) {
+    match drive(cfg, plan, &parent, &mut init_pid, placed, join, hooks) {
         Ok(()) => Ok(init_pid),
         Err(e) => {
             kill_and_reap(init_pid);
@@ -69,17 +78,24 @@ fn drive(
     chan: &Channel,
     init_pid: &mut i32,
     placed: bool,
+    join: init::CgroupJoin,
     hooks: &mut dyn ParentHooks,
 ) -> Result<()> {
     let pid = *init_pid;
     if plan.new_user && !plan.staged {
         write_id_maps(cfg, pid)?;
     }
-    let late_join = joins_late(cfg, plan, placed);
-    if !late_join {
-        if let Some((_, cg)) = cfg.cgroup.filter(|_| !placed) {
-            cg.enter(pid, cfg.id)?;
+    let late_join = matches!(join, init::CgroupJoin::AfterGo);
+    match join {
+        init::CgroupJoin::Before => {
+            if let Some((_, cg)) = cfg.cgroup.filter(|_| !placed) {
+                cg.enter(pid, cfg.id)?;
+            }
         }
+        // The init moves itself into its v1 cgroups; on a hybrid host without clone3 the runtime adds it to the
+        // unified one.
+        init::CgroupJoin::Itself(own) if !placed => own.add_to_unified(pid)?,
+        init::CgroupJoin::Itself(_) | init::CgroupJoin::AfterGo => {}
     }
     crate::net::devices::move_into(cfg.spec, plan, pid)?;
     let seq = Sequence::create(
@@ -106,7 +122,7 @@ struct CreateParent<'a, 'c> {
     /// The init's host PID, updated when it forks again.
     init_pid: &'a mut i32,
     hooks: &'a mut dyn ParentHooks,
-    /// The init joins its cgroup after `Go` ([`joins_late`]).
+    /// The runtime moves the init into its cgroup after `Go` ([`init::CgroupJoin::AfterGo`]).
     late_join: bool,
 }
 
@@ -145,21 +161,37 @@ impl driver::Handler for CreateParent<'_, '_> {
     }
 }
 
-/// Whether the init joins its cgroup after [`ToChild::Go`], while it sets up its mounts, rather than before: on v1
-/// and hybrid hosts the first attach after a quiet spell waits for an RCU grace period (5-15 ms), and so does the
-/// child's detach of the old root after `pivot_root`; joining late lets the two waits overlap. The child waits for
-/// [`ToChild::Joined`] before anything that must happen inside the cgroup (hooks, exec, the start gate). Not done
-/// when the child needs the cgroup earlier: when it forks (staged mode, whose grandchild must be born inside) or
-/// unshares a cgroup namespace (whose root is the cgroup it is in then), nor with the systemd driver (the scope is
-/// made for the process), nor when the clone already placed it (v2).
-pub(crate) fn joins_late(cfg: &InitConfig<'_>, plan: &Plan, placed: bool) -> bool {
-    !placed
-        && !plan.staged
+/// Whether the init may get into its cgroup after [`ToChild::Go`], while it sets up its mounts: not when it needs
+/// the cgroup earlier, that is when it forks (staged mode, whose grandchild must be born inside) or unshares a
+/// cgroup namespace (whose root is the cgroup it is in then), nor with the systemd driver (the scope is made for the
+/// process).
+fn may_join_after_go(cfg: &InitConfig<'_>, plan: &Plan) -> bool {
+    !plan.staged
         && !plan.fork_again
         && !plan.new_cgroup
         && cfg
             .cgroup
             .is_some_and(|(_, cg)| cg.systemd_unit().is_none())
+}
+
+/// How the init gets into its cgroup; `own` is what [`gantry_cgroups::Cgroup::open_self_join`] opened (on v1
+/// and hybrid hosts, when [`may_join_after_go`]), `placed` whether the clone put it in its cgroup (v2, hybrid).
+///
+/// On v1 and hybrid hosts the init moves itself ([`init::CgroupJoin::Itself`]): a `cgroup.procs` write by the
+/// runtime would wait for an RCU grace period (8-16 ms after a quiet spell; see [`gantry_cgroups::SelfJoin`]).
+/// When the init may join late but the clone did not place it and it cannot move itself (a v2 host without
+/// clone3), the runtime moves it right after Go ([`init::CgroupJoin::AfterGo`]); otherwise it is moved before Go.
+fn cgroup_join(
+    cfg: &InitConfig<'_>,
+    plan: &Plan,
+    own: Option<gantry_cgroups::SelfJoin>,
+    placed: bool,
+) -> init::CgroupJoin {
+    match own {
+        Some(own) => init::CgroupJoin::Itself(own),
+        None if !placed && may_join_after_go(cfg, plan) => init::CgroupJoin::AfterGo,
+        None => init::CgroupJoin::Before,
+    }
 }
 
 /// Opens `dir` (the container's cgroup v2 directory, on hosts where that is the only hierarchy) for

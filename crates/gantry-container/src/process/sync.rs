@@ -12,12 +12,12 @@ use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketFlags, Socket
 /// parent → child: a reply to a [`ToParent`] request, or the start signal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToChild {
-    /// Id maps written (direct mode) and cgroup joined (unless the init joins late: then [`ToChild::Joined`]
-    /// follows): go on with setup. Carries the child's host PID (for the state given to hooks). The first message;
+    /// Id maps written (direct mode) and cgroup joined (unless the init joins itself, or the runtime moves it
+    /// after `Go`: then [`ToChild::Joined`] follows): go on with setup. Carries the child's host PID (for the state given to hooks). The first message;
     /// it and `Joined` are the only ones that are no reply.
     Go(i32),
-    /// Right after [`ToChild::Go`] when the init joins its cgroup late (see `spawn::joins_late`): the init is in its
-    /// cgroup now. The init reads it before anything that needs the cgroup (hooks, exec, the start gate).
+    /// Right after [`ToChild::Go`] when the runtime moves the init into its cgroup after `Go` (see
+    /// `spawn::cgroup_join`; a v2 host without clone3): the init is in its cgroup now. The init reads it before anything that needs the cgroup (hooks, exec, the start gate).
     Joined,
     /// Reply to [`ToParent::MapsNeeded`]: the id maps are written.
     MapsWritten,

@@ -155,6 +155,7 @@ pub fn exec(root: &StateRoot, opts: &ExecOptions) -> Result<i32> {
         seccomp: seccomp.as_ref(),
         caps: caps.as_ref(),
         chroot: chroot.as_ref(),
+        cgroup_join: None,
     };
     drop(dir);
     crate::process::extras::apply_exec_parent(&spec, &process)?;
@@ -218,24 +219,42 @@ fn spawn_and_wait(
         rustix::thread::move_into_link_name_space(fd.0.as_fd(), Some(fd.1))
             .map_err(|e| Error::sys("enter the container's PID or time namespace", e))?;
     }
-    // On a pure v2 host the process is born in the container's cgroup (CLONE_INTO_CGROUP).
-    let target = crate::process::spawn::clone_target(
-        state.cgroup.as_ref().and_then(|cg| cg.clone_into_dir()),
-    )?;
+    // On v1 and hybrid hosts the process moves itself into the container's v1 cgroups (no RCU grace period, see
+    // gantry_cgroups::SelfJoin), unless it goes on into --cgroup sub-cgroups, which the runtime moves it into after
+    // the container's own.
+    let own_join = match state.cgroup.as_ref().filter(|_| opts.cgroups.is_empty()) {
+        Some(cg) => cg.open_self_join()?,
+        None => None,
+    };
+    // On a pure v2 host the process is born in the container's cgroup (CLONE_INTO_CGROUP), on a hybrid one in its
+    // unified part.
+    let into = state
+        .cgroup
+        .as_ref()
+        .and_then(|cg| cg.clone_into_dir())
+        .or_else(|| own_join.as_ref().and_then(|j| j.clone_into_dir()));
+    let target = crate::process::spawn::clone_target(into)?;
     // The runtime is single-threaded (checked by `fork`), and the child only runs `exec_init::run`, which ends in
     // execve or _exit.
     let cloned = gantry_sys::clone::fork(0, target.as_ref().map(|f| f.as_fd()));
     let (pid, placed) = match cloned {
         Ok((gantry_sys::clone::Cloned::Child, _)) => {
             drop(parent);
-            exec_init::run(&cfg, child)
+            exec_init::run(
+                &ExecConfig {
+                    cgroup_join: own_join.as_ref(),
+                    ..cfg
+                },
+                child,
+            )
         }
         Ok((gantry_sys::clone::Cloned::Parent(pid), placed)) => (pid, placed),
         Err(e) => return Err(Error::sys("clone the exec process", e)),
     };
     drop(child);
     let notify = cfg.seccomp.is_some_and(|s| s.has_listener());
-    if let Err(e) = drive(&parent, pid, placed, state, opts, paused, notify) {
+    let joined = join_cgroup(pid, placed, own_join.as_ref(), state, opts);
+    if let Err(e) = joined.and_then(|()| drive(&parent, pid, paused, notify)) {
         kill_and_reap(pid);
         return Err(e);
     }
@@ -257,23 +276,32 @@ fn spawn_and_wait(
     wait_forwarding(pid, set)
 }
 
-fn drive(
-    chan: &Channel,
+/// The runtime's part of getting the exec process `pid` into the container's cgroup, before `Go`: nothing when the
+/// clone placed it and it moves itself (`own`) into the v1 hierarchies; otherwise `cgroup.procs`, then the
+/// `--cgroup` sub-cgroups.
+fn join_cgroup(
     pid: i32,
     placed: bool,
+    own: Option<&gantry_cgroups::SelfJoin>,
     state: &State,
     opts: &ExecOptions,
-    paused: bool,
-    notify: bool,
 ) -> Result<()> {
-    if let Some(cg) = &state.cgroup {
-        if !placed {
-            cg.add_process(pid)?;
-        }
-        for sub in &opts.cgroups {
-            join_sub_cgroup(cg, sub, pid)?;
-        }
+    let Some(cg) = &state.cgroup else {
+        return Ok(());
+    };
+    match own {
+        Some(own) if !placed => own.add_to_unified(pid)?,
+        Some(_) => {}
+        None if !placed => cg.add_process(pid)?,
+        None => {}
     }
+    for sub in &opts.cgroups {
+        join_sub_cgroup(cg, sub, pid)?;
+    }
+    Ok(())
+}
+
+fn drive(chan: &Channel, pid: i32, paused: bool, notify: bool) -> Result<()> {
     let seq = Sequence::exec(notify, paused);
     driver::drive(chan, pid, &seq, &mut ExecParent { pid })
 }
