@@ -314,7 +314,10 @@ impl ContainerDir {
             .map_err(|e| Error::path("lock state directory", &self.path, e.into()))
     }
 
-    /// Writes `state.json` atomically (temporary file, then rename).
+    /// Writes `state.json` atomically: a temporary file, then a rename. Over an existing `state.json` the rename
+    /// is an exchange followed by an unlink of the old file: ext4 flushes a file renamed over another at once
+    /// (`auto_da_alloc`), which allocates its blocks, writes them and, on a `discard` mount, makes the unlink at
+    /// `delete` wait for a synchronous discard; an exchanged file stays in the page cache like any new one.
     pub fn write_state(&self, state: &State) -> Result<()> {
         let bytes = serde_json::to_vec(state).map_err(|e| Error::BadState {
             id: self.id.clone(),
@@ -331,8 +334,27 @@ impl ContainerDir {
         .map_err(|e| Error::path("write state", self.path.join(tmp), e.into()))?;
         write_all(&f, &bytes).map_err(|e| Error::path("write state", self.path.join(tmp), e))?;
         drop(f);
-        rfs::renameat(&self.fd, tmp, &self.fd, STATE_FILE)
-            .map_err(|e| Error::path("write state", self.path.join(STATE_FILE), e.into()))
+        let err =
+            |e: rustix::io::Errno| Error::path("write state", self.path.join(STATE_FILE), e.into());
+        match rfs::renameat_with(
+            &self.fd,
+            tmp,
+            &self.fd,
+            STATE_FILE,
+            rfs::RenameFlags::EXCHANGE,
+        ) {
+            Ok(()) => {
+                // The old state, now under the temporary name; a leftover is overwritten by the next write and
+                // removed with the directory.
+                let _ = rfs::unlinkat(&self.fd, tmp, rfs::AtFlags::empty());
+                Ok(())
+            }
+            // No state.json yet (the first write), or a filesystem without exchange.
+            Err(rustix::io::Errno::NOENT | rustix::io::Errno::INVAL) => {
+                rfs::renameat(&self.fd, tmp, &self.fd, STATE_FILE).map_err(err)
+            }
+            Err(e) => Err(err(e)),
+        }
     }
 
     /// Reads `state.json`; `Ok(None)` while the container is still being created.
@@ -571,6 +593,26 @@ mod tests {
         assert_eq!(root.ids().unwrap(), vec!["c1".to_string()]);
         dir.remove().unwrap();
         assert!(matches!(root.open("c1"), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn a_second_write_replaces_the_state_and_leaves_no_temporary_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = StateRoot::new(tmp.path().join("root"));
+        let dir = root.create("c2").unwrap();
+        let mut st = sample("c2");
+        dir.write_state(&st).unwrap();
+        st.bundle = "/other".into();
+        dir.write_state(&st).unwrap();
+        assert_eq!(
+            dir.read_state().unwrap().unwrap().bundle,
+            Path::new("/other")
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [STATE_FILE], "only the state file is left");
     }
 
     #[test]
