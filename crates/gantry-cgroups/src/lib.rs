@@ -1,6 +1,6 @@
 //! cgroup v1, hybrid and v2 management behind one interface; every controller takes a root directory.
 //!
-//! * [`Layout`] says which hierarchies exist and where ([`Layout::detect`]: one `statfs` on a pure v2 host, `/proc/self/mountinfo` once on v1 and hybrid hosts).
+//! * [`Layout`] says which hierarchies exist and where ([`Layout::detect`]: one `statfs` on a pure v2 host, `/proc/self/cgroup` and one `statfs` per hierarchy on v1 and hybrid hosts, `/proc/self/mountinfo` only where a hierarchy is not mounted where convention puts it).
 //! * [`Cgroup::resolve`] turns `linux.cgroupsPath` into one directory per hierarchy (pure); the result is
 //!   serializable and stored in the container's state so later verbs act on exactly the same directories.
 //! * [`Cgroup`]'s methods create, populate, freeze, signal and remove it, apply `linux.resources`, and read stats.
