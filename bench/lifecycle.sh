@@ -18,7 +18,7 @@
 #   20 parallel run      wall time of 20 concurrent `run`s, median of 5 batches
 #   create, 0 / CROWD    median of 40 `create`s (each deleted again) with no (20 before the crowd, 20 after) / CROWD
 #                        created containers present
-#   kernel only          the kernel's part of that: median of 15 makings and removals, by util-linux, of what a
+#   kernel only          the kernel's part of that: median of 40 makings and removals, by util-linux, of what a
 #                        container has (cgroups, namespaces, procfs/sysfs/tmpfs/mqueue/devpts mounts) beside no
 #                        containers / the first runtime's CROWD; the last row takes its extra time off each
 #                        runtime's crowd figure
@@ -230,7 +230,7 @@ cpuset_init() { # cpuset_init DIR
 probe() { # probe FILE
   local i t0 t1
   ((${#hier[@]})) || return 0
-  for ((i = 0; i < 15; i++)); do
+  for ((i = 0; i < 40; i++)); do
     t0=$EPOCHREALTIME
     mkdir "${hier[@]/%//probe$i}"
     cpuset_init "$cpuset_dir/probe$i"
@@ -303,9 +303,12 @@ for k in "${!rts[@]}"; do cr[k]=$(ratio "${cN[k]}" "${c0[k]}"); done
 row "\`create\` $crowd present / none" '×' "${cr[@]}"
 if [[ -n ${mkdir_row:-} ]]; then
   echo "$mkdir_row"
-  # The runtime's own part: the crowd's extra time less the kernel's extra mkdir+rmdir time.
+  # The runtime's own part: the crowd's extra time less the kernel's extra time, never below none (1.00: the
+  # runtime adds nothing beyond what the kernel-only probe gained beside the crowd).
   for k in "${!rts[@]}"; do
-    cx[k]=$(awk -v n="${cN[k]}" -v z="${c0[k]}" -v a="$mkN" -v b="$mk0" 'BEGIN { if (z > 0) printf "%.2f", (n - (a - b)) / z; else print "-" }')
+    cx[k]=$(awk -v n="${cN[k]}" -v z="${c0[k]}" -v a="$mkN" -v b="$mk0" 'BEGIN {
+      own = (n - z) - (a - b); if (own < 0) own = 0
+      if (z > 0) printf "%.2f", (z + own) / z; else print "-" }')
   done
   row "\`create\` $crowd present / none, the kernel's extra taken off" '×' "${cx[@]}"
 fi
