@@ -63,7 +63,7 @@ impl Guard {
     }
 
     /// Spawns `sh -c script` inside the cgroup (the shell joins it before running the script, so even its first
-    /// fork lands inside) and waits until it has joined; returns its pid.
+    /// fork lands inside) and waits until it has joined every hierarchy; returns its pid.
     pub fn spawn_inside(&mut self, script: &str) -> i32 {
         let child = Command::new("sh")
             .args(["-c", &self.joining(script)])
@@ -73,10 +73,21 @@ impl Guard {
         let pid = child.id() as i32;
         self.children.push(child);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !self.cgroup.procs().unwrap().contains(&pid) {
+        // The shell writes one hierarchy after another: wait until /proc/<pid>/cgroup names the cgroup in as many
+        // hierarchies as it has directories (one `cgroup.procs` listing the pid says only that one was written).
+        let hierarchies = self.cgroup.dirs().count();
+        let joined = || {
+            std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.splitn(3, ':').nth(2) == Some(self.cgroup.path()))
+                .count()
+                == hierarchies
+        };
+        while !joined() {
             assert!(
                 std::time::Instant::now() < deadline,
-                "child {pid} never joined {}",
+                "child {pid} never joined {} in all {hierarchies} hierarchies",
                 self.cgroup.path()
             );
             std::thread::sleep(std::time::Duration::from_millis(2));

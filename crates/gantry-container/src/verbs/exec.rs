@@ -253,7 +253,7 @@ fn spawn_and_wait(
     };
     drop(child);
     let notify = cfg.seccomp.is_some_and(|s| s.has_listener());
-    let joined = join_cgroup(pid, placed, own_join.as_ref(), state, opts);
+    let joined = move_into_cgroup(pid, placed, own_join.as_ref(), state, opts);
     if let Err(e) = joined.and_then(|()| drive(&parent, pid, paused, notify)) {
         kill_and_reap(pid);
         return Err(e);
@@ -279,7 +279,7 @@ fn spawn_and_wait(
 /// The runtime's part of getting the exec process `pid` into the container's cgroup, before `Go`: nothing when the
 /// clone placed it and it moves itself (`own`) into the v1 hierarchies; otherwise `cgroup.procs`, then the
 /// `--cgroup` sub-cgroups.
-fn join_cgroup(
+fn move_into_cgroup(
     pid: i32,
     placed: bool,
     own: Option<&gantry_cgroups::SelfJoin>,
