@@ -68,7 +68,8 @@ pub enum CgroupJoin {
     /// It has none, or is in it before [`ToChild::Go`]: born there (`CLONE_INTO_CGROUP`) or moved by the runtime.
     Before,
     /// It moves itself, through the v1 `tasks` files the runtime opened ([`gantry_cgroups::SelfJoin`]), before
-    /// anything that must happen inside the cgroup (hooks, exec, the start gate).
+    /// anything that must happen inside the cgroup (hooks, exec, the start gate); with a new cgroup namespace,
+    /// right after [`ToChild::Go`], before it unshares that namespace.
     Itself(gantry_cgroups::SelfJoin),
     /// The runtime moves it after [`ToChild::Go`] and then sends [`ToChild::Joined`], which the init waits for
     /// where [`CgroupJoin::Itself`] would move.
@@ -125,6 +126,7 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel, join: CgroupJoin) -> StepResult<I
         gantry_sys::fd::close(*fd);
     }
     let extras = super::extras::open_early(process)?;
+    let mut join = Some(join);
     let host_pid = wait_for_go(chan)?;
     let host_pid = if cfg.plan.staged {
         let pid = super::staged::enter(cfg.plan, chan, host_pid)?;
@@ -137,6 +139,12 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel, join: CgroupJoin) -> StepResult<I
         if cfg.plan.new_user {
             // Our host root identity is not mapped in the new user namespace: become its root (maps are written).
             super::staged::become_root()?;
+        }
+        if cfg.plan.new_cgroup {
+            // The new cgroup namespace's root is the cgroup the init is in when it unshares it.
+            if let Some(CgroupJoin::Itself(own)) = join.take() {
+                join_cgroup(&own)?;
+            }
         }
         join_namespaces(cfg.plan, true)?;
         host_pid
@@ -188,7 +196,6 @@ fn setup(cfg: &InitConfig<'_>, chan: &Channel, join: CgroupJoin) -> StepResult<I
         None
     };
     // Until the init is in its cgroup, nothing may run that needs it: no hook, no exec.
-    let mut join = Some(join);
     let mut wait_for_cgroup = || -> StepResult {
         match join.take() {
             None | Some(CgroupJoin::Before) => Ok(()),

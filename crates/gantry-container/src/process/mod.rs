@@ -16,7 +16,8 @@
 //!   ── Joined ──▶ read by the init where it would          mounts, devices, /dev links, masked/readonly
 //!   join itself]                                           paths, sysctl
 //!                                                          [joins itself: "0" → each v1 `tasks`, before any
-//!                                                           hook, else after pivot_root]
+//!                                                           hook, else after pivot_root (new cgroup namespace:
+//!                                                           right after Go, before the unshare)]
 //!  ◀──────────────────────────────────────── RunHooks ──   (only if prestart/createRuntime hooks exist)
 //!  run prestart + createRuntime hooks
 //!  ── HooksRan ─────────────────────────────────────────▶  createContainer hooks
@@ -47,8 +48,9 @@
 //! lock, which after a quiet spell waits for an RCU grace period (8-16 ms here). So the init is born in its cgroup
 //! where it can be (`CLONE_INTO_CGROUP`: pure v2, and the unified part of a hybrid host), and on v1 hierarchies it
 //! moves itself by writing `0` to their `tasks` files, which the kernel does without that lock
-//! ([`gantry_cgroups::SelfJoin`]): cgroupfs driver, no staged mode, no new cgroup namespace. Otherwise the runtime
-//! writes `cgroup.procs` before Go, or (v2 without clone3) right after it, announced with `Joined`.
+//! ([`gantry_cgroups::SelfJoin`]): cgroupfs driver, no staged mode; with a new cgroup namespace right after Go,
+//! before it unshares it. Otherwise the runtime writes `cgroup.procs` before Go, or (v2 without clone3, no new
+//! cgroup namespace) right after it, announced with `Joined`.
 //!
 //! `exec` uses the same socket protocol with a shorter sequence (see [`exec_init`] and `verbs::exec`):
 //!

@@ -31,7 +31,7 @@ pub fn spawn(cfg: &InitConfig<'_>, plan: &Plan, hooks: &mut dyn ParentHooks) -> 
             .map_err(|e| Error::sys("become a child subreaper", e))?;
     }
     let (parent, child) = Channel::pair().map_err(|e| Error::sys("create sync socket", e))?;
-    let own_join = match cfg.cgroup.filter(|_| may_join_after_go(cfg, plan)) {
+    let own_join = match cfg.cgroup.filter(|_| joins_after_clone(cfg, plan)) {
         Some((_, cg)) => cg.open_self_join()?,
         None => None,
     };
@@ -161,26 +161,25 @@ impl driver::Handler for CreateParent<'_, '_> {
     }
 }
 
-/// Whether the init may get into its cgroup after [`ToChild::Go`], while it sets up its mounts: not when it needs
-/// the cgroup earlier, that is when it forks (staged mode, whose grandchild must be born inside) or unshares a
-/// cgroup namespace (whose root is the cgroup it is in then), nor with the systemd driver (the scope is made for the
-/// process).
-fn may_join_after_go(cfg: &InitConfig<'_>, plan: &Plan) -> bool {
+/// Whether the init may get into its cgroup after the clone (by itself, or moved by the runtime after
+/// [`ToChild::Go`]): not when it forks (staged mode, whose grandchild must be born inside), nor with the systemd
+/// driver (the scope is made for the process).
+fn joins_after_clone(cfg: &InitConfig<'_>, plan: &Plan) -> bool {
     !plan.staged
         && !plan.fork_again
-        && !plan.new_cgroup
         && cfg
             .cgroup
             .is_some_and(|(_, cg)| cg.systemd_unit().is_none())
 }
 
 /// How the init gets into its cgroup; `own` is what [`gantry_cgroups::Cgroup::open_self_join`] opened (on v1
-/// and hybrid hosts, when [`may_join_after_go`]), `placed` whether the clone put it in its cgroup (v2, hybrid).
+/// and hybrid hosts, when [`joins_after_clone`]), `placed` whether the clone put it in its cgroup (v2, hybrid).
 ///
 /// On v1 and hybrid hosts the init moves itself ([`init::CgroupJoin::Itself`]): a `cgroup.procs` write by the
 /// runtime would wait for an RCU grace period (8-16 ms after a quiet spell; see [`gantry_cgroups::SelfJoin`]).
-/// When the init may join late but the clone did not place it and it cannot move itself (a v2 host without
-/// clone3), the runtime moves it right after Go ([`init::CgroupJoin::AfterGo`]); otherwise it is moved before Go.
+/// When the clone did not place it and it cannot move itself (a v2 host without clone3), the runtime moves it
+/// right after Go ([`init::CgroupJoin::AfterGo`]), unless the init unshares a cgroup namespace, whose root is
+/// the cgroup it is in then; otherwise the runtime moves it before Go.
 fn cgroup_join(
     cfg: &InitConfig<'_>,
     plan: &Plan,
@@ -189,7 +188,9 @@ fn cgroup_join(
 ) -> init::CgroupJoin {
     match own {
         Some(own) => init::CgroupJoin::Itself(own),
-        None if !placed && may_join_after_go(cfg, plan) => init::CgroupJoin::AfterGo,
+        None if !placed && !plan.new_cgroup && joins_after_clone(cfg, plan) => {
+            init::CgroupJoin::AfterGo
+        }
         None => init::CgroupJoin::Before,
     }
 }
