@@ -303,11 +303,8 @@ impl Cgroup {
     /// Moves process `pid` (with all its threads) into the cgroup in every hierarchy. On v1 and hybrid hosts this
     /// can wait for an RCU grace period; a process that moves itself can avoid that ([`Cgroup::open_self_join`]).
     pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
-        let pid_text = IntBuf::new(i64::from(pid));
         for dir in self.all_dirs() {
-            let file = dir.path.join("cgroup.procs");
-            fsutil::write(&file, pid_text.as_bytes())
-                .map_err(|e| CgroupError::io("write", file, e))?;
+            move_process(&dir.path, pid)?;
         }
         Ok(())
     }
@@ -433,6 +430,13 @@ fn delegate_root_controllers(dir: &Dir) -> Result<(), CgroupError> {
         fsutil::write(&file, request.as_bytes()).map_err(|e| CgroupError::io("write", file, e))?;
     }
     Ok(())
+}
+
+/// Moves process `pid` (all its threads) into the cgroup directory `dir`: its pid into `cgroup.procs`.
+pub(crate) fn move_process(dir: &Path, pid: i32) -> Result<(), CgroupError> {
+    let file = dir.join("cgroup.procs");
+    fsutil::write(&file, IntBuf::new(i64::from(pid)).as_bytes())
+        .map_err(|e| CgroupError::io("write", file, e))
 }
 
 /// Copies `cpuset.cpus` and `cpuset.mems` from the parent of `dir` into `dir`. A parent that is still empty

@@ -6,6 +6,16 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+/// `CGROUP_SUPER_MAGIC` of linux/magic.h: the `f_type` of a cgroup v1 hierarchy.
+const CGROUP_SUPER_MAGIC: u64 = 0x0027_e0eb;
+/// `CGROUP2_SUPER_MAGIC` of linux/magic.h: the `f_type` of the unified hierarchy.
+const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
+
+/// The filesystem type (`statfs`'s `f_type`) of `path`, if it can be examined.
+fn fs_type(path: &Path) -> Option<u64> {
+    rustix::fs::statfs(path).ok().map(|st| st.f_type as u64)
+}
+
 /// How the host's cgroups are arranged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,9 +65,7 @@ impl Layout {
         let root = Path::new("/sys/fs/cgroup");
         let conventional = || {
             let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-            Layout::conventional(root, &text, |p| {
-                rustix::fs::statfs(p).ok().map(|st| st.f_type as u64)
-            })
+            Layout::conventional(root, &text, fs_type)
         };
         let layout = match Layout::unified_at(root).or_else(conventional) {
             Some(layout) => layout,
@@ -82,9 +90,6 @@ impl Layout {
         proc_cgroup: &str,
         fs_type: impl Fn(&Path) -> Option<u64>,
     ) -> Option<Layout> {
-        /// `CGROUP_SUPER_MAGIC` and `CGROUP2_SUPER_MAGIC` of linux/magic.h.
-        const CGROUP_SUPER_MAGIC: u64 = 0x0027_e0eb;
-        const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
         let mut v1 = Vec::new();
         for line in proc_cgroup.lines() {
             let mut fields = line.splitn(3, ':');
@@ -124,10 +129,7 @@ impl Layout {
     /// The pure v2 layout rooted at `root` when `root` is a cgroup2 filesystem; `None` when it is anything else
     /// or cannot be examined (the caller then reads mountinfo, which reports the real problem).
     fn unified_at(root: &Path) -> Option<Layout> {
-        /// `CGROUP2_SUPER_MAGIC` of linux/magic.h.
-        const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
-        let st = rustix::fs::statfs(root).ok()?;
-        (st.f_type as u64 == CGROUP2_SUPER_MAGIC).then(|| Layout::v2(root.to_owned()))
+        (fs_type(root)? == CGROUP2_SUPER_MAGIC).then(|| Layout::v2(root.to_owned()))
     }
 
     /// Builds the layout from the text of a mountinfo file (pure; for tests and for callers that already read it).
@@ -309,9 +311,9 @@ mod tests {
         move |p: &Path| {
             let p = p.to_str().unwrap();
             if cgroup.contains(&p) {
-                Some(0x0027_e0eb)
+                Some(CGROUP_SUPER_MAGIC)
             } else if p == cgroup2 {
-                Some(0x6367_7270)
+                Some(CGROUP2_SUPER_MAGIC)
             } else if p.starts_with("/cg") {
                 Some(0x0102_1994) // tmpfs
             } else {
@@ -357,8 +359,7 @@ mod tests {
     #[test]
     fn conventional_agrees_with_mountinfo_on_this_host() {
         let text = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-        let fs = |p: &Path| rustix::fs::statfs(p).ok().map(|st| st.f_type as u64);
-        let conventional = Layout::conventional(Path::new("/sys/fs/cgroup"), &text, fs)
+        let conventional = Layout::conventional(Path::new("/sys/fs/cgroup"), &text, fs_type)
             .expect("this host mounts its hierarchies where convention puts them");
         let mountinfo =
             Layout::from_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo").unwrap())

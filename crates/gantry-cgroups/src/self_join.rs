@@ -16,7 +16,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::CgroupError;
-use crate::fsutil::IntBuf;
 use crate::layout::Mode;
 use crate::Cgroup;
 
@@ -75,11 +74,9 @@ impl SelfJoin {
     /// Moves process `pid` into the unified directory through `cgroup.procs` (taking the global lock), for when
     /// the clone could not place it there (no `clone3`). Nothing on a v1-only host.
     pub fn add_to_unified(&self, pid: i32) -> Result<(), CgroupError> {
-        let Some(dir) = &self.unified else {
-            return Ok(());
-        };
-        let file = dir.join("cgroup.procs");
-        crate::fsutil::write(&file, IntBuf::new(i64::from(pid)).as_bytes())
-            .map_err(|e| CgroupError::io("write", file, e))
+        match &self.unified {
+            Some(dir) => crate::cgroup::move_process(dir, pid),
+            None => Ok(()),
+        }
     }
 }
